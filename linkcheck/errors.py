@@ -1,0 +1,59 @@
+"""One exception hierarchy for everything linkcheck refuses, and the exit statuses, defined once.
+
+Every message is a single line that names the path and what is wrong with it, fit to print
+after ``linkcheck: `` on stderr.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """What the ``linkcheck`` command's exit status means (documented in README)."""
+
+    OK = 0  # analysed; predicted to run on every target named (or no target named)
+    WONT_RUN = 1  # predicted not to run on at least one target, or a gate (--static ...) failed
+    ERROR = 2  # usage error, or an input that could not be read
+
+
+class LinkcheckError(Exception):
+    """Base of every error linkcheck raises on purpose. ``str(err)`` is one line."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+    def __init__(self, message: str) -> None:
+        # Keep messages to one line whatever the input held (hostile names can carry newlines).
+        super().__init__(" ".join(message.split()))
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InputError(LinkcheckError):
+    """The input path cannot be read as a file: missing, unreadable, a loop, a FIFO ..."""
+
+
+class NotFoundError(InputError):
+    """The path does not exist."""
+
+
+class FormatError(LinkcheckError):
+    """The file's bytes do not form what they claim to be (a truncated or malformed ELF, a bad jar)."""
+
+
+class MalformedElfError(FormatError):
+    """An ELF whose headers, tables or offsets are out of bounds or inconsistent."""
+
+
+class ArchiveError(FormatError):
+    """An image archive, OCI layout or wheel that cannot be read safely."""
+
+
+class TargetError(LinkcheckError):
+    """An unknown target name, or a target directory/profile that cannot be used."""
+
+
+class UsageError(LinkcheckError):
+    """The command was called wrongly (bad option combination, bad value)."""

@@ -1,0 +1,476 @@
+"""The facts linkcheck reports, as frozen dataclasses and enums.
+
+Facts about a file (``Analysis``) never depend on a target. A ``Verdict`` is a pure function of a
+file's facts and a ``Target``. ``to_dict()`` gives the stable JSON shape documented in README and
+pinned by ``linkcheck/schema.json``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+SCHEMA_VERSION = 1
+
+
+class FileFormat(str, enum.Enum):
+    ELF = "elf"
+    SCRIPT = "script"  # starts with "#!"
+    JAVA_CLASS = "java-class"
+    JAR = "jar"
+    WHEEL = "wheel"
+    MACH_O = "mach-o"
+    PE = "pe"  # Windows executable or DLL
+    TEXT = "text"  # text without a shebang (the kernel refuses it: exec format error)
+    DATA = "data"  # anything else
+    EMPTY = "empty"
+
+
+class ElfType(str, enum.Enum):
+    EXEC = "exec"  # ET_EXEC: fixed-address executable
+    DYN = "dyn"  # ET_DYN: shared object, PIE or static-pie executable
+    REL = "rel"  # ET_REL: object file, not runnable
+    CORE = "core"
+    OTHER = "other"
+
+
+class Libc(str, enum.Enum):
+    GLIBC = "glibc"
+    MUSL = "musl"
+    UCLIBC = "uclibc"
+    BIONIC = "bionic"
+    NONE = "none"  # statically linked, or needs no libc at all
+    UNKNOWN = "unknown"
+
+
+class Linkage(str, enum.Enum):
+    STATIC = "static"  # no PT_INTERP, no PT_DYNAMIC needs: runs anywhere with the right CPU
+    STATIC_PIE = "static-pie"  # ET_DYN, self-relocating, no PT_INTERP: also runs anywhere
+    GLIBC_DYNAMIC = "glibc-dynamic"
+    MUSL_DYNAMIC = "musl-dynamic"
+    UCLIBC_DYNAMIC = "uclibc-dynamic"
+    BIONIC_DYNAMIC = "bionic-dynamic"
+    UNKNOWN_DYNAMIC = "unknown-dynamic"  # dynamic, but neither loader nor libraries name a known libc
+    NO_LIBC = "no-libc"  # a shared library (or dynamic object) that depends on no libc
+    OBJECT = "object"  # ET_REL / ET_CORE: not something the kernel runs
+    SCRIPT = "script"
+    NOT_APPLICABLE = "not-applicable"  # not a program linkcheck can classify (PE, Mach-O, data ...)
+
+
+class Language(str, enum.Enum):
+    C = "c"
+    CXX = "c++"
+    GO = "go"
+    RUST = "rust"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionNeed:
+    """Symbol versions a file needs from one library (one Verneed entry)."""
+
+    library: str  # the file name in the Verneed entry, e.g. "libc.so.6"
+    versions: tuple[str, ...]  # e.g. ("GLIBC_2.2.5", "GLIBC_2.34"), in file order
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolImport:
+    """An undefined dynamic symbol: what the file expects some loaded library to provide."""
+
+    name: str
+    version: str | None  # "GLIBC_2.34", or None when unversioned
+    library: str | None  # the library the version need names (from .gnu.version_r), if any
+    weak: bool  # a weak undefined symbol may stay unresolved without failing
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolExport:
+    """A defined dynamic symbol (what a library offers)."""
+
+    name: str
+    version: str | None  # the version node it is defined in, if the library versions symbols
+    hidden: bool = False  # a non-default version ("name@VER", not "name@@VER")
+
+
+@dataclass(frozen=True, slots=True)
+class GoBuildInfo:
+    """What ``go version -m`` prints, read from the binary's .go.buildinfo blob."""
+
+    go_version: str  # "go1.19.8"
+    main_module: str | None
+    settings: tuple[tuple[str, str], ...]  # ("CGO_ENABLED", "0"), ("-tags", "netgo"), ("-ldflags", "...")
+
+    def setting(self, key: str) -> str | None:
+        for k, v in self.settings:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def cgo_enabled(self) -> bool | None:
+        value = self.setting("CGO_ENABLED")
+        return None if value is None else value == "1"
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        value = self.setting("-tags")
+        return tuple(t for t in (value or "").split(",") if t)
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    language: Language
+    evidence: tuple[str, ...] = ()  # e.g. ("section .go.buildinfo",), ("needs libstdc++.so.6",)
+    go: GoBuildInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ElfFacts:
+    """Everything linkcheck reads from one ELF file. Nothing here depends on a target."""
+
+    machine: str  # uname -m style: x86_64, aarch64, i386, armhf, armel, riscv64, ppc64le, ppc64, s390x ...
+    docker_arch: str  # Docker/OCI platform architecture: amd64, arm64, 386, arm, riscv64, ppc64le, s390x ...
+    e_machine: int
+    elf_class: int  # 32 or 64
+    endianness: str  # "little" or "big"
+    osabi: int
+    elf_type: ElfType
+    pie: bool
+    interpreter: str | None
+    needed: tuple[str, ...]
+    soname: str | None
+    rpath: tuple[str, ...]  # DT_RPATH split on ":"
+    runpath: tuple[str, ...]  # DT_RUNPATH split on ":"
+    nodeflib: bool  # DF_1_NODEFLIB: the loader skips its default directories for this object's needs
+    version_needs: tuple[VersionNeed, ...]
+    version_definitions: tuple[str, ...]  # Verdef names, the base (soname) entry excluded
+    imports: tuple[SymbolImport, ...]
+    exports: tuple[SymbolExport, ...]
+    has_section_headers: bool
+    libc: Libc
+    linkage: Linkage
+    linkage_evidence: str  # which evidence decided, in words: "PT_INTERP /lib/ld-musl-x86_64.so.1"
+    toolchain: Toolchain
+    warnings: tuple[str, ...] = ()  # facts that could not be read but did not stop the reading
+
+    @property
+    def min_glibc(self) -> str | None:
+        """The highest GLIBC_x.y version needed from any library, or None."""
+        best: tuple[int, ...] | None = None
+        text = None
+        for need in self.version_needs:
+            for name in need.versions:
+                key = glibc_version_key(name)
+                if key is not None and (best is None or key > best):
+                    best, text = key, name[len("GLIBC_") :]
+        return text
+
+    def symbols_needing(self, version: str) -> tuple[str, ...]:
+        return tuple(s.name for s in self.imports if s.version == version)
+
+
+def glibc_version_key(name: str) -> tuple[int, ...] | None:
+    """"GLIBC_2.34" -> (2, 34); None for GLIBC_PRIVATE and other namespaces."""
+    return version_key(name, "GLIBC_")
+
+
+def version_key(name: str, prefix: str) -> tuple[int, ...] | None:
+    """Numeric key of a symbol version in a namespace: ("GLIBCXX_3.4.30", "GLIBCXX_") -> (3, 4, 30)."""
+    if not name.startswith(prefix):
+        return None
+    parts = name[len(prefix) :].split(".")
+    if not parts or not all(p.isdigit() and len(p) < 10 for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptFacts:
+    """A file starting with "#!", parsed as the kernel does (binfmt_script)."""
+
+    interpreter: str  # the path the kernel will exec, exactly as written (may end in "\r")
+    argument: str | None  # the single optional argument, as the kernel passes it
+    program: str | None  # for "#!/usr/bin/env X": X, the program env looks up on PATH
+    crlf: bool  # the shebang line ends in "\r\n": the kernel looks for "/bin/sh\r"
+    truncated: bool  # the line is longer than the kernel reads (256 bytes since Linux 5.1)
+    line: str  # the shebang line, decoded with backslash escapes for bytes that are not UTF-8
+
+
+@dataclass(frozen=True, slots=True)
+class JavaFacts:
+    class_major: int  # the highest class-file major version seen (52 = Java 8, 61 = 17, 65 = 21)
+    java_release: int  # the Java release that class version needs
+    classes_read: int  # for a jar: how many classes were read
+    main_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The result of ``linkcheck.analyze(path)``."""
+
+    path: str
+    format: FileFormat
+    description: str  # one line for people: "ELF 64-bit x86_64 PIE executable, glibc-dynamic"
+    size: int
+    elf: ElfFacts | None = None
+    script: ScriptFacts | None = None
+    java: JavaFacts | None = None
+
+    @property
+    def machine(self) -> str | None:
+        return self.elf.machine if self.elf else None
+
+    @property
+    def linkage(self) -> Linkage:
+        if self.elf:
+            return self.elf.linkage
+        if self.script:
+            return Linkage.SCRIPT
+        return Linkage.NOT_APPLICABLE
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.elf
+        out: dict[str, Any] = {
+            "path": self.path,
+            "format": self.format.value,
+            "description": self.description,
+            "size": self.size,
+            "machine": e.machine if e else None,
+            "docker_arch": e.docker_arch if e else None,
+            "elf_class": e.elf_class if e else None,
+            "endianness": e.endianness if e else None,
+            "elf_type": e.elf_type.value if e else None,
+            "pie": e.pie if e else None,
+            "linkage": self.linkage.value,
+            "libc": e.libc.value if e else None,
+            "linkage_evidence": e.linkage_evidence if e else None,
+            "interpreter": e.interpreter if e else None,
+            "needed": list(e.needed) if e else [],
+            "soname": e.soname if e else None,
+            "rpath": list(e.rpath) if e else [],
+            "runpath": list(e.runpath) if e else [],
+            "version_needs": {n.library: list(n.versions) for n in e.version_needs} if e else {},
+            "versioned_symbols": _versioned_symbols(e) if e else {},
+            "min_glibc": e.min_glibc if e else None,
+            "toolchain": _toolchain_dict(e.toolchain) if e else None,
+            "warnings": list(e.warnings) if e else [],
+            "script": _script_dict(self.script) if self.script else None,
+            "java": _java_dict(self.java) if self.java else None,
+        }
+        return out
+
+
+def _versioned_symbols(e: ElfFacts) -> dict[str, list[str]]:
+    """version -> the imported symbols that need it, e.g. {"GLIBC_2.34": ["__libc_start_main"]}."""
+    out: dict[str, list[str]] = {}
+    for s in e.imports:
+        if s.version is not None:
+            out.setdefault(s.version, []).append(s.name)
+    return out
+
+
+def _toolchain_dict(t: Toolchain) -> dict[str, Any]:
+    go = None
+    if t.go is not None:
+        go = {
+            "go_version": t.go.go_version,
+            "main_module": t.go.main_module,
+            "cgo_enabled": t.go.cgo_enabled,
+            "tags": list(t.go.tags),
+            "settings": {k: v for k, v in t.go.settings},
+        }
+    return {"language": t.language.value, "evidence": list(t.evidence), "go": go}
+
+
+def _script_dict(s: ScriptFacts) -> dict[str, Any]:
+    return {
+        "interpreter": s.interpreter,
+        "argument": s.argument,
+        "program": s.program,
+        "crlf": s.crlf,
+        "truncated": s.truncated,
+        "line": s.line,
+    }
+
+
+def _java_dict(j: JavaFacts) -> dict[str, Any]:
+    return {
+        "class_major": j.class_major,
+        "java_release": j.java_release,
+        "classes_read": j.classes_read,
+        "main_class": j.main_class,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Targets: what an image offers. Built from a profile data file or read from a root filesystem.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a fact about an image came from, and how sure it is."""
+
+    fact: str  # "libc_version", "loaders", "libraries", ...
+    how: str  # "measured" | "documented" | "inferred" | "read from root"
+    where: str  # the file, package list, URL-less description, or root path it was read from
+    date: str | None = None  # ISO date of the measurement or document
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFile:
+    """A shared library present in a target, as the loader would find it."""
+
+    path: str  # absolute path inside the target (as searched, before symlinks)
+    soname: str | None
+    machine: str
+    elf_class: int
+    needed: tuple[str, ...] = ()
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    version_definitions: tuple[str, ...] = ()
+    exports: frozenset[str] | None = None  # "name" and "name@VERSION"; None when not known (profiles)
+
+
+class TargetFiles(Protocol):
+    """Read-only view of a target's files. Paths are absolute inside the target; symlinks are
+    resolved inside it (never outside)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def is_executable(self, path: str) -> bool: ...
+
+    def library(self, path: str) -> LibraryFile | None:
+        """The ELF shared object at ``path``, or None when there is no readable ELF file there."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDir:
+    path: str
+    source: str  # "ld.so.conf (/etc/ld.so.conf.d/x86_64-linux-gnu.conf)", "default", "musl built-in"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # "alpine:3.20", or the directory / archive path
+    machine: str  # uname -m style, as ElfFacts.machine
+    docker_arch: str
+    libc: Libc
+    libc_version: str | None
+    loaders: tuple[str, ...]  # program interpreter paths that exist in the image
+    search_dirs: tuple[SearchDir, ...]  # the loader's directories after RPATH/RUNPATH, in order
+    path_env: tuple[str, ...]  # PATH of the image's default environment, for "#!/usr/bin/env X"
+    files: TargetFiles = field(compare=False, repr=False)
+    size_bytes: int | None = None
+    description: str = ""
+    sources: tuple[Source, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------------------------
+
+
+class Outcome(str, enum.Enum):
+    """What happens when the file is started on the target, in the order the kernel and loader
+    would hit them: the first problem decides the verdict's outcome."""
+
+    RUNS = "runs"
+    NOT_EXECUTABLE = "not-executable"  # not a program format the kernel runs (text without #!, PE ...)
+    WRONG_ARCHITECTURE = "wrong-architecture"  # exec format error
+    MISSING_INTERPRETER = "missing-interpreter"  # PT_INTERP or #! interpreter absent: ENOENT
+    MISSING_LIBRARY = "missing-library"
+    MISSING_SYMBOL_VERSION = "missing-symbol-version"
+    MISSING_SYMBOL = "missing-symbol"
+    JAVA_TOO_NEW = "java-too-new"  # class files newer than the image's Java
+    UNKNOWN = "unknown"  # linkcheck cannot tell (says why)
+
+
+class SearchSource(str, enum.Enum):
+    ORIGIN = "origin"  # the directory of the file itself ($ORIGIN)
+    RPATH = "rpath"
+    RUNPATH = "runpath"
+    LD_SO_CONF = "ld.so.conf"
+    DEFAULT = "default"
+    MUSL_BUILTIN = "musl-builtin"  # names musl's loader satisfies itself (libc.so, libpthread.so.0 ...)
+    DIRECT = "direct"  # a DT_NEEDED with a "/" is opened as a path
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStep:
+    """One step of the loader's search for a library, replayed (libtree style)."""
+
+    directory: str
+    source: SearchSource
+    result: str  # "found", "not found", "skipped", "wrong class", "wrong machine"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedLibrary:
+    name: str  # the DT_NEEDED name
+    path: str | None  # where it was found in the target; None for musl built-ins
+    source: SearchSource
+    needed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: Outcome
+    subject: str  # the interpreter path, library name, version or symbol that is missing
+    needed_by: str  # the file (or library soname) that needs it
+    detail: str  # one line
+    search: tuple[SearchStep, ...] = ()
+    symbols: tuple[str, ...] = ()  # for a missing version: the symbols that need it
+    provider: str | None = None  # for a missing version: the target's library file that falls short
+    provider_highest: str | None = None  # its highest version in that namespace
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    target: str
+    runs: bool
+    outcome: Outcome
+    problems: tuple[Problem, ...]
+    message: str  # what `docker run` would print ("exec /app/hello: no such file or directory")
+    shell_message: str  # what a shell in the image would print
+    explanation: str
+    fixes: tuple[str, ...]
+    loaded: tuple[LoadedLibrary, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "runs": self.runs,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "shell_message": self.shell_message,
+            "explanation": self.explanation,
+            "fixes": list(self.fixes),
+            "problems": [
+                {
+                    "kind": p.kind.value,
+                    "subject": p.subject,
+                    "needed_by": p.needed_by,
+                    "detail": p.detail,
+                    "symbols": list(p.symbols),
+                    "provider": p.provider,
+                    "provider_highest": p.provider_highest,
+                    "search": [
+                        {"directory": s.directory, "source": s.source.value, "result": s.result,
+                         "reason": s.reason}
+                        for s in p.search
+                    ],
+                }
+                for p in self.problems
+            ],
+            "loaded": [
+                {"name": lib.name, "path": lib.path, "source": lib.source.value, "needed_by": lib.needed_by}
+                for lib in self.loaded
+            ],
+            "notes": list(self.notes),
+        }

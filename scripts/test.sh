@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine for linkcheck's tests and run them (README's test command).
+# Installs, when missing and when root: musl's loader and a static busybox, which the tests copy into
+# small root filesystems to run fixtures with chroot; readelf (binutils) as an independent reader.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v readelf >/dev/null || need+=(binutils)
+[ -e /lib/ld-musl-x86_64.so.1 ] || need+=(musl)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "test.sh: not root; tests needing ${need[*]} will be skipped" >&2
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -e '.[test,dev]'
+.venv/bin/python -m pytest -q "$@"
