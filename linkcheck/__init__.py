@@ -12,7 +12,9 @@ Nothing inspected is ever executed.
 
 from __future__ import annotations
 
-from linkcheck.analyze import analyze
+import importlib
+from typing import Any
+
 from linkcheck.errors import (
     ArchiveError,
     ExitStatus,
@@ -39,6 +41,23 @@ from linkcheck.model import (
 
 __version__ = "0.1.0"
 
+# The entry points are imported on first use, so that `import linkcheck` (and the CLI's start-up) only
+# pays for the modules a call needs.
+_LAZY = {
+    "analyze": ("linkcheck.analyze", "analyze"),
+    "check": ("linkcheck.checks", "check_path"),
+    "check_matrix": ("linkcheck.checks", "check_matrix_path"),
+    "load_target": ("linkcheck.target", "load_target"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        return getattr(importlib.import_module(module_name), attr)
+    raise AttributeError(f"module 'linkcheck' has no attribute {name!r}")
+
+
 __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
@@ -60,4 +79,7 @@ __all__ = [
     "UsageError",
     "Verdict",
     "analyze",
+    "check",
+    "check_matrix",
+    "load_target",
 ]
