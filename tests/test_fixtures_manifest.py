@@ -163,8 +163,8 @@ def test_elf_facts_match_lief(name: str) -> None:
     binary = lief.parse(str(path_of(name)))
     assert binary is not None
     facts = MANIFEST[name]
-    classes = {64: lief.ELF.Header.CLASS.ELF64, 32: lief.ELF.Header.CLASS.ELF32}
-    assert binary.header.identity_class == classes[facts["elf_class"]]
+    # The enum's spelling changed between lief releases (ELF_CLASS.CLASS64, Header.CLASS.ELF64).
+    assert str(binary.header.identity_class).endswith(str(facts["elf_class"]))
     if "needed" in facts:
         assert list(binary.libraries) == facts["needed"]
     if "interpreter" in facts:
