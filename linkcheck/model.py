@@ -397,6 +397,7 @@ class SearchSource(str, enum.Enum):
     DEFAULT = "default"
     MUSL_BUILTIN = "musl-builtin"  # names musl's loader satisfies itself (libc.so, libpthread.so.0 ...)
     DIRECT = "direct"  # a DT_NEEDED with a "/" is opened as a path
+    LD_LIBRARY_PATH = "ld-library-path"  # the environment variable (a "skipped" step when unset)
 
 
 @dataclass(frozen=True, slots=True)
