@@ -1,0 +1,211 @@
+"""Architectures: ELF header fields -> names, and the default loader paths per libc and machine.
+
+Machine names follow ``uname -m`` (x86_64, aarch64 ...) with the Debian split of 32-bit ARM into armhf
+and armel; Docker/OCI names (amd64, arm64 ...) are kept beside them. ABI facts that never vary stay here
+as small tables.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from linkcheck.errors import UsageError
+from linkcheck.model import Libc
+
+EM_386 = 3
+EM_MIPS = 8
+EM_PPC = 20
+EM_PPC64 = 21
+EM_S390 = 22
+EM_ARM = 40
+EM_SPARCV9 = 43
+EM_X86_64 = 62
+EM_AARCH64 = 183
+EM_RISCV = 243
+EM_LOONGARCH = 258
+
+EF_ARM_ABI_FLOAT_HARD = 0x400
+
+# machine -> Docker/OCI architecture
+_DOCKER_ARCH = {
+    "x86_64": "amd64",
+    "x32": "amd64",
+    "i386": "386",
+    "aarch64": "arm64",
+    "armhf": "arm",
+    "armel": "arm",
+    "riscv64": "riscv64",
+    "ppc64le": "ppc64le",
+    "ppc64": "ppc64",
+    "ppc": "ppc",
+    "s390x": "s390x",
+    "s390": "s390",
+    "mips": "mips",
+    "mipsle": "mipsle",
+    "mips64": "mips64",
+    "mips64le": "mips64le",
+    "loongarch64": "loong64",
+    "sparc64": "sparc64",
+}
+
+# The program interpreter glibc installs, per machine (the ABI's PT_INTERP).
+_GLIBC_LOADERS = {
+    "x86_64": "/lib64/ld-linux-x86-64.so.2",
+    "x32": "/libx32/ld-linux-x32.so.2",
+    "i386": "/lib/ld-linux.so.2",
+    "aarch64": "/lib/ld-linux-aarch64.so.1",
+    "armhf": "/lib/ld-linux-armhf.so.3",
+    "armel": "/lib/ld-linux.so.3",
+    "riscv64": "/lib/ld-linux-riscv64-lp64d.so.1",
+    "ppc64le": "/lib64/ld64.so.2",
+    "ppc64": "/lib64/ld64.so.1",
+    "ppc": "/lib/ld.so.1",
+    "s390x": "/lib/ld64.so.1",
+    "mips": "/lib/ld.so.1",
+    "mipsle": "/lib/ld.so.1",
+    "mips64": "/lib64/ld.so.1",
+    "mips64le": "/lib64/ld.so.1",
+    "loongarch64": "/lib64/ld-linux-loongarch-lp64d.so.1",
+    "sparc64": "/lib64/ld-linux.so.2",
+}
+
+# musl's loader is /lib/ld-musl-<name>.so.1, with musl's own architecture names.
+_MUSL_NAMES = {
+    "x86_64": "x86_64",
+    "x32": "x32",
+    "i386": "i386",
+    "aarch64": "aarch64",
+    "armhf": "armhf",
+    "armel": "arm",
+    "riscv64": "riscv64",
+    "ppc64le": "powerpc64le",
+    "ppc64": "powerpc64",
+    "ppc": "powerpc",
+    "s390x": "s390x",
+    "mips": "mips",
+    "mipsle": "mipsel",
+    "mips64": "mips64",
+    "mips64le": "mips64el",
+    "loongarch64": "loongarch64",
+}
+
+# Names people and tools use for a platform -> machine name. Keys are lower case, "linux/" removed.
+_ARCH_ALIASES = {
+    "x86_64": "x86_64",
+    "x86-64": "x86_64",
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "i386": "i386",
+    "i486": "i386",
+    "i586": "i386",
+    "i686": "i386",
+    "386": "i386",
+    "x86": "i386",
+    "aarch64": "aarch64",
+    "arm64": "aarch64",
+    "arm64/v8": "aarch64",
+    "armv8": "aarch64",
+    "arm": "armhf",  # Docker's linux/arm means linux/arm/v7
+    "arm/v7": "armhf",
+    "arm/v6": "armhf",  # Alpine's armhf is ARMv6 hard-float
+    "armv7": "armhf",
+    "armv7l": "armhf",
+    "armv6l": "armhf",
+    "armhf": "armhf",
+    "arm/v5": "armel",
+    "armv5": "armel",
+    "armel": "armel",
+    "riscv64": "riscv64",
+    "ppc64le": "ppc64le",
+    "ppc64el": "ppc64le",
+    "powerpc64le": "ppc64le",
+    "ppc64": "ppc64",
+    "powerpc64": "ppc64",
+    "s390x": "s390x",
+    "mips": "mips",
+    "mipsle": "mipsle",
+    "mipsel": "mipsle",
+    "mips64": "mips64",
+    "mips64le": "mips64le",
+    "mips64el": "mips64le",
+    "loong64": "loongarch64",
+    "loongarch64": "loongarch64",
+}
+
+
+def machine_names(e_machine: int, elf_class: int, endianness: str, e_flags: int) -> tuple[str, str]:
+    """(machine, docker_arch) for an ELF header; ("unknown-<e_machine>", same) when not known."""
+    little = endianness == "little"
+    machine: str | None = None
+    if e_machine == EM_X86_64:
+        machine = "x86_64" if elf_class == 64 else "x32"
+    elif e_machine == EM_386:
+        machine = "i386"
+    elif e_machine == EM_AARCH64:
+        machine = "aarch64" if elf_class == 64 else None
+    elif e_machine == EM_ARM:
+        machine = "armhf" if e_flags & EF_ARM_ABI_FLOAT_HARD else "armel"
+    elif e_machine == EM_RISCV:
+        machine = "riscv64" if elf_class == 64 else None
+    elif e_machine == EM_PPC64:
+        machine = "ppc64le" if little else "ppc64"
+    elif e_machine == EM_PPC:
+        machine = "ppc" if not little else None
+    elif e_machine == EM_S390:
+        machine = "s390x" if elf_class == 64 else "s390"
+    elif e_machine == EM_MIPS:
+        machine = ("mips64" if elf_class == 64 else "mips") + ("le" if little else "")
+    elif e_machine == EM_LOONGARCH:
+        machine = "loongarch64" if elf_class == 64 else None
+    elif e_machine == EM_SPARCV9:
+        machine = "sparc64"
+    if machine is None:
+        unknown = f"unknown-{e_machine}"
+        return unknown, unknown
+    return machine, _DOCKER_ARCH[machine]
+
+
+def glibc_loader(machine: str) -> str | None:
+    """The PT_INTERP glibc uses on ``machine``, or None when glibc has no port there."""
+    return _GLIBC_LOADERS.get(machine)
+
+
+def musl_loader(machine: str) -> str | None:
+    """The PT_INTERP musl uses on ``machine``, or None when musl has no port there."""
+    name = _MUSL_NAMES.get(machine)
+    return None if name is None else f"/lib/ld-musl-{name}.so.1"
+
+
+def libc_of_interpreter(path: str) -> Libc:
+    """Which libc a program interpreter path belongs to, judged by its file name (so that
+    /nix/store/...-glibc-2.38/lib/ld-linux-x86-64.so.2 is glibc too)."""
+    base = posixpath.basename(path)
+    if base.startswith("ld-musl-"):
+        return Libc.MUSL
+    if base.startswith("ld-uClibc") or base.startswith("ld64-uClibc"):
+        return Libc.UCLIBC
+    if path in ("/system/bin/linker", "/system/bin/linker64", "/apex/com.android.runtime/bin/linker",
+                "/apex/com.android.runtime/bin/linker64"):
+        return Libc.BIONIC
+    if base.startswith("ld-linux") or base in ("ld64.so.1", "ld64.so.2", "ld.so.1"):
+        return Libc.GLIBC
+    return Libc.UNKNOWN
+
+
+def normalize_arch(text: str) -> str:
+    """A platform or architecture as people write it ("linux/arm64", "amd64", "armv7l") -> machine name.
+
+    Raises UsageError for a name not known."""
+    key = text.strip().lower()
+    if key.startswith("linux/"):
+        key = key[len("linux/") :]
+    machine = _ARCH_ALIASES.get(key)
+    if machine is None:
+        known = ", ".join(sorted(set(_DOCKER_ARCH.values()) - {"sparc64", "ppc", "s390"}))
+        raise UsageError(f"unknown architecture {text!r} (known: {known})")
+    return machine
+
+
+def docker_arch_of(machine: str) -> str:
+    """machine name -> Docker/OCI architecture; unknown machines map to themselves."""
+    return _DOCKER_ARCH.get(machine, machine)

@@ -1,0 +1,769 @@
+"""A small, bounds-checked ELF reader: the facts the kernel and the dynamic loader act on.
+
+Program headers are read first (PT_INTERP, PT_DYNAMIC, PT_LOAD, PT_NOTE) and the dynamic segment is
+found through them, so files whose section headers were stripped read the same. Section headers are
+used only as a fallback (no PT_DYNAMIC) and to find a few named sections (.dynsym for the symbol count,
+.go.buildinfo, .note.go.buildid, .gopclntab, .comment).
+
+Error policy:
+
+* What the kernel or loader needs to start the file -- the ELF header, the program header table,
+  PT_INTERP, the dynamic segment, its string table and the strings DT_NEEDED/DT_SONAME/DT_RPATH/
+  DT_RUNPATH point to -- raises ``MalformedElfError`` when out of bounds or inconsistent.
+* What only refines the picture -- symbol versions (Verneed/Verdef chains), the dynamic symbol table,
+  section headers, notes, Go build info -- is read as far as it is sound; the rest is dropped with a
+  line in ``ElfFacts.warnings``.
+
+Every loop is bounded by a count the file must be able to hold and by visited-offset sets.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from collections.abc import Iterator
+
+from linkcheck.arch import machine_names
+from linkcheck.classify import classify
+from linkcheck.errors import MalformedElfError
+from linkcheck.model import (
+    ElfFacts,
+    ElfType,
+    GoBuildInfo,
+    Language,
+    Libc,
+    SymbolExport,
+    SymbolImport,
+    Toolchain,
+    VersionNeed,
+)
+
+# What parse_elf accepts; a memoryview is copied to bytes first (it has no find()).
+Buffer = bytes | bytearray | memoryview | mmap.mmap
+_Data = bytes | bytearray | mmap.mmap
+_Section = tuple[int, int, int, int, int, int, int, int]
+_VersionMap = dict[int, tuple[str, str | None]]
+
+ELF_MAGIC = b"\x7fELF"
+
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
+SHT_DYNAMIC, SHT_NOBITS, SHT_DYNSYM = 6, 8, 11
+DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 4, 5, 6
+DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH, DT_RUNPATH = 10, 11, 14, 15, 29
+DT_GNU_HASH = 0x6FFFFEF5
+DT_VERSYM = 0x6FFFFFF0
+DT_FLAGS_1 = 0x6FFFFFFB
+DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFFC, 0x6FFFFFFD
+DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFE, 0x6FFFFFFF
+DT_MIPS_SYMTABNO = 0x70000011
+DF_1_NODEFLIB = 0x800
+DF_1_PIE = 0x08000000
+VER_FLG_BASE = 1
+STB_LOCAL, STB_WEAK = 0, 2
+STT_SECTION, STT_FILE = 3, 4
+
+_ET = {1: ElfType.REL, 2: ElfType.EXEC, 3: ElfType.DYN, 4: ElfType.CORE}
+GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"
+# How far into a writable PT_LOAD to look for Go build info when there are no section headers
+# (the linker puts .go.buildinfo at the start of the data segment).
+_GO_SCAN_LIMIT = 1 << 20
+_COMMENT_LIMIT = 4096
+
+
+class _Layout:
+    """Per-class, per-endianness struct formats."""
+
+    def __init__(self, is64: bool, endian: str) -> None:
+        e = endian
+        self.is64 = is64
+        if is64:
+            self.ehdr = struct.Struct(e + "HHIQQQIHHHHHH")
+            self.phdr = struct.Struct(e + "IIQQQQQQ")
+            self.shdr = struct.Struct(e + "IIQQQQIIQQ")
+            self.dyn = struct.Struct(e + "qQ")
+            # st_name, st_info, st_other, st_shndx (value and size skipped)
+            self.sym = struct.Struct(e + "IBBH16x")
+            self.word = 8
+        else:
+            self.ehdr = struct.Struct(e + "HHIIIIIHHHHHH")
+            self.phdr = struct.Struct(e + "IIIIIIII")
+            self.shdr = struct.Struct(e + "IIIIIIIIII")
+            self.dyn = struct.Struct(e + "iI")
+            self.sym = struct.Struct(e + "I8xBBH")
+            self.word = 4
+        self.u16 = e + "H"
+        self.u32 = e + "I"
+        self.verneed = struct.Struct(e + "HHIII")
+        self.vernaux = struct.Struct(e + "IHHII")
+        self.verdef = struct.Struct(e + "HHHHIII")
+        self.verdaux = struct.Struct(e + "II")
+        self.nhdr = struct.Struct(e + "III")
+
+
+_LAYOUTS = {
+    (c, d): _Layout(c, "<" if d == "little" else ">") for c in (True, False) for d in ("little", "big")
+}
+
+
+def _malformed(where: str, what: str) -> MalformedElfError:
+    return MalformedElfError(f"{where}: {what}")
+
+
+class _Reader:
+    def __init__(self, data: _Data, where: str) -> None:
+        self.data = data
+        self.size = len(data)
+        self.where = where
+        self.warnings: list[str] = []
+        self.loads: list[tuple[int, int, int]] = []  # (vaddr, filesz, offset)
+
+    def bad(self, what: str) -> MalformedElfError:
+        return _malformed(self.where, what)
+
+    def warn(self, what: str) -> None:
+        if what not in self.warnings:
+            self.warnings.append(what)
+
+    def fits(self, offset: int, length: int) -> bool:
+        return offset >= 0 and length >= 0 and offset + length <= self.size
+
+    def addr(self, vaddr: int, what: str) -> tuple[int, int]:
+        """File offset of a virtual address, and how many file bytes follow it in its segment."""
+        for start, filesz, offset in self.loads:
+            if start <= vaddr < start + filesz:
+                delta = vaddr - start
+                avail = min(filesz - delta, self.size - offset - delta)
+                if avail <= 0:
+                    break
+                return offset + delta, avail
+        raise self.bad(f"{what} at address {vaddr:#x} is not inside any loaded part of the file")
+
+
+class _Strtab:
+    """A string table, decoded once per offset."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.cache: dict[int, str] = {}
+
+    def get(self, offset: int) -> str | None:
+        s = self.cache.get(offset)
+        if s is not None:
+            return s
+        raw = self.raw
+        if offset >= len(raw):
+            return None
+        end = raw.find(b"\0", offset)
+        if end < 0:
+            return None
+        s = raw[offset:end].decode("utf-8", "surrogateescape")
+        self.cache[offset] = s
+        return s
+
+
+def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
+    """Read an ELF file's facts from ``buf`` (bytes, mmap or memoryview). ``name`` is used in messages.
+
+    Raises MalformedElfError (one line, naming what is wrong) for a file the loader could not use.
+    """
+    where = name or "ELF data"
+    data: _Data = bytes(buf) if isinstance(buf, memoryview) else buf
+    size = len(data)
+    if size < 16 or bytes(data[:4]) != ELF_MAGIC:
+        raise _malformed(where, "not an ELF file (no \\x7fELF magic)")
+    ei_class, ei_data, _ver, osabi = data[4], data[5], data[6], data[7]
+    if ei_class not in (1, 2):
+        raise _malformed(where, f"unknown ELF class {ei_class} in e_ident (expected 1 or 2)")
+    if ei_data not in (1, 2):
+        raise _malformed(where, f"unknown ELF data encoding {ei_data} in e_ident (expected 1 or 2)")
+    is64 = ei_class == 2
+    endianness = "little" if ei_data == 1 else "big"
+    lay = _LAYOUTS[(is64, endianness)]
+    ehdr_size = 16 + lay.ehdr.size
+    if size < ehdr_size:
+        raise _malformed(where, f"ELF header needs {ehdr_size} bytes, the file has {size}")
+    (e_type, e_machine, _e_version, e_entry, e_phoff, e_shoff, e_flags, _e_ehsize, e_phentsize,
+     e_phnum, e_shentsize, e_shnum, e_shstrndx) = lay.ehdr.unpack_from(data, 16)
+
+    r = _Reader(data, where)
+    elf_type = _ET.get(e_type, ElfType.OTHER)
+    machine, docker_arch = machine_names(e_machine, 64 if is64 else 32, endianness, e_flags)
+
+    # Section header table (only located here; read lazily below). Extended numbering: e_shnum 0
+    # and e_shstrndx SHN_XINDEX keep the real values in section 0, e_phnum PN_XNUM likewise.
+    sections: list[_Section] | None = None
+    shdr0: tuple[int, ...] | None = None
+    if e_shoff and e_shentsize >= lay.shdr.size and r.fits(e_shoff, lay.shdr.size):
+        shdr0 = lay.shdr.unpack_from(data, e_shoff)
+    if e_phnum == 0xFFFF and shdr0 is not None:
+        e_phnum = shdr0[7]
+
+    interpreter: str | None = None
+    dynamic: tuple[int, int] | None = None
+    notes: list[tuple[int, int, int]] = []
+    if e_phnum:
+        if e_phentsize < lay.phdr.size:
+            raise r.bad(f"program header entries are {e_phentsize} bytes, at least {lay.phdr.size} needed")
+        if not r.fits(e_phoff, e_phnum * e_phentsize):
+            raise r.bad(
+                f"program header table at {e_phoff:#x}, {e_phnum} entries of {e_phentsize} bytes, "
+                f"runs past the end of the file ({size} bytes)"
+            )
+        interp_at: tuple[int, int] | None = None
+        for i in range(e_phnum):
+            ph = lay.phdr.unpack_from(data, e_phoff + i * e_phentsize)
+            if is64:
+                p_type, _p_flags, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, p_align = ph
+            else:
+                p_type, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, _p_flags, p_align = ph
+            if p_type == PT_LOAD:
+                r.loads.append((p_vaddr, p_filesz, p_offset))
+            elif p_type == PT_INTERP and interp_at is None:
+                interp_at = (p_offset, p_filesz)
+            elif p_type == PT_DYNAMIC and dynamic is None:
+                dynamic = (p_offset, p_filesz)
+            elif p_type == PT_NOTE:
+                notes.append((p_offset, p_filesz, p_align))
+        if interp_at is not None:
+            off, length = interp_at
+            if not r.fits(off, length) or length == 0:
+                raise r.bad(f"PT_INTERP at {off:#x}, {length} bytes, lies outside the file ({size} bytes)")
+            raw = bytes(data[off : off + length])
+            interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+    # Section headers: names, and the fallback locations when there is no PT_DYNAMIC.
+    named: dict[str, _Section] = {}
+    if shdr0 is not None:
+        sections = _read_sections(r, lay, e_shoff, e_shnum, e_shentsize, e_shstrndx, shdr0, named)
+    has_section_headers = bool(sections)
+    if not r.loads and sections:
+        # Objects without program headers: section addresses stand in for segments.
+        for sh in sections:
+            if sh[1] != SHT_NOBITS and sh[3]:
+                r.loads.append((sh[3], sh[5], sh[4]))
+    if dynamic is None and sections:
+        for sh in sections:
+            if sh[1] == SHT_DYNAMIC:
+                dynamic = (sh[4], sh[5])
+                break
+
+    dyn = _read_dynamic(r, lay, dynamic) if dynamic is not None else {}
+    strtab: _Strtab | None = None
+    needed: list[str] = []
+    soname = None
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    flags_1 = 0
+    if dyn:
+        flags_1 = dyn.get(DT_FLAGS_1, [0])[0]
+        if DT_STRTAB in dyn:
+            strtab = _read_strtab(r, dyn)
+        elif DT_NEEDED in dyn or DT_SONAME in dyn or DT_RPATH in dyn or DT_RUNPATH in dyn:
+            raise r.bad("dynamic segment names libraries but has no DT_STRTAB")
+        if strtab is not None:
+            needed = [_dyn_string(r, strtab, v, "DT_NEEDED") for v in dyn.get(DT_NEEDED, ())]
+            if DT_SONAME in dyn:
+                soname = _dyn_string(r, strtab, dyn[DT_SONAME][0], "DT_SONAME")
+            if DT_RPATH in dyn:
+                rpath = _split_path(_dyn_string(r, strtab, dyn[DT_RPATH][0], "DT_RPATH"))
+            if DT_RUNPATH in dyn:
+                runpath = _split_path(_dyn_string(r, strtab, dyn[DT_RUNPATH][0], "DT_RUNPATH"))
+
+    version_needs: tuple[VersionNeed, ...] = ()
+    version_definitions: tuple[str, ...] = ()
+    imports: tuple[SymbolImport, ...] = ()
+    exports: tuple[SymbolExport, ...] = ()
+    if strtab is not None:
+        # index -> (version name, library or None, is a definition)
+        vmap: _VersionMap = {}
+        if DT_VERNEED in dyn:
+            version_needs = _read_verneed(r, lay, dyn, strtab, vmap)
+        if DT_VERDEF in dyn:
+            version_definitions = _read_verdef(r, lay, dyn, strtab, vmap)
+        if DT_SYMTAB in dyn:
+            imports, exports = _read_symbols(r, lay, dyn, strtab, vmap, named)
+
+    note_names = _read_notes(r, lay, notes) if notes else set()
+    android = ("Android", 1) in note_names
+    libc, linkage, evidence = classify(
+        elf_type, interpreter, tuple(needed), soname, version_needs, bool(flags_1 & DF_1_PIE), e_entry,
+        android,
+    )
+    pie = elf_type is ElfType.DYN and (
+        bool(flags_1 & DF_1_PIE) or interpreter is not None or linkage.value == "static-pie"
+    )
+    toolchain = _toolchain(r, lay, named, note_names, tuple(needed), imports, exports, libc, sections)
+    return ElfFacts(
+        machine=machine,
+        docker_arch=docker_arch,
+        e_machine=e_machine,
+        elf_class=64 if is64 else 32,
+        endianness=endianness,
+        osabi=osabi,
+        elf_type=elf_type,
+        pie=pie,
+        interpreter=interpreter,
+        needed=tuple(needed),
+        soname=soname,
+        rpath=rpath,
+        runpath=runpath,
+        nodeflib=bool(flags_1 & DF_1_NODEFLIB),
+        version_needs=version_needs,
+        version_definitions=version_definitions,
+        imports=imports,
+        exports=exports,
+        has_section_headers=has_section_headers,
+        libc=libc,
+        linkage=linkage,
+        linkage_evidence=evidence,
+        toolchain=toolchain,
+        warnings=tuple(r.warnings),
+    )
+
+
+def _split_path(value: str) -> tuple[str, ...]:
+    return tuple(value.split(":")) if value else ()
+
+
+def _read_sections(
+    r: _Reader, lay: _Layout, shoff: int, shnum: int, shentsize: int, shstrndx: int,
+    shdr0: tuple[int, ...], named: dict[str, _Section],
+) -> list[_Section]:
+    """Section headers as (name, type, flags, addr, offset, size, link, entsize); fills ``named``.
+    Problems here are warnings: the loader never reads section headers."""
+    if shnum == 0:
+        shnum = shdr0[5]
+    if shstrndx == 0xFFFF:
+        shstrndx = shdr0[6]
+    if shnum == 0:
+        return []
+    if not r.fits(shoff, shnum * shentsize):
+        r.warn(f"section header table at {shoff:#x}, {shnum} entries of {shentsize} bytes, runs past the end")
+        return []
+    out = []
+    for i in range(shnum):
+        sh = lay.shdr.unpack_from(r.data, shoff + i * shentsize)
+        # (name, type, flags, addr, offset, size, link, entsize)
+        out.append((sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6], sh[9]))
+    if shstrndx < shnum:
+        _n, stype, _f, _a, soff, ssize, _l, _e = out[shstrndx]
+        if stype != SHT_NOBITS and r.fits(soff, ssize):
+            names = _Strtab(bytes(r.data[soff : soff + ssize]))
+            for sh in out:
+                n = names.get(sh[0])
+                if n and n not in named:
+                    named[n] = sh
+        else:
+            r.warn("section name table lies outside the file")
+    return out
+
+
+def _read_dynamic(r: _Reader, lay: _Layout, where: tuple[int, int]) -> dict[int, list[int]]:
+    off, length = where
+    if not r.fits(off, length):
+        raise r.bad(
+            f"dynamic segment at {off:#x}, {length} bytes, runs past the end of the file ({r.size} bytes)"
+        )
+    esz = lay.dyn.size
+    count = length // esz
+    out: dict[int, list[int]] = {}
+    terminated = False
+    for tag, val in lay.dyn.iter_unpack(r.data[off : off + count * esz]):
+        if tag == DT_NULL:
+            terminated = True
+            break
+        out.setdefault(tag, []).append(val)
+    if not terminated:
+        r.warn("dynamic segment has no DT_NULL terminator; read up to its end")
+    return out
+
+
+def _read_strtab(r: _Reader, dyn: dict[int, list[int]]) -> _Strtab:
+    off, avail = r.addr(dyn[DT_STRTAB][0], "DT_STRTAB")
+    length = avail
+    if DT_STRSZ in dyn:
+        strsz = dyn[DT_STRSZ][0]
+        if strsz > avail:
+            raise r.bad(f"dynamic string table at {off:#x}, {strsz} bytes, runs past the end of its segment")
+        length = strsz
+    return _Strtab(bytes(r.data[off : off + length]))
+
+
+def _dyn_string(r: _Reader, strtab: _Strtab, offset: int, tag: str) -> str:
+    s = strtab.get(offset)
+    if s is None:
+        raise r.bad(
+            f"{tag} string at offset {offset} is outside the dynamic string table ({len(strtab.raw)} bytes)"
+        )
+    return s
+
+
+def _read_verneed(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap
+) -> tuple[VersionNeed, ...]:
+    try:
+        off, _avail = r.addr(dyn[DT_VERNEED][0], "DT_VERNEED")
+    except MalformedElfError as exc:
+        r.warn(f"version needs not read: {_tail(exc)}")
+        return ()
+    limit = dyn.get(DT_VERNEEDNUM, [r.size // lay.verneed.size])[0]
+    out: list[VersionNeed] = []
+    seen: set[int] = set()
+    data = r.data
+    for _ in range(min(limit, r.size // lay.verneed.size)):
+        if off in seen or not r.fits(off, lay.verneed.size):
+            r.warn(f"version need chain is broken at {off:#x}; later entries ignored")
+            break
+        seen.add(off)
+        _vn_version, vn_cnt, vn_file, vn_aux, vn_next = lay.verneed.unpack_from(data, off)
+        library = strtab.get(vn_file)
+        if library is None:
+            r.warn(f"version need file name at offset {vn_file} is outside the string table")
+            library = "?"
+        versions: list[str] = []
+        aoff = off + vn_aux
+        aseen: set[int] = set()
+        for _j in range(min(vn_cnt, r.size // lay.vernaux.size)):
+            if aoff in aseen or not r.fits(aoff, lay.vernaux.size):
+                r.warn(f"version need entries for {library} are broken at {aoff:#x}")
+                break
+            aseen.add(aoff)
+            _hash, _flags, other, vna_name, vna_next = lay.vernaux.unpack_from(data, aoff)
+            vname = strtab.get(vna_name)
+            if vname is None:
+                r.warn(f"version name at offset {vna_name} is outside the string table")
+            else:
+                versions.append(vname)
+                vmap[other & 0x7FFF] = (vname, library)
+            if vna_next == 0:
+                break
+            aoff += vna_next
+        out.append(VersionNeed(library, tuple(versions)))
+        if vn_next == 0:
+            break
+        off += vn_next
+    return tuple(out)
+
+
+def _read_verdef(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap
+) -> tuple[str, ...]:
+    try:
+        off, _avail = r.addr(dyn[DT_VERDEF][0], "DT_VERDEF")
+    except MalformedElfError as exc:
+        r.warn(f"version definitions not read: {_tail(exc)}")
+        return ()
+    limit = dyn.get(DT_VERDEFNUM, [r.size // lay.verdef.size])[0]
+    out: list[str] = []
+    seen: set[int] = set()
+    data = r.data
+    for _ in range(min(limit, r.size // lay.verdef.size)):
+        if off in seen or not r.fits(off, lay.verdef.size):
+            r.warn(f"version definition chain is broken at {off:#x}; later entries ignored")
+            break
+        seen.add(off)
+        _v, vd_flags, vd_ndx, vd_cnt, _hash, vd_aux, vd_next = lay.verdef.unpack_from(data, off)
+        if vd_cnt and r.fits(off + vd_aux, lay.verdaux.size):
+            vda_name, _vda_next = lay.verdaux.unpack_from(data, off + vd_aux)
+            vname = strtab.get(vda_name)
+            if vname is None:
+                r.warn(f"version definition name at offset {vda_name} is outside the string table")
+            else:
+                vmap[vd_ndx & 0x7FFF] = (vname, None)
+                if not vd_flags & VER_FLG_BASE:
+                    out.append(vname)
+        if vd_next == 0:
+            break
+        off += vd_next
+    return tuple(out)
+
+
+def _symbol_count(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, _Section]
+) -> int | None:
+    """Number of dynamic symbols: .dynsym's size, else DT_MIPS_SYMTABNO, DT_HASH's nchain, or a walk
+    of the DT_GNU_HASH chains to the highest symbol they reach."""
+    sec = named.get(".dynsym")
+    if sec is not None and sec[1] == SHT_DYNSYM and sec[7]:
+        return sec[5] // sec[7]
+    if DT_MIPS_SYMTABNO in dyn:
+        return int(dyn[DT_MIPS_SYMTABNO][0])
+    data = r.data
+    if DT_HASH in dyn:
+        off, avail = r.addr(dyn[DT_HASH][0], "DT_HASH")
+        if avail < 8:
+            raise r.bad("DT_HASH table is truncated")
+        nchain: int = struct.unpack_from(lay.u32, data, off + 4)[0]
+        return nchain
+    if DT_GNU_HASH in dyn:
+        off, avail = r.addr(dyn[DT_GNU_HASH][0], "DT_GNU_HASH")
+        if avail < 16:
+            raise r.bad("DT_GNU_HASH table is truncated")
+        nbuckets, symoffset, bloom_size, _shift = struct.unpack_from(lay.u32[0] + "4I", data, off)
+        buckets_at = 16 + bloom_size * lay.word
+        if buckets_at + 4 * nbuckets > avail:
+            raise r.bad("DT_GNU_HASH buckets run past the end of their segment")
+        buckets = struct.unpack_from(f"{lay.u32[0]}{nbuckets}I", data, off + buckets_at)
+        top = max(buckets, default=0)
+        if top < symoffset:
+            return int(symoffset)
+        chains_at = buckets_at + 4 * nbuckets
+        i = top
+        while True:
+            pos = chains_at + 4 * (i - symoffset)
+            if pos + 4 > avail:
+                raise r.bad("DT_GNU_HASH chain runs past the end of its segment")
+            if struct.unpack_from(lay.u32, data, off + pos)[0] & 1:
+                return i + 1
+            i += 1
+    return None
+
+
+def _read_symbols(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab,
+    vmap: _VersionMap,
+    named: dict[str, _Section],
+) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...]]:
+    try:
+        count = _symbol_count(r, lay, dyn, named)
+        if count is None:
+            r.warn("dynamic symbol count unknown (no .dynsym, DT_HASH or DT_GNU_HASH); symbols not read")
+            return (), ()
+        off, avail = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")
+    except MalformedElfError as exc:
+        r.warn(f"dynamic symbols not read: {_tail(exc)}")
+        return (), ()
+    syment = dyn.get(DT_SYMENT, [24 if lay.is64 else 16])[0]
+    esz = lay.sym.size
+    if syment != esz:
+        r.warn(f"DT_SYMENT is {syment}, expected {esz}; symbols not read")
+        return (), ()
+    if count * esz > avail:
+        r.warn(f"dynamic symbol table claims {count} entries, only {avail // esz} fit; reading those")
+        count = avail // esz
+    if count <= 1:
+        return (), ()
+    data = r.data
+    rows = lay.sym.iter_unpack(data[off : off + count * esz])
+    versym: tuple[int, ...] | None = None
+    if DT_VERSYM in dyn:
+        try:
+            voff, vavail = r.addr(dyn[DT_VERSYM][0], "DT_VERSYM")
+            if 2 * count <= vavail:
+                versym = struct.unpack_from(f"{lay.u16[0]}{count}H", data, voff)
+            else:
+                r.warn("DT_VERSYM table is shorter than the symbol table; versions not read")
+        except MalformedElfError as exc:
+            r.warn(f"symbol versions not read: {_tail(exc)}")
+    imports: list[SymbolImport] = []
+    exports: list[SymbolExport] = []
+    get = strtab.get
+    next(rows)  # index 0 is the reserved null symbol
+    for i, (st_name, st_info, _other, st_shndx) in enumerate(rows, 1):
+        bind = st_info >> 4
+        if bind == STB_LOCAL or (st_info & 0xF) in (STT_SECTION, STT_FILE):
+            continue
+        name = get(st_name)
+        if not name:
+            if name is None:
+                r.warn(f"symbol name at offset {st_name} is outside the string table")
+            continue
+        version = library = None
+        hidden = False
+        if versym is not None:
+            vs = versym[i]
+            idx = vs & 0x7FFF
+            if idx > 1:
+                got = vmap.get(idx)
+                if got is not None:
+                    version, library = got
+                hidden = bool(vs & 0x8000)
+        if st_shndx == 0:
+            imports.append(SymbolImport(name, version, library, bind == STB_WEAK))
+        else:
+            exports.append(SymbolExport(name, version, hidden))
+    return tuple(imports), tuple(exports)
+
+
+def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:
+    """(owner name, type) of every note in the PT_NOTE segments."""
+    out: set[tuple[str, int]] = set()
+    for off, length, align in notes:
+        if not r.fits(off, length):
+            r.warn(f"PT_NOTE at {off:#x} runs past the end of the file")
+            continue
+        step = 8 if align == 8 else 4
+        pos, end = off, off + length
+        while pos + 12 <= end:
+            namesz, descsz, ntype = lay.nhdr.unpack_from(r.data, pos)
+            name_at = pos + 12
+            desc_at = name_at + -(-namesz // step) * step
+            nxt = desc_at + -(-descsz // step) * step
+            if nxt > end:
+                break
+            out.add((bytes(r.data[name_at : name_at + namesz]).rstrip(b"\0").decode("latin-1"), ntype))
+            pos = nxt
+    return out
+
+
+def _tail(exc: MalformedElfError) -> str:
+    """An error's message without the leading "<where>: "."""
+    return exc.message.split(": ", 1)[-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Toolchain
+# ----------------------------------------------------------------------------------------------
+
+
+def _toolchain(
+    r: _Reader, lay: _Layout, named: dict[str, _Section],
+    note_names: set[tuple[str, int]], needed: tuple[str, ...], imports: tuple[SymbolImport, ...],
+    exports: tuple[SymbolExport, ...], libc: Libc, sections: list[_Section] | None,
+) -> Toolchain:
+    go_evidence: list[str] = []
+    go: GoBuildInfo | None = None
+    sec = named.get(".go.buildinfo")
+    if sec is not None:
+        go_evidence.append("section .go.buildinfo")
+        if sec[1] != SHT_NOBITS and r.fits(sec[4], sec[5]):
+            go = _go_buildinfo_at(r, lay, sec[4], sec[4] + sec[5])
+    if ".note.go.buildid" in named or ("Go", 4) in note_names:
+        go_evidence.append("Go build ID note")
+    if ".gopclntab" in named:
+        go_evidence.append("section .gopclntab")
+    if go is None and not sections:
+        go = _scan_go_buildinfo(r, lay)
+        if go is not None:
+            go_evidence.append("Go build info in the data segment")
+    if go_evidence:
+        return Toolchain(Language.GO, tuple(go_evidence), go)
+
+    for s in imports:
+        if s.name == "rust_eh_personality" or s.name.startswith("__rust_"):
+            return Toolchain(Language.RUST, (f"imports {s.name}",))
+    for e in exports:
+        if e.name == "rust_eh_personality" or e.name.startswith("__rust_"):
+            return Toolchain(Language.RUST, (f"exports {e.name}",))
+    comment = _section_text(r, named.get(".comment"))
+    if b"rustc" in comment:
+        return Toolchain(Language.RUST, ("section .comment names rustc",))
+    for lib in needed:
+        if lib.startswith(("libstdc++.so", "libc++.so")):
+            return Toolchain(Language.CXX, (f"needs {lib}",))
+    if libc not in (Libc.UNKNOWN, Libc.NONE):
+        return Toolchain(Language.C, (f"needs {libc.value} and no other language's runtime",))
+    if b"GCC:" in comment or b"clang" in comment:
+        return Toolchain(Language.C, ("section .comment names a C compiler",))
+    return Toolchain(Language.UNKNOWN)
+
+
+def _section_text(r: _Reader, sec: _Section | None) -> bytes:
+    if sec is None or sec[1] == SHT_NOBITS or not r.fits(sec[4], sec[5]):
+        return b""
+    return bytes(r.data[sec[4] : sec[4] + min(sec[5], _COMMENT_LIMIT)])
+
+
+def _scan_go_buildinfo(r: _Reader, lay: _Layout) -> GoBuildInfo | None:
+    """Look for the build info blob at the start of each loaded segment (bounded)."""
+    data = r.data
+    for _vaddr, filesz, offset in r.loads:
+        end = min(offset + filesz, offset + _GO_SCAN_LIMIT, r.size)
+        if offset >= end:
+            continue
+        at = data.find(GO_BUILDINFO_MAGIC, offset, end)
+        if at >= 0:
+            return _go_buildinfo_at(r, lay, at, min(offset + filesz, r.size))
+    return None
+
+
+def _varint(data: _Data, pos: int, end: int) -> tuple[int, int] | None:
+    value = shift = 0
+    while pos < end and shift < 64:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _go_buildinfo_at(r: _Reader, lay: _Layout, at: int, end: int) -> GoBuildInfo | None:
+    """Decode Go build info at file offset ``at`` (magic included). The Go >= 1.18 inline format is
+    read; the older format (pointers to Go strings) is followed through the loaded segments."""
+    data = r.data
+    pos = data.find(GO_BUILDINFO_MAGIC, at, min(end, at + 64))
+    if pos < 0 or pos + 32 > end:
+        return None
+    ptr_size, flags = data[pos + 14], data[pos + 15]
+    strings: list[bytes] = []
+    if flags & 2:
+        p = pos + 32
+        for _ in range(2):
+            got = _varint(data, p, end)
+            if got is None or got[1] + got[0] > end:
+                r.warn("Go build info is truncated")
+                return None
+            n, p = got
+            strings.append(bytes(data[p : p + n]))
+            p += n
+    else:
+        big = bool(flags & 1)
+        if ptr_size not in (4, 8):
+            return None
+        fmt = (">" if big else "<") + ("Q" if ptr_size == 8 else "I")
+        try:
+            for k in range(2):
+                (sptr,) = struct.unpack_from(fmt, data, pos + 16 + k * ptr_size)
+                soff, savail = r.addr(sptr, "Go build info string")
+                if savail < 2 * ptr_size:
+                    return None
+                data_ptr, length = struct.unpack_from(fmt[0] + fmt[1] * 2, data, soff)
+                doff, davail = r.addr(data_ptr, "Go build info string") if length else (0, 0)
+                if length > davail:
+                    return None
+                strings.append(bytes(data[doff : doff + length]))
+        except (MalformedElfError, struct.error):
+            r.warn("Go build info (pre-1.18 format) could not be followed")
+            return None
+    version = strings[0].decode("utf-8", "replace")
+    modinfo = strings[1]
+    if len(modinfo) >= 33 and modinfo[-17:-16] == b"\n":
+        modinfo = modinfo[16:-16]
+    main_module = None
+    settings: list[tuple[str, str]] = []
+    for line in _lines(modinfo.decode("utf-8", "replace")):
+        if line.startswith("path\t"):
+            main_module = line[5:]
+        elif line.startswith("build\t"):
+            key, _, value = line[6:].partition("=")
+            if value.startswith('"'):
+                value = _unquote(value)
+            settings.append((key, value))
+    if not version:
+        return None
+    return GoBuildInfo(version, main_module, tuple(settings))
+
+
+def _lines(text: str) -> Iterator[str]:
+    yield from text.split("\n")
+
+
+def _unquote(value: str) -> str:
+    """Undo Go's strconv.Quote for the common escapes (build settings with spaces are quoted)."""
+    if len(value) >= 2 and value.endswith('"'):
+        body = value[1:-1]
+        out = []
+        i = 0
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body):
+                nxt = body[i + 1]
+                out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        return "".join(out)
+    return value

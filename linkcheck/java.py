@@ -1,0 +1,112 @@
+"""Java class files and jars -> the Java release they need. Reads are bounded; nothing is run.
+
+A class file starts with CAFEBABE, minor (u16) and major (u16) version; release = major - 44 (52 = Java 8).
+Mach-O universal ("fat") binaries start with CAFEBABE too, followed by a small count of architectures
+(u32), which read as minor 0 and a major below 45: no class file has that.
+
+For a jar, the highest major among up to MAX_CLASSES classes decides (the Main-Class first). Classes
+under META-INF/versions/ (multi-release jars) and module-info.class are skipped: older JVMs never load
+them. Only the first 8 bytes of each class are decompressed; the manifest is refused when its declared
+size is over MAX_MANIFEST (a zip bomb cannot make us inflate more than we ask for).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import IO
+
+from linkcheck.errors import ArchiveError, FormatError
+from linkcheck.model import JavaFacts
+
+CLASS_MAGIC = b"\xca\xfe\xba\xbe"
+FIRST_CLASS_MAJOR = 45  # Java 1.0/1.1
+MAX_CLASSES = 64
+MAX_MANIFEST = 1 << 20
+MAX_ENTRIES = 200_000
+
+
+def is_class_file(head: bytes) -> bool:
+    """CAFEBABE followed by a class-file version rather than a Mach-O fat architecture count."""
+    if len(head) < 8 or head[:4] != CLASS_MAGIC:
+        return False
+    minor, major = struct.unpack_from(">HH", head, 4)
+    return bool(major >= FIRST_CLASS_MAJOR or (minor != 0 and major != 0))
+
+
+def is_fat_macho(head: bytes) -> bool:
+    if len(head) < 8 or head[:4] not in (CLASS_MAGIC, b"\xca\xfe\xba\xbf"):
+        return False
+    nfat: int = struct.unpack_from(">I", head, 4)[0]
+    return 0 < nfat < FIRST_CLASS_MAJOR
+
+
+def release_of(major: int) -> int:
+    """Class-file major version -> Java release (52 -> 8, 61 -> 17). Majors before 49 are Java 1.x,
+    reported as 1 (all run on any Java)."""
+    return major - 44 if major >= 49 else 1
+
+
+def parse_class(head: bytes, name: str = "") -> JavaFacts:
+    if not is_class_file(head):
+        raise FormatError(f"{name or 'data'}: not a Java class file")
+    (major,) = struct.unpack_from(">H", head, 6)
+    return JavaFacts(class_major=major, java_release=release_of(major), classes_read=1)
+
+
+def parse_jar(file: IO[bytes], name: str = "") -> JavaFacts:
+    """Read a jar from a seekable binary file object."""
+    import zipfile  # lazily: only jars pay for it
+
+    where = name or "jar"
+    try:
+        with zipfile.ZipFile(file) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise ArchiveError(f"{where}: {len(infos)} entries, more than the {MAX_ENTRIES} read")
+            main_class = _main_class(zf, where)
+            classes = [
+                i for i in infos
+                if i.filename.endswith(".class") and not i.filename.startswith("META-INF/")
+                and i.filename.rsplit("/", 1)[-1] != "module-info.class"
+            ]
+            if main_class is not None:
+                wanted = main_class.replace(".", "/") + ".class"
+                classes.sort(key=lambda i: i.filename != wanted)
+            best = 0
+            read = 0
+            for info in classes[:MAX_CLASSES]:
+                with zf.open(info) as f:
+                    head = f.read(8)
+                read += 1
+                if is_class_file(head):
+                    best = max(best, struct.unpack_from(">H", head, 6)[0])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as exc:
+        raise ArchiveError(f"{where}: not a readable jar ({' '.join(str(exc).split())})") from exc
+    except OSError as exc:
+        raise ArchiveError(f"{where}: cannot read jar ({exc.strerror or exc})") from exc
+    if best == 0:
+        return JavaFacts(class_major=0, java_release=0, classes_read=read, main_class=main_class)
+    return JavaFacts(best, release_of(best), classes_read=read, main_class=main_class)
+
+
+def _main_class(zf: object, where: str) -> str | None:
+    import zipfile
+
+    assert isinstance(zf, zipfile.ZipFile)
+    try:
+        info = zf.getinfo("META-INF/MANIFEST.MF")
+    except KeyError:
+        return None
+    if info.file_size > MAX_MANIFEST:
+        raise ArchiveError(f"{where}: manifest declares {info.file_size} bytes, over the {MAX_MANIFEST} read")
+    with zf.open(info) as f:
+        text = f.read(MAX_MANIFEST + 1)
+    if len(text) > MAX_MANIFEST:
+        raise ArchiveError(f"{where}: manifest inflates past its declared size")
+    # Manifest lines are continued by a line starting with one space.
+    joined = text.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").replace("\n ", "")
+    for line in joined.split("\n"):
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "main-class":
+            return value.strip() or None
+    return None
