@@ -1,0 +1,234 @@
+"""Start a program inside a root filesystem the way a container runtime does, and say what happened.
+
+``run_in_root`` does a plain ``chroot()`` + ``execve()`` (as runc does): no shell, no ``execvp``
+fallback that would re-run an ENOEXEC file through ``/bin/sh`` (coreutils ``chroot(1)`` does that and
+hides "exec format error"). The outcome is classified from the real evidence only: the errno of
+``execve``, the exit status, and the loader's words on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno as errno_mod
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from linkcheck.model import Outcome
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# glibc's loader stops at the first library it cannot open.
+GLIBC_MISSING_LIB = re.compile(
+    r"error while loading shared libraries: (?P<name>[^:]+): cannot open shared object file"
+)
+GLIBC_MISSING_VERSION = re.compile(r"version `(?P<name>[^']+)' not found")
+GLIBC_SYMBOL_LOOKUP = re.compile(
+    r"(?:symbol lookup error|relocation error): .*?undefined symbol: (?P<name>[^\s,]+)"
+)
+GLIBC_UNDEFINED = re.compile(r"undefined symbol: (?P<name>[^\s,]+)")
+# musl's loader reports every library it cannot load, one line each, then exits 127.
+MUSL_MISSING_LIB = re.compile(r"Error loading shared library (?P<name>[^:\s]+): ")
+MUSL_MISSING_SYMBOL = re.compile(r"Error relocating [^:]+: (?P<name>[^:]+): symbol not found")
+# busybox env / coreutils env when the program it looks up on PATH is absent.
+ENV_CANT_EXEC = re.compile(
+    r"env: (?:can't execute '(?P<bb>.*?)'|'?(?P<cu>[^:']*)'?): No such file or directory", re.S
+)
+
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _private_proc(root: bytes) -> None:
+    """In the child: a private mount namespace with /proc mounted in the root, as runc does.
+
+    glibc's loader reads /proc/self/exe to expand $ORIGIN for the main program; without /proc a
+    container-faithful run is impossible. The mount dies with the namespace when the program exits.
+    """
+    _check(_LIBC.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _check(_LIBC.mount(b"proc", root + b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+           "mount proc")
+
+
+@dataclass(frozen=True)
+class RealOutcome:
+    """What really happened when the program was started in the root."""
+
+    outcome: Outcome
+    errno: int | None  # the execve errno, when execve itself failed
+    exit_code: int | None  # the exit status; negative: killed by that signal; None: execve failed
+    stdout: str
+    stderr: str
+    names: tuple[str, ...] = ()  # the missing libraries / versions / symbols / interpreter, as shown
+    detail: str = ""  # one line: which evidence decided
+
+    @property
+    def started(self) -> bool:
+        return self.errno is None
+
+
+HOST_ELF = {"x86_64": (2, 62), "aarch64": (2, 183), "i686": (1, 3), "riscv64": (2, 243), "s390x": (2, 22)}
+
+
+def _elf_for_another_cpu(path: Path) -> bool | None:
+    """None: not an ELF file. True: an ELF for another CPU than this kernel's (class + e_machine)."""
+    with open(path, "rb") as fh:
+        head = fh.read(20)
+    if head[:4] != b"\x7fELF":
+        return None
+    host = HOST_ELF.get(os.uname().machine)
+    if host is None or len(head) < 20:
+        return True
+    order = "little" if head[5] == 1 else "big"
+    return (head[4], int.from_bytes(head[18:20], order)) != host
+
+
+def install(root: Path, source: Path, dest_in_root: str, mode: int = 0o755) -> str:
+    """Copy ``source`` into the root at ``dest_in_root`` (absolute inside the root)."""
+    target = root / dest_in_root.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    shutil.copyfile(source, target)
+    os.chmod(target, mode)
+    return dest_in_root
+
+
+def run_in_root(
+    root: Path,
+    program_in_root: str,
+    argv: list[str] | None = None,
+    timeout: float = 10,
+    env: dict[str, str] | None = None,
+    mount_proc: bool = True,
+) -> RealOutcome:
+    """chroot(root), chdir("/"), execve(program_in_root, argv, env); classify the outcome.
+
+    With ``mount_proc`` (the default, as in any container) the child gets a private mount namespace
+    with /proc mounted inside the root (the empty /proc directory is created when missing, as a
+    runtime does)."""
+    if os.geteuid() != 0:
+        raise PermissionError("chroot needs root")
+    root = Path(root).resolve()
+    if not program_in_root.startswith("/"):
+        raise ValueError("program_in_root must be absolute inside the root")
+    host_path = root / program_in_root.lstrip("/")
+    if not host_path.is_file():
+        raise FileNotFoundError(f"{program_in_root} is not a file in {root}")
+    if argv is None:
+        argv = [program_in_root]
+    environment = {"PATH": DEFAULT_PATH} if env is None else dict(env)
+
+    root_bytes = os.fsencode(root)
+    if mount_proc:
+        proc_dir = root / "proc"
+        if proc_dir.is_symlink() or (proc_dir.exists() and not proc_dir.is_dir()):
+            raise ValueError(f"{proc_dir} is not a directory")
+        proc_dir.mkdir(exist_ok=True)
+
+    def enter() -> None:
+        if mount_proc:
+            _private_proc(root_bytes)
+        os.chroot(root)
+        os.chdir("/")
+
+    try:
+        # executable= holds a "/": Popen makes exactly one execve of it, never a shell, never PATH.
+        proc = subprocess.Popen(
+            argv,
+            executable=program_in_root,
+            preexec_fn=enter,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        return _classify_exec_error(exc, host_path)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        return RealOutcome(Outcome.UNKNOWN, None, proc.returncode, _text(out), _text(err),
+                           detail=f"timed out after {timeout}s")
+    finally:
+        _kill_group(proc)
+    return classify_exit(proc.returncode, _text(out), _text(err))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "backslashreplace")
+
+
+def _classify_exec_error(exc: OSError, host_path: Path) -> RealOutcome:
+    code = exc.errno
+    name = errno_mod.errorcode.get(code or 0, str(code))
+    if code == errno_mod.ENOENT:
+        # The file is there (checked above): the kernel could not find its interpreter.
+        return RealOutcome(Outcome.MISSING_INTERPRETER, code, None, "", "", detail="execve: ENOENT")
+    if code == errno_mod.ENOEXEC:
+        foreign = _elf_for_another_cpu(host_path)
+        if foreign:
+            return RealOutcome(Outcome.WRONG_ARCHITECTURE, code, None, "", "",
+                               detail="execve: ENOEXEC (an ELF for another CPU)")
+        what = "not an ELF file or script" if foreign is None else "an ELF for this CPU, refused"
+        return RealOutcome(Outcome.NOT_EXECUTABLE, code, None, "", "", detail=f"execve: ENOEXEC ({what})")
+    if code in (errno_mod.EACCES, errno_mod.EPERM):
+        return RealOutcome(Outcome.NOT_EXECUTABLE, code, None, "", "", detail=f"execve: {name}")
+    return RealOutcome(Outcome.UNKNOWN, code, None, "", "", detail=f"execve: {name}")
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def classify_exit(code: int, out: str, err: str) -> RealOutcome:
+    """Classify a process that did start (execve succeeded) from its status and stderr."""
+
+    def result(outcome: Outcome, names: list[str], detail: str) -> RealOutcome:
+        return RealOutcome(outcome, None, code, out, err, _unique(names), detail)
+
+    if code == 0:
+        return result(Outcome.RUNS, [], "exit 0")
+    libs = [m["name"] for m in GLIBC_MISSING_LIB.finditer(err)]
+    libs += [m["name"] for m in MUSL_MISSING_LIB.finditer(err)]
+    if libs:
+        return result(Outcome.MISSING_LIBRARY, libs, f"exit {code}: loader could not open a library")
+    versions = [m["name"] for m in GLIBC_MISSING_VERSION.finditer(err)]
+    if versions:
+        return result(Outcome.MISSING_SYMBOL_VERSION, versions, f"exit {code}: loader: version not found")
+    symbols = [m["name"] for m in MUSL_MISSING_SYMBOL.finditer(err)]
+    symbols += [m["name"] for m in GLIBC_SYMBOL_LOOKUP.finditer(err)]
+    if not symbols:
+        symbols = [m["name"] for m in GLIBC_UNDEFINED.finditer(err)]
+    if symbols:
+        return result(Outcome.MISSING_SYMBOL, symbols, f"exit {code}: loader: symbol not found")
+    env_miss = ENV_CANT_EXEC.search(err)
+    if env_miss and code == 127:
+        program = env_miss["bb"] if env_miss["bb"] is not None else env_miss["cu"]
+        return result(Outcome.MISSING_INTERPRETER, [program], f"exit {code}: env could not find {program!r}")
+    if code < 0:
+        return result(Outcome.UNKNOWN, [], f"killed by signal {-code}")
+    return result(Outcome.UNKNOWN, [], f"exit {code} without a loader message")
