@@ -19,9 +19,13 @@ Every loop is bounded by a count the file must be able to hold and by visited-of
 
 from __future__ import annotations
 
+import array
+import itertools
 import mmap
 import struct
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 
 from linkcheck.arch import machine_names
 from linkcheck.classify import classify
@@ -41,7 +45,7 @@ from linkcheck.model import (
 # What parse_elf accepts; a memoryview is copied to bytes first (it has no find()).
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 _Data = bytes | bytearray | mmap.mmap
-_Section = tuple[int, int, int, int, int, int, int, int]
+_Section = tuple[int, ...]
 _VersionMap = dict[int, tuple[str, str | None]]
 
 ELF_MAGIC = b"\x7fELF"
@@ -271,8 +275,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
 
     version_needs: tuple[VersionNeed, ...] = ()
     version_definitions: tuple[str, ...] = ()
-    imports: tuple[SymbolImport, ...] = ()
-    exports: tuple[SymbolExport, ...] = ()
+    symbols: _SymbolTable | None = None
     if strtab is not None:
         # index -> (version name, library or None, is a definition)
         vmap: _VersionMap = {}
@@ -281,7 +284,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         if DT_VERDEF in dyn:
             version_definitions = _read_verdef(r, lay, dyn, strtab, vmap)
         if DT_SYMTAB in dyn:
-            imports, exports = _read_symbols(r, lay, dyn, strtab, vmap, named)
+            symbols = _locate_symbols(r, lay, dyn, strtab, vmap, named)
 
     note_names = _read_notes(r, lay, notes) if notes else set()
     android = ("Android", 1) in note_names
@@ -292,8 +295,8 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     pie = elf_type is ElfType.DYN and (
         bool(flags_1 & DF_1_PIE) or interpreter is not None or linkage.value == "static-pie"
     )
-    toolchain = _toolchain(r, lay, named, note_names, tuple(needed), imports, exports, libc, sections)
-    return ElfFacts(
+    toolchain = _toolchain(r, named, note_names, tuple(needed), strtab, libc, sections)
+    facts = (ElfFacts if symbols is None else _LazyElfFacts)(
         machine=machine,
         docker_arch=docker_arch,
         e_machine=e_machine,
@@ -310,8 +313,8 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         nodeflib=bool(flags_1 & DF_1_NODEFLIB),
         version_needs=version_needs,
         version_definitions=version_definitions,
-        imports=imports,
-        exports=exports,
+        imports=(),
+        exports=(),
         has_section_headers=has_section_headers,
         libc=libc,
         linkage=linkage,
@@ -319,18 +322,26 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         toolchain=toolchain,
         warnings=tuple(r.warnings),
     )
+    if symbols is not None:
+        object.__setattr__(facts, "_pending", symbols)
+    return facts
 
 
 def _split_path(value: str) -> tuple[str, ...]:
     return tuple(value.split(":")) if value else ()
 
 
+# Sections looked up by name; nothing else about sections is needed.
+_WANTED_SECTIONS = (".dynsym", ".go.buildinfo", ".note.go.buildid", ".gopclntab", ".comment")
+
+
 def _read_sections(
     r: _Reader, lay: _Layout, shoff: int, shnum: int, shentsize: int, shstrndx: int,
     shdr0: tuple[int, ...], named: dict[str, _Section],
 ) -> list[_Section]:
-    """Section headers as (name, type, flags, addr, offset, size, link, entsize); fills ``named``.
-    Problems here are warnings: the loader never reads section headers."""
+    """Section headers as (name, type, flags, addr, offset, size, link, info, addralign, entsize);
+    fills ``named`` with the sections in _WANTED_SECTIONS. Problems here are warnings: the loader
+    never reads section headers."""
     if shnum == 0:
         shnum = shdr0[5]
     if shstrndx == 0xFFFF:
@@ -340,21 +351,32 @@ def _read_sections(
     if not r.fits(shoff, shnum * shentsize):
         r.warn(f"section header table at {shoff:#x}, {shnum} entries of {shentsize} bytes, runs past the end")
         return []
-    out = []
-    for i in range(shnum):
-        sh = lay.shdr.unpack_from(r.data, shoff + i * shentsize)
-        # (name, type, flags, addr, offset, size, link, entsize)
-        out.append((sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6], sh[9]))
-    if shstrndx < shnum:
-        _n, stype, _f, _a, soff, ssize, _l, _e = out[shstrndx]
-        if stype != SHT_NOBITS and r.fits(soff, ssize):
-            names = _Strtab(bytes(r.data[soff : soff + ssize]))
-            for sh in out:
-                n = names.get(sh[0])
-                if n and n not in named:
-                    named[n] = sh
-        else:
-            r.warn("section name table lies outside the file")
+    if shentsize == lay.shdr.size:
+        out: list[_Section] = list(lay.shdr.iter_unpack(r.data[shoff : shoff + shnum * shentsize]))
+    else:
+        out = [lay.shdr.unpack_from(r.data, shoff + i * shentsize) for i in range(shnum)]
+    if shstrndx >= shnum:
+        if shstrndx:
+            r.warn(f"section name table index {shstrndx} is past the {shnum} sections")
+        return out
+    stype, soff, ssize = out[shstrndx][1], out[shstrndx][4], out[shstrndx][5]
+    if stype == SHT_NOBITS or not r.fits(soff, ssize):
+        r.warn("section name table lies outside the file")
+        return out
+    names = bytes(r.data[soff : soff + ssize])
+    # name offset -> name, for every place a wanted name (NUL-terminated) starts in the table.
+    where: dict[int, str] = {}
+    for wanted in _WANTED_SECTIONS:
+        key = wanted.encode() + b"\0"
+        at = names.find(key)
+        while at >= 0:
+            where[at] = wanted
+            at = names.find(key, at + 1)
+    if where:
+        for sh in out:
+            n = where.get(sh[0])
+            if n is not None and n not in named:
+                named[n] = sh
     return out
 
 
@@ -484,8 +506,8 @@ def _symbol_count(
     """Number of dynamic symbols: .dynsym's size, else DT_MIPS_SYMTABNO, DT_HASH's nchain, or a walk
     of the DT_GNU_HASH chains to the highest symbol they reach."""
     sec = named.get(".dynsym")
-    if sec is not None and sec[1] == SHT_DYNSYM and sec[7]:
-        return sec[5] // sec[7]
+    if sec is not None and sec[1] == SHT_DYNSYM and sec[9]:
+        return int(sec[5] // sec[9])
     if DT_MIPS_SYMTABNO in dyn:
         return int(dyn[DT_MIPS_SYMTABNO][0])
     data = r.data
@@ -519,70 +541,171 @@ def _symbol_count(
     return None
 
 
-def _read_symbols(
-    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab,
-    vmap: _VersionMap,
+@dataclass(frozen=True, eq=False)
+class _SymbolTable:
+    """The dynamic symbol table, copied out of the file and checked; decoded into objects on first use."""
+
+    sym: bytes  # the entries, index 0 included
+    is64: bool
+    swap: bool  # the file's byte order is not this machine's
+    strtab: bytes
+    versym: bytes | None  # one u16 per entry, or None
+    vmap: _VersionMap
+
+
+def _locate_symbols(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap,
     named: dict[str, _Section],
-) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...]]:
+) -> _SymbolTable | None:
+    """Find and check the dynamic symbol table; problems become warnings."""
     try:
         count = _symbol_count(r, lay, dyn, named)
         if count is None:
             r.warn("dynamic symbol count unknown (no .dynsym, DT_HASH or DT_GNU_HASH); symbols not read")
-            return (), ()
+            return None
         off, avail = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")
     except MalformedElfError as exc:
         r.warn(f"dynamic symbols not read: {_tail(exc)}")
-        return (), ()
-    syment = dyn.get(DT_SYMENT, [24 if lay.is64 else 16])[0]
-    esz = lay.sym.size
+        return None
+    esz = 24 if lay.is64 else 16
+    syment = dyn.get(DT_SYMENT, [esz])[0]
     if syment != esz:
         r.warn(f"DT_SYMENT is {syment}, expected {esz}; symbols not read")
-        return (), ()
+        return None
     if count * esz > avail:
         r.warn(f"dynamic symbol table claims {count} entries, only {avail // esz} fit; reading those")
         count = avail // esz
     if count <= 1:
-        return (), ()
+        return None
     data = r.data
-    rows = lay.sym.iter_unpack(data[off : off + count * esz])
-    versym: tuple[int, ...] | None = None
+    sym = bytes(data[off : off + count * esz])
+    swap = (lay.u32[0] == "<") != (sys.byteorder == "little")
+    names = _column(sym, "I", 0, esz, swap)
+    if max(names) >= len(strtab.raw):
+        r.warn("some dynamic symbol names lie outside the string table; those symbols are skipped")
+    versym = None
     if DT_VERSYM in dyn:
         try:
             voff, vavail = r.addr(dyn[DT_VERSYM][0], "DT_VERSYM")
             if 2 * count <= vavail:
-                versym = struct.unpack_from(f"{lay.u16[0]}{count}H", data, voff)
+                versym = bytes(data[voff : voff + 2 * count])
             else:
                 r.warn("DT_VERSYM table is shorter than the symbol table; versions not read")
         except MalformedElfError as exc:
             r.warn(f"symbol versions not read: {_tail(exc)}")
+    return _SymbolTable(sym, lay.is64, swap, strtab.raw, versym, vmap)
+
+
+def _column(raw: bytes, code: str, first: int, stride: int, swap: bool) -> array.array[int]:
+    """Every ``stride``-th item of ``raw`` read as an array of ``code`` ("I" u32, "H" u16), at C speed."""
+    col = array.array(code, raw)[first :: stride // array.array(code).itemsize]
+    if swap:
+        col.byteswap()
+    return col
+
+
+# st_info values kept: global, weak and GNU-unique bindings; not section or file symbols.
+_KEEP_INFO = bytes(
+    1 if (i >> 4) != STB_LOCAL and (i & 0xF) not in (STT_SECTION, STT_FILE) else 0 for i in range(256)
+)
+
+
+def _decode_symbols(t: _SymbolTable) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...]]:
+    """Imports (undefined) and exports (defined) of a symbol table. Names are decoded once each."""
+    esz = 24 if t.is64 else 16
+    count = len(t.sym) // esz
+    names = _column(t.sym, "I", 0, esz, t.swap)
+    info = t.sym[4 if t.is64 else 12 :: esz]
+    shndx = _column(t.sym, "H", 6 if t.is64 else 14, esz, t.swap)
+    versym = None
+    if t.versym is not None:
+        versym = array.array("H", t.versym)
+        if t.swap:
+            versym.byteswap()
+    raw = t.strtab
+    decoded: dict[int, str] = {}
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
-    get = strtab.get
-    next(rows)  # index 0 is the reserved null symbol
-    for i, (st_name, st_info, _other, st_shndx) in enumerate(rows, 1):
-        bind = st_info >> 4
-        if bind == STB_LOCAL or (st_info & 0xF) in (STT_SECTION, STT_FILE):
+    vmap = t.vmap
+    for i in itertools.compress(range(count), info.translate(_KEEP_INFO)):
+        if i == 0:
             continue
-        name = get(st_name)
-        if not name:
-            if name is None:
-                r.warn(f"symbol name at offset {st_name} is outside the string table")
-            continue
+        off = names[i]
+        name = decoded.get(off)
+        if name is None:
+            end = raw.find(b"\0", off)
+            if end <= off:  # empty name, or outside the table
+                continue
+            name = decoded[off] = raw[off:end].decode("utf-8", "surrogateescape")
         version = library = None
         hidden = False
         if versym is not None:
             vs = versym[i]
-            idx = vs & 0x7FFF
-            if idx > 1:
-                got = vmap.get(idx)
+            if vs & 0x7FFF > 1:
+                got = vmap.get(vs & 0x7FFF)
                 if got is not None:
                     version, library = got
-                hidden = bool(vs & 0x8000)
-        if st_shndx == 0:
-            imports.append(SymbolImport(name, version, library, bind == STB_WEAK))
+                hidden = vs >= 0x8000
+        if shndx[i] == 0:
+            imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
         else:
             exports.append(SymbolExport(name, version, hidden))
     return tuple(imports), tuple(exports)
+
+
+_IMPORTS_SLOT = ElfFacts.__dict__["imports"]
+_EXPORTS_SLOT = ElfFacts.__dict__["exports"]
+
+
+class _LazyElfFacts(ElfFacts):
+    """ElfFacts whose imports and exports are decoded from the copied symbol table on first access.
+
+    Building hundreds of thousands of symbol objects dominated analyze() over /usr, and most callers
+    never look at them. Everything else behaves as ElfFacts: equal to an ElfFacts with the same
+    fields, same repr, frozen."""
+
+    __slots__ = ("_pending",)
+
+    def _ready(self) -> None:
+        pending: _SymbolTable | None = getattr(self, "_pending", None)
+        if pending is not None:
+            imports, exports = _decode_symbols(pending)
+            _IMPORTS_SLOT.__set__(self, imports)
+            _EXPORTS_SLOT.__set__(self, exports)
+            object.__setattr__(self, "_pending", None)
+
+    @property
+    def imports(self) -> tuple[SymbolImport, ...]:
+        self._ready()
+        value: tuple[SymbolImport, ...] = _IMPORTS_SLOT.__get__(self)
+        return value
+
+    @imports.setter
+    def imports(self, value: tuple[SymbolImport, ...]) -> None:
+        _IMPORTS_SLOT.__set__(self, value)
+
+    @property
+    def exports(self) -> tuple[SymbolExport, ...]:
+        self._ready()
+        value: tuple[SymbolExport, ...] = _EXPORTS_SLOT.__get__(self)
+        return value
+
+    @exports.setter
+    def exports(self, value: tuple[SymbolExport, ...]) -> None:
+        _EXPORTS_SLOT.__set__(self, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ElfFacts):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = ElfFacts.__hash__
+
+    def __repr__(self) -> str:
+        return "ElfFacts" + ElfFacts.__repr__(self)[len(type(self).__qualname__) :]
+
+
+_FIELDS = tuple(f.name for f in fields(ElfFacts))
 
 
 def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:
@@ -617,9 +740,8 @@ def _tail(exc: MalformedElfError) -> str:
 
 
 def _toolchain(
-    r: _Reader, lay: _Layout, named: dict[str, _Section],
-    note_names: set[tuple[str, int]], needed: tuple[str, ...], imports: tuple[SymbolImport, ...],
-    exports: tuple[SymbolExport, ...], libc: Libc, sections: list[_Section] | None,
+    r: _Reader, named: dict[str, _Section], note_names: set[tuple[str, int]], needed: tuple[str, ...],
+    strtab: _Strtab | None, libc: Libc, sections: list[_Section] | None,
 ) -> Toolchain:
     go_evidence: list[str] = []
     go: GoBuildInfo | None = None
@@ -627,24 +749,23 @@ def _toolchain(
     if sec is not None:
         go_evidence.append("section .go.buildinfo")
         if sec[1] != SHT_NOBITS and r.fits(sec[4], sec[5]):
-            go = _go_buildinfo_at(r, lay, sec[4], sec[4] + sec[5])
+            go = _go_buildinfo_at(r, sec[4], sec[4] + sec[5])
     if ".note.go.buildid" in named or ("Go", 4) in note_names:
         go_evidence.append("Go build ID note")
     if ".gopclntab" in named:
         go_evidence.append("section .gopclntab")
     if go is None and not sections:
-        go = _scan_go_buildinfo(r, lay)
+        go = _scan_go_buildinfo(r)
         if go is not None:
             go_evidence.append("Go build info in the data segment")
     if go_evidence:
         return Toolchain(Language.GO, tuple(go_evidence), go)
 
-    for s in imports:
-        if s.name == "rust_eh_personality" or s.name.startswith("__rust_"):
-            return Toolchain(Language.RUST, (f"imports {s.name}",))
-    for e in exports:
-        if e.name == "rust_eh_personality" or e.name.startswith("__rust_"):
-            return Toolchain(Language.RUST, (f"exports {e.name}",))
+    # Rust's runtime symbols, looked up in the dynamic string table rather than symbol by symbol.
+    dynstr = strtab.raw if strtab is not None else b""
+    for marker in (b"\0rust_eh_personality\0", b"\0__rust_"):
+        if marker in dynstr:
+            return Toolchain(Language.RUST, (f"dynamic symbol {marker.strip(bytes(1)).decode()}",))
     comment = _section_text(r, named.get(".comment"))
     if b"rustc" in comment:
         return Toolchain(Language.RUST, ("section .comment names rustc",))
@@ -664,7 +785,7 @@ def _section_text(r: _Reader, sec: _Section | None) -> bytes:
     return bytes(r.data[sec[4] : sec[4] + min(sec[5], _COMMENT_LIMIT)])
 
 
-def _scan_go_buildinfo(r: _Reader, lay: _Layout) -> GoBuildInfo | None:
+def _scan_go_buildinfo(r: _Reader) -> GoBuildInfo | None:
     """Look for the build info blob at the start of each loaded segment (bounded)."""
     data = r.data
     for _vaddr, filesz, offset in r.loads:
@@ -673,7 +794,7 @@ def _scan_go_buildinfo(r: _Reader, lay: _Layout) -> GoBuildInfo | None:
             continue
         at = data.find(GO_BUILDINFO_MAGIC, offset, end)
         if at >= 0:
-            return _go_buildinfo_at(r, lay, at, min(offset + filesz, r.size))
+            return _go_buildinfo_at(r, at, min(offset + filesz, r.size))
     return None
 
 
@@ -689,7 +810,7 @@ def _varint(data: _Data, pos: int, end: int) -> tuple[int, int] | None:
     return None
 
 
-def _go_buildinfo_at(r: _Reader, lay: _Layout, at: int, end: int) -> GoBuildInfo | None:
+def _go_buildinfo_at(r: _Reader, at: int, end: int) -> GoBuildInfo | None:
     """Decode Go build info at file offset ``at`` (magic included). The Go >= 1.18 inline format is
     read; the older format (pointers to Go strings) is followed through the loaded segments."""
     data = r.data
