@@ -48,6 +48,7 @@ import enum
 import posixpath
 from dataclasses import dataclass
 
+from linkcheck.arch import libc_of_interpreter
 from linkcheck.model import (
     ElfFacts,
     Libc,
@@ -161,8 +162,8 @@ def resolve(
     """Replay the loader's search for every library ``elf`` needs, recursively, inside ``target``.
 
     ``origin_dir`` is where the file is installed in the image ($ORIGIN of the program); files under
-    it are looked up first in ``origin_files`` (the host directory the file came from, as a root:
-    "/libfoo.so" there is ``origin_dir``/libfoo.so in the image), then in the target. ``program`` is
+    it are looked up first in ``origin_files`` (the host directory the file came from, seen as
+    mounted at ``origin_dir``: ``linkcheck.rootfs.host_dir_files``), then in the target. ``program`` is
     the program's in-image path as the loader prints it (default ``origin_dir``/a.out).
     """
     origin_dir = _norm(origin_dir)
@@ -177,10 +178,20 @@ def resolve(
         nodeflib=elf.nodeflib,
         parent=None,
     )
-    interp = target.files.library(elf.interpreter) if elf.interpreter else None
+    # A shared library (no PT_INTERP) is judged as loaded by a program there: the image's loader.
+    loader = elf.interpreter or _image_loader(target, family)
+    interp = target.files.library(loader) if loader else None
     if family is LoaderFamily.MUSL:
-        return resolver.run_musl(main, interp)
-    return resolver.run_glibc(main, interp)
+        return resolver.run_musl(main, loader, interp)
+    return resolver.run_glibc(main, loader, interp)
+
+
+def _image_loader(target: Target, family: LoaderFamily) -> str | None:
+    want = Libc.MUSL if family is LoaderFamily.MUSL else Libc.GLIBC
+    for path in target.loaders:
+        if libc_of_interpreter(path) is want:
+            return path
+    return target.loaders[0] if target.loaders else None
 
 
 class _Resolver:
@@ -196,13 +207,13 @@ class _Resolver:
 
     # -- glibc -------------------------------------------------------------------------------
 
-    def run_glibc(self, main: _Object, interp: LibraryFile | None) -> Resolution:
+    def run_glibc(self, main: _Object, loader: str | None, interp: LibraryFile | None) -> Resolution:
         # Every name each loaded object answers to (glibc's l_name, l_libname list and DT_SONAME).
         names: list[set[str]] = []
         if self.elf.soname:
             names.append({self.elf.soname})
-        if self.elf.interpreter:
-            rtld = {self.elf.interpreter, posixpath.basename(self.elf.interpreter)}
+        if loader:
+            rtld = {loader, posixpath.basename(loader)}
             if interp is not None and interp.soname:
                 rtld.add(interp.soname)
             names.append(rtld)
@@ -272,8 +283,7 @@ class _Resolver:
 
     # -- musl --------------------------------------------------------------------------------
 
-    def run_musl(self, main: _Object, interp: LibraryFile | None) -> Resolution:
-        loader = self.elf.interpreter or (self.target.loaders[0] if self.target.loaders else "musl")
+    def run_musl(self, main: _Object, loader: str | None, interp: LibraryFile | None) -> Resolution:
         by_short: dict[str, str] = {}  # the name a library was searched under -> its path
         paths: set[str] = set()
         builtins: set[str] = set()
@@ -283,10 +293,10 @@ class _Resolver:
         while queue:
             obj = queue.pop(0)
             for name in obj.needed:
-                if is_musl_builtin(name) or name == self.elf.interpreter:
+                if is_musl_builtin(name) or name == loader:
                     if name not in builtins:
                         builtins.add(name)
-                        step = SearchStep(loader, SearchSource.MUSL_BUILTIN, FOUND,
+                        step = SearchStep(loader or "musl", SearchSource.MUSL_BUILTIN, FOUND,
                                           "musl's loader is libc, libpthread, librt, libm, libdl, libutil "
                                           "and libxnet itself")
                         found.append(FoundLibrary(
@@ -373,10 +383,9 @@ class _Resolver:
     def _lookup(self, path: str) -> tuple[bool, LibraryFile | None]:
         """Whether ``path`` exists in the image and the library there: files beside the program
         (``origin_files``) first, since they are copied with it, then the target."""
-        if self.origin_files is not None and _under(path, self.origin_dir):
-            rel = "/" + posixpath.relpath(path, self.origin_dir)
-            if self.origin_files.exists(rel):
-                return True, self.origin_files.library(rel)
+        beside = self.origin_files
+        if beside is not None and _under(path, self.origin_dir) and beside.exists(path):
+            return True, beside.library(path)
         files = self.target.files
         return files.exists(path), files.library(path)
 
@@ -459,7 +468,7 @@ def _ld_library_path_step() -> SearchStep:
 def _dir_source(d: SearchDir) -> SearchSource:
     """ld.so.conf / ld-musl-ARCH.path directories versus the loader's built-in defaults."""
     text = d.source.lower()
-    if "ld.so" in text or ".path" in text:
+    if text.startswith(("ld.so.conf", "ld.so.cache", "musl path file")) or text.endswith(".path)"):
         return SearchSource.LD_SO_CONF
     return SearchSource.DEFAULT
 

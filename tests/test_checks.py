@@ -1,0 +1,365 @@
+"""Verdicts per outcome: the outcome, every problem, and messages that carry the facts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from linkcheck.checks import check, check_matrix
+from linkcheck.model import (
+    Analysis,
+    ElfType,
+    FileFormat,
+    GoBuildInfo,
+    Language,
+    Linkage,
+    Outcome,
+    SearchSource,
+    SymbolImport,
+    Toolchain,
+    VersionNeed,
+)
+
+from factories import (
+    GLIBC_LOADER,
+    MUSL_LOADER,
+    DictFiles,
+    analysis,
+    elf,
+    empty_target,
+    glibc_target,
+    lib,
+    musl_elf,
+    musl_target,
+    script_analysis,
+    static_elf,
+)
+
+ML = "/lib/x86_64-linux-gnu"
+LIBC = lib(f"{ML}/libc.so.6", needed=("ld-linux-x86-64.so.2",),
+           versions=("GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_2.36"))
+BUSYBOX = ("/bin/busybox", "/bin/sh")
+
+
+def test_static_runs_on_scratch() -> None:
+    v = check(analysis(static_elf()), empty_target())
+    assert (v.runs, v.outcome, v.problems, v.message) == (True, Outcome.RUNS, (), "")
+
+
+def test_static_pie_runs_on_scratch() -> None:
+    facts = static_elf(elf_type=ElfType.DYN, pie=True, linkage=Linkage.STATIC_PIE)
+    assert check(analysis(facts), empty_target()).runs
+
+
+def test_glibc_program_runs_on_glibc_image() -> None:
+    v = check(analysis(elf()), glibc_target([LIBC]))
+    assert v.runs and v.outcome is Outcome.RUNS
+    assert [(x.name, x.path) for x in v.loaded] == [("libc.so.6", f"{ML}/libc.so.6")]
+
+
+@pytest.mark.parametrize(
+    "fmt", [FileFormat.TEXT, FileFormat.PE, FileFormat.DATA, FileFormat.EMPTY, FileFormat.JAR]
+)
+def test_not_a_program_is_exec_format_error(fmt: FileFormat) -> None:
+    a = Analysis(path="/build/thing", format=fmt, description="x", size=3)
+    v = check(a, glibc_target())
+    assert v.outcome is Outcome.NOT_EXECUTABLE and not v.runs
+    assert v.message == "exec /app/thing: exec format error"
+    if fmt is FileFormat.JAR:
+        assert "java -jar" in v.explanation
+
+
+def test_object_file_is_not_executable() -> None:
+    v = check(analysis(static_elf(elf_type=ElfType.REL)), empty_target())
+    assert v.outcome is Outcome.NOT_EXECUTABLE
+    assert v.message == "exec /app/hello: exec format error"
+
+
+def test_wrong_architecture() -> None:
+    facts = elf(machine="aarch64", docker_arch="arm64", toolchain=Toolchain(Language.GO))
+    v = check(analysis(facts), glibc_target([LIBC], existing=["/bin/bash"]))
+    assert v.outcome is Outcome.WRONG_ARCHITECTURE
+    assert v.message == "exec /app/hello: exec format error"
+    assert v.shell_message == "bash: /app/hello: cannot execute binary file: Exec format error"
+    assert "aarch64" in v.explanation and "--platform linux/arm64" in v.explanation
+    assert any("GOARCH=amd64" in f for f in v.fixes)
+    assert any("docker buildx build --platform linux/amd64" in f for f in v.fixes)
+
+
+def test_wrong_architecture_comes_before_missing_interpreter() -> None:
+    facts = elf(machine="aarch64", docker_arch="arm64", interpreter="/lib/ld-linux-aarch64.so.1")
+    v = check(analysis(facts), empty_target())
+    assert [p.kind for p in v.problems] == [Outcome.WRONG_ARCHITECTURE]
+
+
+def test_i386_static_runs_on_x86_64() -> None:
+    facts = static_elf(machine="i386", docker_arch="386", elf_class=32, e_machine=3)
+    v = check(analysis(facts), empty_target())
+    assert v.runs and any("compat" in n for n in v.notes)
+
+
+def test_glibc_program_on_alpine_misses_its_loader() -> None:
+    target = musl_target(existing=BUSYBOX)
+    v = check(analysis(elf()), target)
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.problems[0].subject == GLIBC_LOADER
+    assert v.message == "exec /app/hello: no such file or directory"
+    assert v.shell_message == "sh: /app/hello: not found"
+    assert GLIBC_LOADER in v.explanation and MUSL_LOADER in v.explanation
+    assert "no such file or directory" in v.explanation
+    gcompat = [f for f in v.fixes if "gcompat" in f]
+    assert gcompat and "Error relocating" in gcompat[0]
+    assert any("-static" in f for f in v.fixes)
+
+
+def test_glibc_program_on_scratch_names_no_loader() -> None:
+    v = check(analysis(elf(toolchain=Toolchain(Language.GO))), empty_target())
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert "no dynamic loader at all" in v.explanation
+    assert v.shell_message == "(the image has no shell)"
+    assert any("CGO_ENABLED=0 go build" in f for f in v.fixes)
+    assert any("netgo,osusergo" in f for f in v.fixes)
+    assert not any("gcompat" in f for f in v.fixes)
+
+
+def test_musl_program_on_debian() -> None:
+    target = glibc_target([LIBC], existing=["/bin/bash", "/usr/bin/apt-get"])
+    v = check(analysis(musl_elf()), target)
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.problems[0].subject == MUSL_LOADER
+    assert v.shell_message == "bash: /app/hello: cannot execute: required file not found"
+    assert MUSL_LOADER in v.explanation and GLIBC_LOADER in v.explanation
+    # musl itself satisfies libc.musl-x86_64.so.1: not reported missing.
+    assert len(v.problems) == 1
+
+
+def test_rust_on_distroless_static_suggests_musl_target_and_cc() -> None:
+    facts = elf(needed=("libgcc_s.so.1", "libc.so.6"), toolchain=Toolchain(Language.RUST))
+    v = check(analysis(facts), empty_target("gcr.io/distroless/static-debian12"))
+    assert any("x86_64-unknown-linux-musl" in f for f in v.fixes)
+    assert any("gcr.io/distroless/cc-debian12" in f for f in v.fixes)
+
+
+def test_missing_library_glibc_message_and_search() -> None:
+    facts = elf(needed=("libgcc_s.so.1", "libc.so.6"))
+    v = check(analysis(facts), glibc_target([LIBC]))
+    assert v.outcome is Outcome.MISSING_LIBRARY
+    assert v.message == ("/app/hello: error while loading shared libraries: libgcc_s.so.1: cannot open "
+                         "shared object file: No such file or directory")
+    [p] = v.problems
+    assert (p.subject, p.needed_by) == ("libgcc_s.so.1", "/app/hello")
+    assert [s.directory for s in p.search if s.source is SearchSource.DEFAULT] == [
+        ML, "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"]
+    assert any("libgcc-s1" in f for f in v.fixes)
+
+
+def test_two_missing_libraries_two_problems() -> None:
+    facts = elf(needed=("libgcc_s.so.1", "libstdc++.so.6", "libc.so.6"))
+    v = check(analysis(facts), glibc_target([LIBC]))
+    assert [(p.kind, p.subject) for p in v.problems] == [
+        (Outcome.MISSING_LIBRARY, "libgcc_s.so.1"), (Outcome.MISSING_LIBRARY, "libstdc++.so.6")]
+    # glibc stops at the first missing library; the message names only it.
+    assert "libgcc_s.so.1" in v.message and "libstdc++" not in v.message
+
+
+def test_musl_reports_every_missing_library() -> None:
+    facts = musl_elf(needed=("libgcc_s.so.1", "libstdc++.so.6", "libc.musl-x86_64.so.1"))
+    v = check(analysis(facts), musl_target())
+    assert v.message.splitlines() == [
+        "Error loading shared library libgcc_s.so.1: No such file or directory (needed by /app/hello)",
+        "Error loading shared library libstdc++.so.6: No such file or directory (needed by /app/hello)",
+    ]
+    assert any("apk add --no-cache libgcc" in f for f in v.fixes)
+    assert any("apk add --no-cache libstdc++" in f for f in v.fixes)
+
+
+def test_missing_interpreter_outranks_missing_library() -> None:
+    facts = elf(needed=("libgcc_s.so.1", "libc.so.6"))
+    v = check(analysis(facts), musl_target())
+    assert [p.kind for p in v.problems] == [Outcome.MISSING_INTERPRETER, Outcome.MISSING_LIBRARY]
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.message == "exec /app/hello: no such file or directory"
+
+
+def test_glibc_version_too_new() -> None:
+    facts = elf(
+        version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.38", "GLIBC_2.39")),),
+        imports=(SymbolImport("strlcpy", "GLIBC_2.38", "libc.so.6", False),
+                 SymbolImport("strlcat", "GLIBC_2.38", "libc.so.6", False),
+                 SymbolImport("pidfd_spawnp", "GLIBC_2.39", "libc.so.6", False),
+                 SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False)),
+    )
+    v = check(analysis(facts), glibc_target([LIBC], libc_version="2.36"))
+    assert v.outcome is Outcome.MISSING_SYMBOL_VERSION
+    assert [p.subject for p in v.problems] == ["GLIBC_2.38", "GLIBC_2.39"]
+    first = v.problems[0]
+    assert first.symbols == ("strlcpy", "strlcat")
+    assert (first.provider, first.provider_highest) == (f"{ML}/libc.so.6", "GLIBC_2.36")
+    assert v.message.splitlines() == [
+        f"/app/hello: {ML}/libc.so.6: version `GLIBC_2.38' not found (required by /app/hello)",
+        f"/app/hello: {ML}/libc.so.6: version `GLIBC_2.39' not found (required by /app/hello)",
+    ]
+    assert "strlcpy" in v.explanation and "GLIBC_2.36" in v.explanation and "2.36" in v.explanation
+    assert any("<= 2.36" in f for f in v.fixes)
+
+
+def test_glibcxx_version_names_provider_highest() -> None:
+    libstdcxx = lib(f"{ML}/libstdc++.so.6", versions=("GLIBCXX_3.4", "GLIBCXX_3.4.9", "GLIBCXX_3.4.30",
+                                                     "CXXABI_1.3.13"))
+    facts = elf(
+        needed=("libstdc++.so.6", "libc.so.6"),
+        version_needs=(VersionNeed("libstdc++.so.6", ("GLIBCXX_3.4.32",)),),
+        imports=(SymbolImport("_ZSt21ios_base_library_initv", "GLIBCXX_3.4.32", "libstdc++.so.6", False),),
+        toolchain=Toolchain(Language.CXX),
+    )
+    v = check(analysis(facts), glibc_target([LIBC, libstdcxx]))
+    [p] = v.problems
+    assert (p.subject, p.provider_highest) == ("GLIBCXX_3.4.32", "GLIBCXX_3.4.30")  # not 3.4.9
+    assert p.symbols == ("_ZSt21ios_base_library_initv",)
+    assert any("-static-libstdc++" in f for f in v.fixes)
+
+
+def test_unknown_provider_versions_give_a_note_not_a_problem() -> None:
+    bare = lib(f"{ML}/libc.so.6")  # no version definitions known
+    facts = elf(version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.99",)),))
+    v = check(analysis(facts), glibc_target([bare]))
+    assert v.runs
+    assert any("libc.so.6" in n and "not checked" in n for n in v.notes)
+
+
+def test_musl_ignores_versions() -> None:
+    facts = musl_elf(needed=("libc.so.6",), version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.99",)),))
+    v = check(analysis(facts), musl_target())
+    assert v.runs
+
+
+def test_missing_symbol_glibc() -> None:
+    libc = dataclasses.replace(LIBC, exports=frozenset({"puts", "puts@GLIBC_2.2.5"}))
+    loader = lib(GLIBC_LOADER, soname="ld-linux-x86-64.so.2", exports=frozenset({"_dl_find_object"}))
+    facts = elf(imports=(SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),
+                         SymbolImport("frobnicate", None, None, False),
+                         SymbolImport("__gmon_start__", None, None, True)))
+    target = glibc_target([libc, loader])
+    v = check(analysis(facts), target)
+    assert v.outcome is Outcome.MISSING_SYMBOL
+    assert [p.subject for p in v.problems] == ["frobnicate"]  # the weak one is not a problem
+    assert v.message == "/app/hello: symbol lookup error: /app/hello: undefined symbol: frobnicate"
+    assert any("lazily" in n for n in v.notes)
+
+
+def test_missing_symbol_musl_lists_all() -> None:
+    musl = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts"}))
+    facts = musl_elf(imports=(SymbolImport("puts", None, None, False), SymbolImport("a", None, None, False),
+                              SymbolImport("b", None, None, False)))
+    target = musl_target([musl])
+    v = check(analysis(facts), target)
+    assert v.message.splitlines() == ["Error relocating /app/hello: a: symbol not found",
+                                      "Error relocating /app/hello: b: symbol not found"]
+
+
+def test_symbols_not_judged_when_exports_unknown() -> None:
+    facts = elf(imports=(SymbolImport("frobnicate", None, None, False),))
+    assert check(analysis(facts), glibc_target([LIBC])).runs
+
+
+def test_library_beside_the_program_is_found() -> None:
+    facts = elf(needed=("libfoo.so", "libc.so.6"), runpath=("$ORIGIN",))
+    beside = DictFiles([lib("/app/libfoo.so")])
+    v = check(analysis(facts), glibc_target([LIBC]), origin_files=beside)
+    assert v.runs
+    loaded = [(x.name, x.path, x.source) for x in v.loaded]
+    assert ("libfoo.so", "/app/libfoo.so", SearchSource.ORIGIN) in loaded
+    v = check(analysis(facts), glibc_target([LIBC]))
+    assert v.outcome is Outcome.MISSING_LIBRARY
+
+
+def test_install_dir_names_the_program() -> None:
+    v = check(analysis(elf()), empty_target(), install_dir="/usr/local/bin")
+    assert v.message == "exec /usr/local/bin/hello: no such file or directory"
+
+
+def test_shared_library_without_a_loader() -> None:
+    facts = elf(interpreter=None, soname="libfoo.so.1", pie=False)
+    v = check(analysis(facts, "libfoo.so.1"), musl_target())
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert "no dynamic loader for glibc" in v.problems[0].detail
+
+
+def test_shared_library_loads_on_glibc_image() -> None:
+    facts = elf(interpreter=None, soname="libfoo.so.1", pie=False, needed=("libc.so.6", "libz.so.1"))
+    v = check(analysis(facts, "libfoo.so.1"), glibc_target([LIBC]))
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libz.so.1")]
+
+
+def test_script_missing_interpreter_busybox() -> None:
+    v = check(script_analysis("/bin/bash"), musl_target(existing=BUSYBOX, executable=BUSYBOX))
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.message == "exec /app/run.sh: no such file or directory"
+    assert v.shell_message == "sh: /app/run.sh: not found"
+    assert "/bin/bash" in v.explanation and "/bin/sh" in v.explanation
+    assert any("#!/bin/sh" in f for f in v.fixes)
+    assert any("apk add --no-cache bash" in f for f in v.fixes)
+
+
+def test_script_crlf() -> None:
+    target = glibc_target(existing=["/bin/sh", "/bin/bash"], executable=["/bin/sh", "/bin/bash"])
+    v = check(script_analysis("/bin/sh\r", crlf=True), target)
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.shell_message == "bash: /app/run.sh: /bin/sh^M: bad interpreter: No such file or directory"
+    assert "CR LF" in v.explanation
+    assert any("sed -i 's/\\r$//' run.sh" in f for f in v.fixes)
+    assert any("*.sh text eol=lf" in f for f in v.fixes)
+
+
+def test_script_interpreter_present_runs() -> None:
+    target = musl_target(existing=BUSYBOX, executable=BUSYBOX)
+    assert check(script_analysis("/bin/sh"), target).runs
+
+
+def test_script_interpreter_not_executable() -> None:
+    target = musl_target(existing=["/bin/sh"])
+    v = check(script_analysis("/bin/sh"), target)
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.message == "exec /app/run.sh: permission denied"
+
+
+def test_env_program_missing_busybox() -> None:
+    files = ["/bin/busybox", "/bin/sh", "/usr/bin/env"]
+    v = check(script_analysis("/usr/bin/env", program="bash"), musl_target(existing=files, executable=files))
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.problems[0].subject == "bash"
+    assert v.message == "env: can't execute 'bash': No such file or directory"
+
+
+def test_env_program_missing_coreutils() -> None:
+    files = ["/bin/sh", "/usr/bin/env"]
+    target = glibc_target(existing=files, executable=files)
+    v = check(script_analysis("/usr/bin/env", program="python3"), target)
+    assert v.message == "/usr/bin/env: 'python3': No such file or directory"
+
+
+def test_env_program_found_on_path() -> None:
+    files = ["/bin/sh", "/usr/bin/env", "/usr/bin/python3"]
+    target = glibc_target(existing=files, executable=files)
+    v = check(script_analysis("/usr/bin/env", program="python3"), target)
+    assert v.runs
+
+
+def test_go_build_info_does_not_change_the_verdict() -> None:
+    go = Toolchain(Language.GO, go=GoBuildInfo("go1.22.1", "example.com/x", (("CGO_ENABLED", "1"),)))
+    v = check(analysis(elf(toolchain=go)), glibc_target([LIBC]))
+    assert v.runs
+
+
+def test_check_matrix_one_verdict_per_target_in_order() -> None:
+    targets = [empty_target("scratch"), glibc_target([LIBC], name="debian"), musl_target(name="alpine")]
+    verdicts = check_matrix(analysis(elf()), targets)
+    assert [(v.target, v.runs) for v in verdicts] == [("scratch", False), ("debian", True), ("alpine", False)]
+
+
+def test_verdict_serialises() -> None:
+    v = check(analysis(elf(needed=("libgcc_s.so.1", "libc.so.6"))), glibc_target([LIBC]))
+    d = v.to_dict()
+    assert d["outcome"] == "missing-library"
+    assert d["problems"][0]["search"][0]["source"] == "ld-library-path"
