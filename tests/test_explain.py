@@ -1,0 +1,123 @@
+"""Message, explanation and fix builders: each pinned to the wording the real tool prints."""
+
+from __future__ import annotations
+
+import pytest
+
+from linkcheck import explain
+from linkcheck.explain import Shell
+from linkcheck.model import Language, Libc, Toolchain
+
+from factories import DictFiles, elf, empty_target, glibc_target, musl_target
+
+
+@pytest.mark.parametrize(
+    ("files", "shell"),
+    [
+        (["/bin/bash", "/bin/sh"], Shell.BASH),
+        (["/bin/busybox", "/bin/sh"], Shell.ASH),
+        (["/bin/sh"], Shell.DASH),
+        ([], Shell.NONE),
+    ],
+)
+def test_shell_of_picks_what_the_image_has(files: list[str], shell: Shell) -> None:
+    assert explain.shell_of(DictFiles(existing=files)) is shell
+
+
+def test_shell_not_found_wording() -> None:
+    assert explain.shell_not_found(Shell.ASH, "/app/x") == "sh: /app/x: not found"
+    assert explain.shell_not_found(Shell.DASH, "/app/x") == "sh: 1: /app/x: not found"
+    bash = explain.shell_not_found(Shell.BASH, "/app/x")
+    assert bash == "bash: /app/x: cannot execute: required file not found"
+
+
+def test_bad_interpreter_shows_carriage_return_as_caret_m() -> None:
+    line = explain.shell_bad_interpreter(Shell.BASH, "/app/run.sh", "/bin/bash\r")
+    assert line == "bash: /app/run.sh: /bin/bash^M: bad interpreter: No such file or directory"
+    assert "\r" not in line
+
+
+def test_env_wording_busybox_and_coreutils() -> None:
+    busybox = explain.env_not_found("/usr/bin/env", "bash", True)
+    assert busybox == "env: can't execute 'bash': No such file or directory"
+    coreutils = explain.env_not_found("/usr/bin/env", "bash", False)
+    assert coreutils == "/usr/bin/env: 'bash': No such file or directory"
+
+
+def test_loader_lines() -> None:
+    assert explain.musl_missing_library("libz.so.1", "No such file or directory", "/app/x") == (
+        "Error loading shared library libz.so.1: No such file or directory (needed by /app/x)")
+    assert explain.glibc_missing_version("/app/x", "/lib/libc.so.6", "GLIBC_2.34", "/app/x") == (
+        "/app/x: /lib/libc.so.6: version `GLIBC_2.34' not found (required by /app/x)")
+    assert explain.glibc_undefined_symbol("/app/x", "/app/x", "f", "GLIBC_2.4").endswith(
+        "undefined symbol: f, version GLIBC_2.4")
+
+
+def test_highest_compares_numbers_not_text() -> None:
+    versions = ["GLIBC_2.2.5", "GLIBC_2.9", "GLIBC_2.10", "GLIBCXX_3.4.30", "GLIBC_PRIVATE"]
+    assert explain.highest(versions, "GLIBC_") == "GLIBC_2.10"
+    assert explain.highest(versions, "GLIBCXX_") == "GLIBCXX_3.4.30"
+    assert explain.highest(versions, "CXXABI_") is None
+
+
+def test_namespace_of() -> None:
+    assert explain.namespace_of("GLIBCXX_3.4.30") == "GLIBCXX_"
+    assert explain.namespace_of("GCC_12.0.0") == "GCC_"
+    assert explain.namespace_of("OPENSSL_3.0.0") == "OPENSSL_"
+
+
+@pytest.mark.parametrize(
+    ("machine", "libc", "triple"),
+    [
+        ("x86_64", Libc.MUSL, "x86_64-unknown-linux-musl"),
+        ("aarch64", Libc.GLIBC, "aarch64-unknown-linux-gnu"),
+        ("armhf", Libc.MUSL, "armv7-unknown-linux-musleabihf"),
+        ("i386", Libc.GLIBC, "i686-unknown-linux-gnu"),
+        ("s390x", Libc.GLIBC, None),
+    ],
+)
+def test_rust_target(machine: str, libc: Libc, triple: str | None) -> None:
+    assert explain.rust_target(machine, libc) == triple
+
+
+def test_package_hint_by_package_manager() -> None:
+    alpine = musl_target()
+    debian = glibc_target(existing=["/usr/bin/apt-get"])
+    distroless = glibc_target()
+    assert explain.package_hint("libgcc_s.so.1", alpine) is not None
+    assert "apk add --no-cache libgcc" in (explain.package_hint("libgcc_s.so.1", alpine) or "")
+    assert "apt-get install -y libstdc++6" in (explain.package_hint("libstdc++.so.6", debian) or "")
+    # No apt-get in the image: name the package, do not tell to run a tool that is not there.
+    hint = explain.package_hint("libssl.so.3", distroless) or ""
+    assert "libssl3" in hint and "apt-get" not in hint
+    assert explain.package_hint("libunheard.so.9", debian) is None
+    assert explain.package_hint("libz.so.1", empty_target()) is None
+
+
+def test_version_fixes_name_a_new_enough_image() -> None:
+    fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"))
+    assert any("<= 2.36" in f for f in fixes)
+    newer = [f for f in fixes if "newer image" in f]
+    assert newer == ["or run it on a newer image: ubuntu:24.04"]  # 2.39 is the first known >= 2.38
+    fixes = explain.version_fixes("GLIBCXX_3.4.31", "GLIBCXX_3.4.30", elf(), glibc_target())
+    assert any("-static-libstdc++" in f for f in fixes)
+    assert any("ubuntu:24.04" in f for f in fixes)
+
+
+def test_loader_fixes_per_toolchain() -> None:
+    go = explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)), empty_target())
+    assert go[0].endswith("CGO_ENABLED=0 go build")
+    cxx = explain.loader_fixes(elf(needed=("libstdc++.so.6", "libc.so.6")), empty_target())
+    assert any("gcr.io/distroless/cc-debian12" in f for f in cxx)
+    c = explain.loader_fixes(elf(), empty_target())
+    assert any("gcr.io/distroless/base-debian12" in f for f in c)
+    assert not any("gcompat" in f for f in c)
+    on_alpine = explain.loader_fixes(elf(), musl_target())
+    assert any("gcompat" in f and "Error relocating" in f for f in on_alpine)
+
+
+def test_arch_fixes_name_the_target_platform() -> None:
+    fixes = explain.arch_fixes(elf(machine="aarch64", docker_arch="arm64"), glibc_target())
+    assert "aarch64" not in fixes[0] and "x86_64-linux-gnu-gcc" in fixes[0]
+    assert any("--platform linux/amd64" in f for f in fixes)
+    assert any("--platform linux/arm64" in f for f in fixes)
