@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
-from linkcheck.arch import machine_names
+from linkcheck.arch import EM_S390, machine_names
 from linkcheck.classify import classify
 from linkcheck.errors import MalformedElfError
 from linkcheck.model import (
@@ -65,6 +65,7 @@ DF_1_PIE = 0x08000000
 VER_FLG_BASE = 1
 STB_LOCAL, STB_WEAK = 0, 2
 STT_SECTION, STT_FILE = 3, 4
+EM_ALPHA = 0x9026
 
 _ET = {1: ElfType.REL, 2: ElfType.EXEC, 3: ElfType.DYN, 4: ElfType.CORE}
 GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"
@@ -120,6 +121,7 @@ class _Reader:
         self.where = where
         self.warnings: list[str] = []
         self.loads: list[tuple[int, int, int]] = []  # (vaddr, filesz, offset)
+        self.e_machine = 0
 
     def bad(self, what: str) -> MalformedElfError:
         return _malformed(self.where, what)
@@ -190,6 +192,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
      e_phnum, e_shentsize, e_shnum, e_shstrndx) = lay.ehdr.unpack_from(data, 16)
 
     r = _Reader(data, where)
+    r.e_machine = e_machine
     elf_type = _ET.get(e_type, ElfType.OTHER)
     machine, docker_arch = machine_names(e_machine, 64 if is64 else 32, endianness, e_flags)
 
@@ -513,9 +516,12 @@ def _symbol_count(
     data = r.data
     if DT_HASH in dyn:
         off, avail = r.addr(dyn[DT_HASH][0], "DT_HASH")
-        if avail < 8:
+        # 64-bit s390x and Alpha use 8-byte hash table words (glibc's Elf_Symndx).
+        wide = lay.is64 and r.e_machine in (EM_S390, EM_ALPHA)
+        if avail < (16 if wide else 8):
             raise r.bad("DT_HASH table is truncated")
-        nchain: int = struct.unpack_from(lay.u32, data, off + 4)[0]
+        fmt = lay.u32[0] + ("Q" if wide else "I")
+        nchain: int = struct.unpack_from(fmt, data, off + (8 if wide else 4))[0]
         return nchain
     if DT_GNU_HASH in dyn:
         off, avail = r.addr(dyn[DT_GNU_HASH][0], "DT_GNU_HASH")
@@ -597,8 +603,10 @@ def _locate_symbols(
 
 
 def _column(raw: bytes, code: str, first: int, stride: int, swap: bool) -> array.array[int]:
-    """Every ``stride``-th item of ``raw`` read as an array of ``code`` ("I" u32, "H" u16), at C speed."""
-    col = array.array(code, raw)[first :: stride // array.array(code).itemsize]
+    """The field at byte ``first`` of every ``stride``-byte record in ``raw``, as an array of ``code``
+    ("I" u32, "H" u16), sliced at C speed."""
+    size = array.array(code).itemsize
+    col = array.array(code, raw)[first // size :: stride // size]
     if swap:
         col.byteswap()
     return col
