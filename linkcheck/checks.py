@@ -206,7 +206,6 @@ def _check_env(wanted: str, env: str, target: Target, program: str, found: _Find
     if any(target.files.exists(p) and target.files.is_executable(p) for p in places):
         return
     shown = wanted.replace("\r", "\\r")
-    busybox = target.files.exists("/bin/busybox")
     if wanted.endswith("\r"):
         why = (f"the #! line ends in CR LF (Windows line endings), so env looks for a program named "
                f"'{shown}' (with a carriage return) on PATH, and finds none.")
@@ -218,7 +217,7 @@ def _check_env(wanted: str, env: str, target: Target, program: str, found: _Find
         fixes = explain.script_interpreter_fixes(wanted, target)
     problem = Problem(Outcome.MISSING_INTERPRETER, wanted, program, f"env finds no {shown} on PATH")
     found.add(problem, why, fixes)
-    line = explain.env_not_found(env, wanted, busybox)
+    line = explain.env_not_found(env, wanted, explain.busybox_env(target.files))
     found.messages.append(line)
     found.shell_message = line
 
@@ -282,8 +281,9 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
                       why, explain.loader_fixes(e, target))
             found.messages.append(f"{program}: cannot be loaded: the image has no dynamic loader for {libc}")
             found.shell_message = found.messages[-1]
-        found.notes.append("a shared library is judged as loaded into a program in the image; messages name "
-                           "it where the program's name would be")
+        found.notes.append("a shared library is judged as loaded into a program in the image (executing it "
+                           "directly is meaningless: it typically crashes); messages name it where the "
+                           "program's name would be")
     else:
         return ()  # static or static-pie: nothing else is loaded
     if not e.needed:

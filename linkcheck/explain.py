@@ -71,10 +71,22 @@ def shell_exec_format(shell: Shell, program: str) -> str:
 
 
 def env_not_found(env_path: str, program: str, busybox: bool) -> str:
-    """What env prints when the program it should run is not on PATH (C locale quoting)."""
+    """What env prints when the program it should run is not on PATH. busybox prints the name raw;
+    coreutils quotes it (C locale: '...' with a carriage return as \\r) and, when the name holds
+    white space, adds a hint about -S."""
     if busybox:
         return f"env: can't execute '{program}': No such file or directory"
-    return f"{env_path}: '{program}': No such file or directory"
+    shown = program.replace("\r", "\\r").replace("\t", "\\t")
+    line = f"{env_path}: '{shown}': No such file or directory"
+    if any(c in program for c in " \t\r\n\v\f"):
+        line += f"\n{env_path}: use -[v]S to pass options in shebang lines"
+    return line
+
+
+def busybox_env(files: TargetFiles) -> bool:
+    """Whether env in the image is busybox's: busybox present and no dpkg database (Debian and
+    Ubuntu have coreutils' env even when busybox is installed)."""
+    return files.exists("/bin/busybox") and not files.exists("/var/lib/dpkg/status")
 
 
 def glibc_missing_library(program: str, name: str) -> str:

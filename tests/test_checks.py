@@ -363,3 +363,12 @@ def test_verdict_serialises() -> None:
     d = v.to_dict()
     assert d["outcome"] == "missing-library"
     assert d["problems"][0]["search"][0]["source"] == "ld-library-path"
+
+
+def test_env_crlf_on_debian_with_busybox_installed_is_coreutils_env() -> None:
+    files = ["/bin/sh", "/usr/bin/env", "/bin/busybox", "/var/lib/dpkg/status"]
+    target = glibc_target(existing=files, executable=files)
+    v = check(script_analysis("/usr/bin/env", program="sh\r", crlf=True), target)
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert v.message.splitlines()[0] == "/usr/bin/env: 'sh\\r': No such file or directory"
+    assert "CR LF" in v.explanation

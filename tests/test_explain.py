@@ -121,3 +121,16 @@ def test_arch_fixes_name_the_target_platform() -> None:
     assert "aarch64" not in fixes[0] and "x86_64-linux-gnu-gcc" in fixes[0]
     assert any("--platform linux/amd64" in f for f in fixes)
     assert any("--platform linux/arm64" in f for f in fixes)
+
+
+def test_coreutils_env_escapes_carriage_return_and_hints_at_dash_s() -> None:
+    assert explain.env_not_found("/usr/bin/env", "sh\r", False).splitlines() == [
+        "/usr/bin/env: 'sh\\r': No such file or directory",
+        "/usr/bin/env: use -[v]S to pass options in shebang lines",
+    ]
+
+
+def test_busybox_env_only_without_dpkg() -> None:
+    assert explain.busybox_env(DictFiles(existing=["/bin/busybox"]))
+    assert not explain.busybox_env(DictFiles(existing=["/bin/busybox", "/var/lib/dpkg/status"]))
+    assert not explain.busybox_env(DictFiles(existing=["/usr/bin/env"]))
