@@ -1,0 +1,446 @@
+"""Targets: the built-in image profiles (data files), a root filesystem directory, or an image archive.
+
+A built-in profile is one JSON file per image family in ``linkcheck/profiles/`` (written by
+``scripts/measure_rootfs.py`` from real roots and researched facts). Each file is validated strictly when
+loaded (an unknown key, a missing key or a wrong type is a TargetError naming the file and the key) and
+turned into frozen ``Target`` objects whose ``files`` answer from the profile: the loaders, the libraries
+(soname, paths, version definitions; no symbol lists) and the programs on PATH.
+
+Profile file format (``"format": "linkcheck-profiles/1"``)::
+
+    {"format", "family", "description", "images": [
+        {"name", "aliases": [..], "description", "platforms": [
+            {"docker_arch", "machine", "elf_class", "libc", "libc_version", "loaders": [..],
+             "search_dirs": [{"path", "source"}], "libraries": [{"soname", "paths": [..], "versions": [..]}],
+             "programs": [..], "path_env": [..], "size_bytes", "notes": [..],
+             "sources": {FACT: {"how", "where", "date"}}}]}]}
+
+Every fact (``FACTS``) has a source whose ``how`` is "measured", "documented" or "inferred".
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+import json
+import os
+import platform as _platform
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from linkcheck.errors import LinkcheckError, TargetError, UsageError
+from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
+from linkcheck.tree import normalize
+
+PROFILE_FORMAT = "linkcheck-profiles/1"
+# The facts every platform entry states, each with a source.
+FACTS = ("machine", "libc", "libc_version", "loaders", "search_dirs", "libraries", "programs", "path_env",
+         "size_bytes")
+SOURCE_KINDS = ("measured", "documented", "inferred")
+# The order families are listed in (``linkcheck targets``); unknown files follow, sorted.
+FAMILY_ORDER = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
+
+
+# ------------------------------------------------------------------------------------------------
+# Files of a profile
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileFiles:
+    """``TargetFiles`` answered from a profile: the loaders, libraries and programs it lists exist
+    (loaders and programs are executable); every other path does not."""
+
+    libraries: Mapping[str, LibraryFile]
+    executables: frozenset[str]
+
+    def exists(self, path: str) -> bool:
+        p = normalize(path)
+        return p in self.libraries or p in self.executables
+
+    def is_executable(self, path: str) -> bool:
+        return normalize(path) in self.executables
+
+    def library(self, path: str) -> LibraryFile | None:
+        return self.libraries.get(normalize(path))
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileInfo:
+    """One built-in image, for ``linkcheck targets``."""
+
+    name: str
+    aliases: tuple[str, ...]
+    architectures: tuple[str, ...]  # Docker names: amd64, arm64
+    libc: Libc
+    libc_version: str | None
+    size_bytes: int | None  # of the amd64 image when there is one, else the first listed
+    description: str
+    sources: tuple[Source, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class _Image:
+    name: str
+    aliases: tuple[str, ...]
+    description: str
+    family: str
+    targets: tuple[Target, ...]  # one per platform, in file order
+
+
+# ------------------------------------------------------------------------------------------------
+# Strict validation
+# ------------------------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Type checks that name the file and the key path on failure."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def fail(self, where: str, problem: str) -> TargetError:
+        return TargetError(f"profile {self.filename}: {where}: {problem}")
+
+    def obj(self, value: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+            ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, got {type(value).__name__}")
+        for key in value:
+            if key not in required and key not in optional:
+                raise self.fail(f"{where}.{key}", "unknown key")
+        for key in required:
+            if key not in value:
+                raise self.fail(f"{where}.{key}", "missing")
+        return value
+
+    def string(self, value: Any, where: str, *, nullable: bool = False) -> str | None:
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self.fail(where, f"expected a non-empty string, got {json.dumps(value)[:40]}")
+        return value
+
+    def text(self, value: Any, where: str) -> str:
+        s = self.string(value, where)
+        assert s is not None
+        return s
+
+    def path(self, value: Any, where: str) -> str:
+        s = self.text(value, where)
+        if normalize(s) != s:
+            raise self.fail(where, f"expected a normalised absolute path, got {s!r}")
+        return s
+
+    def strings(self, value: Any, where: str, *, paths: bool = False) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list, got {type(value).__name__}")
+        return tuple(self.path(v, f"{where}[{i}]") if paths else self.text(v, f"{where}[{i}]")
+                     for i, v in enumerate(value))
+
+    def integer(self, value: Any, where: str, *, nullable: bool = False) -> int | None:
+        if value is None and nullable:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(where, f"expected a non-negative integer, got {json.dumps(value)[:40]}")
+        return value
+
+    def listing(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list, got {type(value).__name__}")
+        return value
+
+
+_PLATFORM_KEYS = ("docker_arch", "machine", "elf_class", "libc", "libc_version", "loaders", "search_dirs",
+                  "libraries", "programs", "path_env", "size_bytes", "sources")
+
+
+def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], family: str) -> Target:
+    p = c.obj(raw, where, _PLATFORM_KEYS, ("notes",))
+    machine = c.text(p["machine"], f"{where}.machine")
+    docker_arch = c.text(p["docker_arch"], f"{where}.docker_arch")
+    elf_class = c.integer(p["elf_class"], f"{where}.elf_class")
+    if elf_class not in (32, 64):
+        raise c.fail(f"{where}.elf_class", f"expected 32 or 64, got {elf_class}")
+    libc_text = c.text(p["libc"], f"{where}.libc")
+    allowed = ("glibc", "musl", "uclibc", "none")
+    if libc_text not in allowed:
+        raise c.fail(f"{where}.libc", f"expected one of {', '.join(allowed)}, got {libc_text!r}")
+    libc = Libc(libc_text)
+    libc_version = c.string(p["libc_version"], f"{where}.libc_version", nullable=True)
+    loaders = c.strings(p["loaders"], f"{where}.loaders", paths=True)
+    search: list[SearchDir] = []
+    for i, d in enumerate(c.listing(p["search_dirs"], f"{where}.search_dirs")):
+        dw = f"{where}.search_dirs[{i}]"
+        d = c.obj(d, dw, ("path", "source"))
+        search.append(SearchDir(c.path(d["path"], f"{dw}.path"), c.text(d["source"], f"{dw}.source")))
+    libraries: dict[str, LibraryFile] = {}
+    for i, lib in enumerate(c.listing(p["libraries"], f"{where}.libraries")):
+        lw = f"{where}.libraries[{i}]"
+        lib = c.obj(lib, lw, ("soname", "paths", "versions"))
+        soname = c.text(lib["soname"], f"{lw}.soname")
+        versions = c.strings(lib["versions"], f"{lw}.versions")
+        lib_paths = c.strings(lib["paths"], f"{lw}.paths", paths=True)
+        if not lib_paths:
+            raise c.fail(f"{lw}.paths", "expected at least one path")
+        for path in lib_paths:
+            if path in libraries:
+                raise c.fail(f"{lw}.paths", f"{path} is listed twice")
+            libraries[path] = LibraryFile(path=path, soname=soname, machine=machine, elf_class=elf_class,
+                                          version_definitions=versions, exports=None)
+    programs = c.strings(p["programs"], f"{where}.programs", paths=True)
+    path_env = c.strings(p["path_env"], f"{where}.path_env", paths=True)
+    size = c.integer(p["size_bytes"], f"{where}.size_bytes", nullable=True)
+    if "notes" in p:
+        c.strings(p["notes"], f"{where}.notes")
+    raw_sources = c.obj(p["sources"], f"{where}.sources", FACTS)
+    sources: list[Source] = []
+    for fact in FACTS:
+        sw = f"{where}.sources.{fact}"
+        s = c.obj(raw_sources[fact], sw, ("how", "where", "date"))
+        how = c.text(s["how"], f"{sw}.how")
+        if how not in SOURCE_KINDS:
+            raise c.fail(f"{sw}.how", f"expected one of {', '.join(SOURCE_KINDS)}, got {how!r}")
+        date = c.string(s["date"], f"{sw}.date", nullable=True)
+        if date is not None and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):
+            raise c.fail(f"{sw}.date", f"expected an ISO date, got {date!r}")
+        sources.append(Source(fact, how, c.text(s["where"], f"{sw}.where"), date))
+    executables = frozenset(loaders) | frozenset(programs)
+    description = str(image["description"])
+    return Target(
+        name=str(image["name"]),
+        machine=machine,
+        docker_arch=docker_arch,
+        libc=libc,
+        libc_version=libc_version,
+        loaders=loaders,
+        search_dirs=tuple(search),
+        path_env=path_env,
+        files=ProfileFiles(libraries, executables),
+        size_bytes=size,
+        description=description,
+        sources=tuple(sources),
+        aliases=tuple(image["aliases"]),
+    )
+
+
+def parse_profile(data: Any, filename: str) -> tuple[_Image, ...]:
+    """Validate one family's profile data and build its targets. Raises TargetError (one line)."""
+    c = _Checker(filename)
+    top = c.obj(data, "(top)", ("format", "family", "description", "images"))
+    if top["format"] != PROFILE_FORMAT:
+        raise c.fail("format", f"expected {PROFILE_FORMAT!r}, got {json.dumps(top['format'])[:40]}")
+    family = c.text(top["family"], "family")
+    c.text(top["description"], "description")
+    images: list[_Image] = []
+    for i, raw in enumerate(c.listing(top["images"], "images")):
+        where = f"images[{i}]"
+        image = c.obj(raw, where, ("name", "aliases", "description", "platforms"))
+        name = c.text(image["name"], f"{where}.name")
+        aliases = c.strings(image["aliases"], f"{where}.aliases")
+        c.text(image["description"], f"{where}.description")
+        targets = tuple(_parse_platform(c, p, f"{where}.platforms[{j}]", image, family)
+                        for j, p in enumerate(c.listing(image["platforms"], f"{where}.platforms")))
+        if not targets:
+            raise c.fail(f"{where}.platforms", "expected at least one platform")
+        machines = [t.machine for t in targets]
+        if len(set(machines)) != len(machines):
+            raise c.fail(f"{where}.platforms", "a machine is listed twice")
+        images.append(_Image(name, aliases, image["description"], family, targets))
+    return tuple(images)
+
+
+def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
+    """Every target (image x platform) of one profile file. Raises TargetError naming the file."""
+    filename = os.fspath(path)
+    try:
+        with open(filename, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as e:
+        raise TargetError(f"profile {filename}: cannot be read: {e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise TargetError(f"profile {filename}: not valid JSON: {e}") from None
+    return tuple(t for image in parse_profile(data, filename) for t in image.targets)
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_images() -> tuple[_Image, ...]:
+    """The built-in profiles, parsed once per process (module-level cache of immutable data: the package's
+    own data files do not change while it runs)."""
+    root = resources.files("linkcheck.profiles")
+    names = sorted(e.name for e in root.iterdir() if e.name.endswith(".json"))
+    order = {f"{fam}.json": i for i, fam in enumerate(FAMILY_ORDER)}
+    names.sort(key=lambda n: (order.get(n, len(order)), n))
+    images: list[_Image] = []
+    for name in names:
+        text = (root / name).read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise TargetError(f"profile {name}: not valid JSON: {e}") from None
+        images.extend(parse_profile(data, name))
+    seen: dict[str, str] = {}
+    for image in images:
+        for key in (image.name, *image.aliases):
+            k = key.lower()
+            if k in seen and seen[k] != image.name:
+                raise TargetError(f"profile {image.family}.json: {key!r} names both {seen[k]} "
+                                  f"and {image.name}")
+            seen[k] = image.name
+    return tuple(images)
+
+
+# ------------------------------------------------------------------------------------------------
+# Names and platforms
+# ------------------------------------------------------------------------------------------------
+
+
+def host_machine() -> str:
+    """This host's architecture as a machine name (x86_64, aarch64 ...), as ``docker run`` would pick."""
+    from linkcheck.arch import normalize_arch
+
+    raw = _platform.machine()
+    try:
+        return normalize_arch(raw)
+    except UsageError:
+        return raw.lower()
+
+
+def _machine_of(platform: str | None) -> str:
+    if platform is None:
+        return host_machine()
+    from linkcheck.arch import normalize_arch
+
+    text = platform.strip().lower()
+    if text == "arm64/v8" or text == "linux/arm64/v8":
+        text = "arm64"
+    return normalize_arch(text)
+
+
+def _normalize_name(name: str) -> str:
+    n = name.strip().lower()
+    n = n.split("@", 1)[0]  # a digest pins one build of the same image
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"):
+        if n.startswith(prefix):
+            n = n[len(prefix):]
+            break
+    for suffix in (":latest", ":nonroot"):
+        if n.endswith(suffix):
+            n = n[: -len(suffix)]
+    return n
+
+
+def _index() -> dict[str, _Image]:
+    out: dict[str, _Image] = {}
+    for image in _builtin_images():
+        for key in (image.name, *image.aliases):
+            out[key.lower()] = image
+    return out
+
+
+def _find_image(name: str) -> _Image | None:
+    index = _index()
+    n = _normalize_name(name)
+    if n in index:
+        return index[n]
+    m = re.fullmatch(r"(.+):(\d+\.\d+)\.\d+(-[a-z0-9.]+)?", n)  # alpine:3.20.3 -> alpine:3.20
+    if m:
+        return index.get(f"{m.group(1)}:{m.group(2)}{m.group(3) or ''}")
+    return None
+
+
+def _select(image: _Image, machine: str) -> Target:
+    for t in image.targets:
+        if t.machine == machine:
+            return t
+    have = ", ".join(t.docker_arch for t in image.targets)
+    raise TargetError(f"{image.name}: no built-in profile for {machine} (profiles exist for {have})")
+
+
+# ------------------------------------------------------------------------------------------------
+# Public API
+# ------------------------------------------------------------------------------------------------
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~")) or text in (".", "..") or text.endswith(
+        (".tar", ".tar.gz", ".tgz", ".oci"))
+
+
+def load_target(name_or_path: str, platform: str | None = None) -> Target:
+    """A built-in image by name ("alpine:3.20", "slim", "distroless/cc" ...), a root filesystem directory,
+    or an image archive file.
+
+    ``platform`` ("linux/arm64", "arm64", "aarch64") picks the built-in profile's architecture; the default
+    is this host's, as ``docker run NAME`` would pick. For a directory or archive the architecture is read
+    from its files, and a ``platform`` that disagrees is an error. A name that is both a built-in image and
+    a directory here means the image; write "./name" for the directory.
+    """
+    text = name_or_path
+    builtin = _find_image(text) if text.strip() else None
+    if builtin is not None and not _looks_like_path(text):
+        return _select(builtin, _machine_of(platform))
+    path = os.path.expanduser(text)
+    if os.path.isdir(path):
+        from linkcheck.rootfs import target_from_tree
+        from linkcheck.tree import DirectoryTree
+
+        target = target_from_tree(DirectoryTree(path), text)
+    elif os.path.isfile(path):
+        target = _archive_target(path, text)
+    elif os.path.lexists(path):
+        raise TargetError(f"{text}: not a directory or an image archive")
+    else:
+        if _looks_like_path(text):
+            raise TargetError(f"{text}: no such directory or image archive")
+        names = [n for image in _builtin_images() for n in (image.name, *image.aliases)]
+        close = difflib.get_close_matches(_normalize_name(text), names, n=4, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `linkcheck targets` lists them"
+        raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{hint}")
+    if platform is not None and _machine_of(platform) != target.machine:
+        raise TargetError(f"{text}: its files are for {target.machine}, not {platform}")
+    return target
+
+
+def _archive_target(path: str, name: str) -> Target:
+    try:
+        archive = importlib.import_module("linkcheck.archive")
+    except ImportError:
+        raise TargetError(f"{name}: image archives cannot be read by this build of linkcheck") from None
+    from linkcheck.rootfs import target_from_tree
+
+    try:
+        tree = archive.open_image_tree(path)
+    except LinkcheckError:
+        raise
+    except OSError as e:
+        raise TargetError(f"{name}: cannot be read: {e.strerror or e}") from None
+    return target_from_tree(tree, name)
+
+
+def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
+    """Every built-in image that has a profile for ``machine`` (default: this host's), in listing order."""
+    m = _machine_of(machine)
+    return tuple(t for image in _builtin_images() for t in image.targets if t.machine == m)
+
+
+def list_profiles() -> tuple[ProfileInfo, ...]:
+    """The built-in images, for ``linkcheck targets``."""
+    out: list[ProfileInfo] = []
+    for image in _builtin_images():
+        first = next((t for t in image.targets if t.docker_arch == "amd64"), image.targets[0])
+        out.append(ProfileInfo(
+            name=image.name,
+            aliases=image.aliases,
+            architectures=tuple(t.docker_arch for t in image.targets),
+            libc=first.libc,
+            libc_version=first.libc_version,
+            size_bytes=first.size_bytes,
+            description=image.description,
+            sources=first.sources,
+        ))
+    return tuple(out)

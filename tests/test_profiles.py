@@ -1,0 +1,289 @@
+"""The built-in image profiles: valid, sourced, complete, consistent with independent measurements."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.errors import TargetError
+from linkcheck.model import Libc, Target, version_key
+from linkcheck.target import FACTS, SOURCE_KINDS, load_profile_file, load_target
+
+from conftest import ROOT, slow
+
+PROFILES = ROOT / "linkcheck" / "profiles"
+FAMILIES = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
+RESEARCH = ROOT.parent / "shared" / "images" / "images.json"
+IMAGES = (
+    ["scratch", "busybox:glibc", "busybox:musl", "busybox:uclibc"]
+    + [f"alpine:3.{n}" for n in range(18, 23)]
+    + [f"debian:{s}-slim" for s in ("bullseye", "bookworm", "trixie")]
+    + [f"ubuntu:{v}" for v in ("20.04", "22.04", "24.04")]
+    + [f"gcr.io/distroless/{k}-debian12" for k in ("static", "base", "cc")]
+)
+
+
+def all_targets() -> list[Target]:
+    return [t for family in FAMILIES for t in load_profile_file(PROFILES / f"{family}.json")]
+
+
+def highest(versions: tuple[str, ...] | list[str], namespace: str) -> tuple[int, ...] | None:
+    keys = [k for k in (version_key(v, namespace + "_") for v in versions) if k is not None]
+    return max(keys) if keys else None
+
+
+def find_library(t: Target, soname: str) -> tuple[str, tuple[str, ...]] | None:
+    """Where the loader would find ``soname`` in the profile's search dirs, and its versions."""
+    for d in t.search_dirs:
+        lib = t.files.library(posixpath.join(d.path, soname))
+        if lib is not None:
+            return lib.path, lib.version_definitions
+    return None
+
+
+def test_one_file_per_family_and_nothing_else() -> None:
+    assert sorted(p.stem for p in PROFILES.glob("*.json")) == sorted(FAMILIES)
+
+
+def test_every_image_and_architecture_present() -> None:
+    have = {(t.name, t.docker_arch) for t in all_targets()}
+    assert have == {(name, arch) for name in IMAGES for arch in ("amd64", "arm64")}
+
+
+def test_every_fact_has_a_source() -> None:
+    for t in all_targets():
+        assert [s.fact for s in t.sources] == list(FACTS), t.name
+        for s in t.sources:
+            assert s.how in SOURCE_KINDS and s.where.strip(), (t.name, s)
+            assert s.date is None or re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", s.date)
+
+
+def test_glibc_version_is_the_highest_node_of_the_glibc_libraries() -> None:
+    # images.md rule 1: the union over libc.so.6, libm.so.6, libpthread.so.0 ...
+    for t in all_targets():
+        if t.libc is not Libc.GLIBC:
+            continue
+        best = None
+        for soname in ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1"):
+            found = find_library(t, soname)
+            if found is not None:
+                key = highest(found[1], "GLIBC")
+                best = key if best is None or (key is not None and key > best) else best
+        assert best is not None and t.libc_version == ".".join(map(str, best)), t.name
+
+
+def test_loaders_are_libraries_and_match_the_libc() -> None:
+    for t in all_targets():
+        for loader in t.loaders:
+            assert t.files.is_executable(loader), (t.name, loader)
+            assert t.files.library(loader) is not None, (t.name, loader)
+        if t.libc is Libc.GLIBC:
+            canonical = {"x86_64": "/lib64/ld-linux-x86-64.so.2", "aarch64": "/lib/ld-linux-aarch64.so.1"}
+            assert canonical[t.machine] in t.loaders, t.name
+        elif t.libc is Libc.MUSL:
+            assert f"/lib/ld-musl-{t.machine}.so.1" in t.loaders, t.name
+        else:
+            assert t.loaders == () and t.search_dirs == (), t.name
+
+
+def test_glibc_images_have_libc_and_libm_in_their_search_dirs() -> None:
+    for t in all_targets():
+        if t.libc is Libc.GLIBC:
+            for soname in ("libc.so.6", "libm.so.6", "libpthread.so.0"):
+                assert find_library(t, soname) is not None, (t.name, soname)
+
+
+def test_cxx_runtime_where_documented() -> None:
+    with_cxx = {
+        "debian:bullseye-slim",
+        "debian:bookworm-slim",
+        "debian:trixie-slim",
+        "ubuntu:20.04",
+        "ubuntu:22.04",
+        "ubuntu:24.04",
+        "gcr.io/distroless/cc-debian12",
+    }
+    for t in all_targets():
+        for soname in ("libstdc++.so.6", "libgcc_s.so.1"):
+            assert (find_library(t, soname) is not None) == (t.name in with_cxx), (t.name, soname)
+
+
+@pytest.mark.skipif(not RESEARCH.is_file(), reason="shared/images/images.json is absent")
+def test_agrees_with_the_researched_facts() -> None:
+    """The independently researched maxima and soname sets (shared/images/images.json, measured with
+    readelf by someone else) agree with the profiles, for the images both measured."""
+    research = {r["image"]: r for r in json.loads(RESEARCH.read_text())["images"]}
+    sonames_of = {"libc.so.6": "GLIBC", "libstdc++.so.6": "GLIBCXX", "libgcc_s.so.1": "GCC"}
+    for name in (
+        "debian:bullseye-slim",
+        "debian:bookworm-slim",
+        "debian:trixie-slim",
+        "busybox:glibc",
+        "gcr.io/distroless/base-debian12",
+        "gcr.io/distroless/cc-debian12",
+    ):
+        rec = research[name]
+        for arch, key in (("amd64", "max_symbol_versions"), ("arm64", "max_symbol_versions_aarch64")):
+            if key not in rec:
+                continue
+            t = load_target(name, arch)
+            maxima = rec[key]
+            assert t.libc_version == maxima["GLIBC"], (name, arch)
+            for soname, ns in sonames_of.items():
+                found = find_library(t, soname)
+                if ns in maxima and ns != "GLIBC":
+                    assert found is not None
+                    assert highest(found[1], ns) == version_key(f"{ns}_{maxima[ns]}", ns + "_"), (
+                        name,
+                        arch,
+                        ns,
+                    )
+        t = load_target(name, "amd64")
+        names = {lib for lib in rec["sonames"]}
+        have = {posixpath.basename(p) for d in t.search_dirs for p in _lib_paths(t, d.path)}
+        assert names <= have | {"ld-linux-x86-64.so.2"}, (name, names - have)
+
+
+def _lib_paths(t: Target, directory: str) -> list[str]:
+    files = t.files
+    mapping = getattr(files, "libraries", {})
+    return [p for p in mapping if posixpath.dirname(p) == directory]
+
+
+# -- strict validation --------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _base() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PROFILES / "alpine.json").read_text())
+    return data
+
+
+def _mutations() -> list[tuple[str, Any]]:
+    def unknown_top(d: Any) -> None:
+        d["extra"] = 1
+
+    def unknown_platform_key(d: Any) -> None:
+        d["images"][0]["platforms"][0]["shells"] = []
+
+    def wrong_type(d: Any) -> None:
+        d["images"][0]["platforms"][0]["loaders"] = "/lib/ld-musl-x86_64.so.1"
+
+    def bad_libc(d: Any) -> None:
+        d["images"][0]["platforms"][0]["libc"] = "glibc-ish"
+
+    def missing_source(d: Any) -> None:
+        del d["images"][0]["platforms"][0]["sources"]["libraries"]
+
+    def bad_how(d: Any) -> None:
+        d["images"][0]["platforms"][0]["sources"]["libc"]["how"] = "guessed"
+
+    def relative_path(d: Any) -> None:
+        d["images"][0]["platforms"][0]["libraries"][0]["paths"] = ["lib/libz.so.1"]
+
+    def bool_size(d: Any) -> None:
+        d["images"][0]["platforms"][0]["size_bytes"] = True
+
+    def wrong_format(d: Any) -> None:
+        d["format"] = "linkcheck-profiles/0"
+
+    return [
+        ("extra", unknown_top),
+        ("shells", unknown_platform_key),
+        ("loaders", wrong_type),
+        ("libc", bad_libc),
+        ("libraries", missing_source),
+        ("how", bad_how),
+        ("paths", relative_path),
+        ("size_bytes", bool_size),
+        ("format", wrong_format),
+    ]
+
+
+@pytest.mark.parametrize(("key", "mutate"), _mutations(), ids=[k for k, _ in _mutations()])
+def test_invalid_profile_is_a_one_line_target_error(tmp_path: Path, key: str, mutate: Any) -> None:
+    data = copy.deepcopy(_base())
+    mutate(data)
+    path = _write(tmp_path, data)
+    with pytest.raises(TargetError) as info:
+        load_profile_file(path)
+    message = str(info.value)
+    assert "\n" not in message and "broken.json" in message and key in message
+
+
+def test_not_json_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    with pytest.raises(TargetError, match="bad.json"):
+        load_profile_file(path)
+    with pytest.raises(TargetError, match="absent.json"):
+        load_profile_file(tmp_path / "absent.json")
+
+
+# -- against a fresh debootstrap ------------------------------------------------------------------------
+
+
+def debian_mirror() -> str | None:
+    """The Debian archive this machine's apt uses (one-line or deb822 sources), read at run time."""
+    texts = []
+    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        if path.is_file() and path.suffix in (".list", ".sources", ""):
+            texts.append(path.read_text(errors="replace"))
+    for text in texts:
+        for line in text.splitlines():
+            m = re.match(r"\s*(?:URIs:|deb\s+(?:\[[^\]]*\]\s+)?)\s*(\S+)", line)
+            if m and "security" not in m.group(1) and "debian" in m.group(1):
+                return m.group(1)
+    return None
+
+
+@slow
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("debootstrap") is None, reason="needs root and debootstrap"
+)
+@pytest.mark.parametrize("suite", ["bullseye", "bookworm", "trixie"])
+def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: str) -> None:
+    from linkcheck.rootfs import target_from_tree
+    from linkcheck.tree import DirectoryTree
+
+    mirror = debian_mirror()
+    if mirror is None:
+        pytest.skip("no Debian mirror in the apt sources")
+    root = tmp_path / suite
+    merged = "--no-merged-usr" if suite == "bullseye" else "--merged-usr"
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", merged, "--arch=amd64", suite, str(root), mirror],
+        check=True,
+        capture_output=True,
+    )
+    fresh = target_from_tree(DirectoryTree(root), suite)
+    profile = load_target(f"debian:{suite}-slim", "amd64")
+    assert set(fresh.loaders) == set(profile.loaders)
+    assert fresh.libc_version == profile.libc_version
+    assert [d.path for d in fresh.search_dirs] == [d.path for d in profile.search_dirs]
+    for soname, ns in (
+        ("libc.so.6", "GLIBC"),
+        ("libm.so.6", "GLIBC"),
+        ("libstdc++.so.6", "GLIBCXX"),
+        ("libstdc++.so.6", "CXXABI"),
+        ("libgcc_s.so.1", "GCC"),
+    ):
+        want = find_library(profile, soname)
+        got = find_library(fresh, soname)
+        assert want is not None and got is not None, soname
+        assert want[0] == got[0], soname
+        assert highest(got[1], ns) == highest(want[1], ns), (soname, ns)

@@ -1,0 +1,178 @@
+"""load_target: built-in names and platforms, directories, archives, and the errors for the rest."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.model import Libc
+from linkcheck.target import (
+    ProfileFiles,
+    builtin_targets,
+    host_machine,
+    list_profiles,
+    load_target,
+)
+from linkcheck.tree import DirectoryTree
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alpine", "alpine:3.22"),
+        ("alpine:latest", "alpine:3.22"),
+        ("alpine:3.20.3", "alpine:3.20"),
+        ("docker.io/library/alpine:3.19", "alpine:3.19"),
+        ("slim", "debian:bookworm-slim"),
+        ("debian", "debian:bookworm-slim"),
+        ("debian:12-slim", "debian:bookworm-slim"),
+        ("debian:11-slim", "debian:bullseye-slim"),
+        ("debian:trixie", "debian:trixie-slim"),
+        ("ubuntu", "ubuntu:24.04"),
+        ("ubuntu:jammy", "ubuntu:22.04"),
+        ("busybox", "busybox:glibc"),
+        ("busybox:musl", "busybox:musl"),
+        ("scratch", "scratch"),
+        ("distroless/static", "gcr.io/distroless/static-debian12"),
+        ("distroless/base", "gcr.io/distroless/base-debian12"),
+        ("distroless/cc", "gcr.io/distroless/cc-debian12"),
+        ("gcr.io/distroless/cc-debian12:nonroot", "gcr.io/distroless/cc-debian12"),
+        ("ALPINE:3.21", "alpine:3.21"),
+    ],
+)
+def test_short_names_resolve(name: str, expected: str) -> None:
+    assert load_target(name, "amd64").name == expected
+
+
+@pytest.mark.parametrize("platform", ["linux/arm64", "arm64", "aarch64", "linux/arm64/v8"])
+def test_platform_picks_the_architecture(platform: str) -> None:
+    t = load_target("alpine:3.20", platform)
+    assert t.machine == "aarch64" and t.docker_arch == "arm64"
+    assert t.loaders == ("/lib/ld-musl-aarch64.so.1",)
+
+
+def test_default_platform_is_the_host() -> None:
+    if host_machine() not in ("x86_64", "aarch64"):
+        pytest.skip("built-in profiles cover amd64 and arm64 only")
+    assert load_target("debian").machine == host_machine()
+
+
+def test_unknown_name_suggests_close_matches() -> None:
+    with pytest.raises(TargetError) as info:
+        load_target("alpnie:3.20", "amd64")
+    message = str(info.value)
+    assert "alpine:3.20" in message and "\n" not in message
+
+
+def test_unsupported_architecture_is_a_target_error() -> None:
+    with pytest.raises(TargetError) as info:
+        load_target("alpine", "riscv64")
+    assert "amd64" in str(info.value) and "arm64" in str(info.value)
+
+
+def test_unknown_platform_is_a_linkcheck_error() -> None:
+    with pytest.raises(LinkcheckError):
+        load_target("alpine", "vax")
+
+
+def test_profile_files_answer_from_the_profile() -> None:
+    t = load_target("debian:bookworm-slim", "amd64")
+    assert isinstance(t.files, ProfileFiles)
+    lib = t.files.library("/lib/x86_64-linux-gnu/libc.so.6")
+    assert lib is not None and lib.soname == "libc.so.6" and lib.exports is None
+    assert lib.machine == "x86_64" and lib.elf_class == 64
+    assert "GLIBC_2.34" in lib.version_definitions and "GLIBC_2.37" not in lib.version_definitions
+    assert t.files.is_executable("/lib64/ld-linux-x86-64.so.2")
+    assert t.files.library("/lib64/ld-linux-x86-64.so.2") is not None  # resolve reads the interpreter
+    assert t.files.is_executable("/bin/sh") and t.files.exists("/usr/bin/env")
+    assert not t.files.exists("/usr/bin/python3")
+    assert t.files.library("/lib/x86_64-linux-gnu/libnothing.so.1") is None
+
+
+def test_alpine_has_no_glibc_loader_and_no_libstdcxx() -> None:
+    t = load_target("alpine", "amd64")
+    assert t.libc is Libc.MUSL
+    assert not t.files.exists("/lib64/ld-linux-x86-64.so.2")
+    assert all(t.files.library(f"{d.path}/libstdc++.so.6") is None for d in t.search_dirs)
+
+
+def test_builtin_targets_per_machine() -> None:
+    arm = builtin_targets("arm64")
+    assert arm and all(t.machine == "aarch64" for t in arm)
+    assert len(arm) == len(list_profiles())
+    assert {t.name for t in builtin_targets("amd64")} == {p.name for p in list_profiles()}
+
+
+def _musl_root(root: Path) -> Path:
+    (root / "lib").mkdir(parents=True)
+    (root / "lib/ld-musl-x86_64.so.1").write_bytes(b"not really")
+    return root
+
+
+def test_directory_target(tmp_path: Path) -> None:
+    root = _musl_root(tmp_path / "root")
+    t = load_target(str(root))
+    assert t.name == str(root) and t.libc is Libc.MUSL and t.machine == "x86_64"
+    with pytest.raises(TargetError) as info:
+        load_target(str(root), "arm64")
+    assert "x86_64" in str(info.value)
+
+
+def test_directory_named_like_a_builtin_needs_dot_slash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _musl_root(tmp_path / "alpine")
+    monkeypatch.chdir(tmp_path)
+    assert load_target("alpine", "amd64").name == "alpine:3.22"
+    assert load_target("./alpine").name == "./alpine"
+
+
+def test_missing_path_is_a_target_error(tmp_path: Path) -> None:
+    with pytest.raises(TargetError) as info:
+        load_target(str(tmp_path / "nope"))
+    assert "no such" in str(info.value)
+
+
+def test_archive_without_archive_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "linkcheck.archive", None)  # import fails
+    with pytest.raises(TargetError) as info:
+        load_target(str(archive))
+    assert "archive" in str(info.value)
+
+
+def test_archive_is_read_through_open_image_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _musl_root(tmp_path / "unpacked")
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(b"")
+    opened: list[str] = []
+
+    def open_image_tree(path: str) -> DirectoryTree:
+        opened.append(path)
+        return DirectoryTree(root)
+
+    fake = types.ModuleType("linkcheck.archive")
+    fake.open_image_tree = open_image_tree  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "linkcheck.archive", fake)
+    t = load_target(str(archive))
+    assert opened == [str(archive)] and t.libc is Libc.MUSL and t.name == str(archive)
+
+
+def test_a_fifo_is_not_a_target(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(TargetError):
+        load_target(str(tmp_path / "pipe"))
+
+
+def test_empty_directory_is_a_target_error(tmp_path: Path) -> None:
+    with pytest.raises(TargetError):
+        load_target(str(tmp_path))
+    shutil.rmtree(tmp_path)
