@@ -1,0 +1,475 @@
+"""linkcheck.elf.parse_elf against two independent readers (pyelftools, LIEF), and on corrupt files.
+
+The differential tests read every ELF fixture and a deterministic sample of ELF files under /usr. The
+corrupt variants are made here by patching named bytes of a fixture (or of /usr/bin/true when the
+fixtures are absent); each must give exactly MalformedElfError or a result, never another exception.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.elf import parse_elf
+from linkcheck.errors import MalformedElfError
+from linkcheck.model import ElfFacts
+
+from conftest import FIXTURE_BIN, MANIFEST, load_manifest
+
+SAMPLE_SIZE = 200
+SAMPLE_MAX_BYTES = 3 << 20  # keeps pyelftools' share of the run short
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def fixture_elves() -> list[Path]:
+    if not MANIFEST.exists():
+        return []
+    out = []
+    for entry in load_manifest().values():
+        path = FIXTURE_BIN.parent / entry["path"]
+        if entry.get("format") == "elf" and "machine" in entry and path.exists():
+            out.append(path)
+    return sorted(out)
+
+
+def usr_sample() -> list[Path]:
+    """Every n-th ELF file under /usr in sorted walk order, so the same machine gives the same sample."""
+    found: list[str] = []
+    for root, dirs, files in os.walk("/usr"):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                continue
+            if 64 <= size <= SAMPLE_MAX_BYTES and _is_elf(path):
+                found.append(path)
+    step = max(1, len(found) // SAMPLE_SIZE)
+    return [Path(p) for p in found[::step][:SAMPLE_SIZE]]
+
+
+def ours(path: Path) -> dict[str, Any]:
+    e = parse_elf(path.read_bytes(), str(path))
+    return {
+        "interpreter": e.interpreter,
+        "needed": list(e.needed),
+        "soname": e.soname,
+        "rpath": list(e.rpath),
+        "runpath": list(e.runpath),
+        "version_needs": [(n.library, list(n.versions)) for n in e.version_needs],
+        "version_definitions": list(e.version_definitions),
+        "imports": sorted((s.name, s.version or "") for s in e.imports),
+        "exports": sorted((s.name, s.version or "", s.hidden) for s in e.exports),
+    }
+
+
+def by_pyelftools(path: Path) -> dict[str, Any]:
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
+    from elftools.elf.sections import SymbolTableSection
+
+    out: dict[str, Any] = {"interpreter": None, "needed": [], "soname": None, "rpath": [], "runpath": []}
+    with path.open("rb") as f:
+        elf = ELFFile(f)
+        seen_dynamic = False
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_INTERP" and out["interpreter"] is None:
+                out["interpreter"] = seg.get_interp_name()
+            elif seg["p_type"] == "PT_DYNAMIC" and not seen_dynamic:
+                seen_dynamic = True
+                for tag in seg.iter_tags():
+                    kind = tag.entry.d_tag
+                    if kind == "DT_NEEDED":
+                        out["needed"].append(tag.needed)
+                    elif kind == "DT_SONAME":
+                        out["soname"] = tag.soname
+                    elif kind == "DT_RPATH":
+                        out["rpath"] = tag.rpath.split(":") if tag.rpath else []
+                    elif kind == "DT_RUNPATH":
+                        out["runpath"] = tag.runpath.split(":") if tag.runpath else []
+        index: dict[int, str] = {}
+        needs: list[tuple[str, list[str]]] = []
+        defs: list[str] = []
+        versym = dynsym = None
+        for sec in elf.iter_sections():
+            if isinstance(sec, GNUVerNeedSection):
+                for verneed, auxs in sec.iter_versions():
+                    names = []
+                    for aux in auxs:
+                        names.append(aux.name)
+                        index[aux["vna_other"] & 0x7FFF] = aux.name
+                    needs.append((verneed.name, names))
+            elif isinstance(sec, GNUVerDefSection):
+                for verdef, auxs in sec.iter_versions():
+                    first = next(iter(auxs)).name
+                    index[verdef["vd_ndx"]] = first
+                    if not verdef["vd_flags"] & 1:
+                        defs.append(first)
+            elif isinstance(sec, GNUVerSymSection):
+                versym = sec
+            elif isinstance(sec, SymbolTableSection) and sec["sh_type"] == "SHT_DYNSYM":
+                dynsym = sec
+        out["version_needs"] = needs
+        out["version_definitions"] = defs
+        imports, exports = [], []
+        if dynsym is not None:
+            for i, sym in enumerate(dynsym.iter_symbols()):
+                info = sym["st_info"]
+                if i == 0 or info["bind"] == "STB_LOCAL" or info["type"] in ("STT_SECTION", "STT_FILE"):
+                    continue
+                if not sym.name:
+                    continue
+                version, hidden = "", False
+                if versym is not None:
+                    ndx = versym.get_symbol(i)["ndx"]
+                    if isinstance(ndx, int) and ndx & 0x7FFF > 1:
+                        version = index.get(ndx & 0x7FFF, "")
+                        hidden = bool(ndx & 0x8000)
+                if sym["st_shndx"] == "SHN_UNDEF":
+                    imports.append((sym.name, version))
+                else:
+                    exports.append((sym.name, version, hidden))
+        out["imports"] = sorted(imports)
+        out["exports"] = sorted(exports)
+    return out
+
+
+def by_lief(path: Path) -> dict[str, Any]:
+    import lief
+
+    lief.logging.disable()
+    b = lief.ELF.parse(str(path))
+    assert b is not None, f"LIEF could not parse {path}"
+    tag = lief.ELF.DynamicEntry.TAG
+    out: dict[str, Any] = {
+        "interpreter": b.interpreter if b.has_interpreter else None,
+        "needed": [],
+        "soname": None,
+        "rpath": [],
+        "runpath": [],
+    }
+    for entry in b.dynamic_entries:
+        if entry.tag == tag.NEEDED:
+            out["needed"].append(entry.name)
+        elif entry.tag == tag.SONAME:
+            out["soname"] = entry.name
+        elif entry.tag == tag.RPATH:
+            out["rpath"] = list(entry.paths)
+        elif entry.tag == tag.RUNPATH:
+            out["runpath"] = list(entry.paths)
+    out["version_needs"] = [
+        (req.name, [aux.name for aux in req.get_auxiliary_symbols()]) for req in b.symbols_version_requirement
+    ]
+    out["version_definitions"] = [
+        list(d.auxiliary_symbols)[0].name for d in b.symbols_version_definition if not d.flags & 1
+    ]
+    imports, exports = [], []
+    for i, sym in enumerate(b.dynamic_symbols):
+        if i == 0 or sym.binding == lief.ELF.Symbol.BINDING.LOCAL or not sym.name:
+            continue
+        if sym.type in (lief.ELF.Symbol.TYPE.SECTION, lief.ELF.Symbol.TYPE.FILE):
+            continue
+        version, hidden = "", False
+        sv = sym.symbol_version if sym.has_version else None
+        if sv is not None and sv.value & 0x7FFF > 1 and sv.has_auxiliary_version:
+            version = sv.symbol_version_auxiliary.name
+            hidden = bool(sv.value & 0x8000)
+        if sym.shndx == 0:
+            imports.append((sym.name, version))
+        else:
+            exports.append((sym.name, version, hidden))
+    out["imports"] = sorted(imports)
+    out["exports"] = sorted(exports)
+    return out
+
+
+def _differences(path: Path, oracle: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    try:
+        mine = ours(path)
+    except MalformedElfError as exc:
+        return [f"{path}: linkcheck refused it: {exc}"]
+    theirs = oracle(path)
+    return [
+        f"{path}: {key}: linkcheck {mine[key]!r:.300} != {theirs[key]!r:.300}"
+        for key in mine
+        if key not in skip and mine[key] != theirs[key]
+    ]
+
+
+def _has_sections(path: Path) -> bool:
+    return parse_elf(path.read_bytes(), str(path)).has_section_headers
+
+
+@pytest.mark.skipif(not fixture_elves(), reason="fixtures not built")
+@pytest.mark.parametrize("path", fixture_elves(), ids=lambda p: p.name)
+def test_fixture_agrees_with_pyelftools(path: Path) -> None:
+    # pyelftools reads symbol versions and .dynsym from section headers only: without them it sees
+    # none, while linkcheck reads them through the dynamic segment (the point of doing so).
+    skip = () if _has_sections(path) else ("version_needs", "version_definitions", "imports", "exports")
+    assert _differences(path, by_pyelftools, skip) == []
+
+
+@pytest.mark.skipif(not fixture_elves(), reason="fixtures not built")
+@pytest.mark.parametrize("path", fixture_elves(), ids=lambda p: p.name)
+def test_fixture_agrees_with_lief(path: Path) -> None:
+    assert _differences(path, by_lief) == []
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[Path]:
+    paths = usr_sample()
+    if len(paths) < 20:
+        pytest.skip("fewer than 20 ELF files under /usr")
+    return paths
+
+
+def test_usr_sample_agrees_with_pyelftools(sample: list[Path]) -> None:
+    problems: list[str] = []
+    for path in sample:
+        skip = () if _has_sections(path) else ("version_needs", "version_definitions", "imports", "exports")
+        problems += _differences(path, by_pyelftools, skip)
+    assert problems == []
+
+
+def test_usr_sample_agrees_with_lief(sample: list[Path]) -> None:
+    problems: list[str] = []
+    for path in sample:
+        problems += _differences(path, by_lief)
+    assert problems == []
+
+
+def test_section_stripped_file_keeps_versions_and_symbols() -> None:
+    """Removing section headers must not change what is read through the dynamic segment."""
+    whole = base_bytes()
+    stripped = bytearray(whole)
+    cls = whole[4]
+    # e_shoff, e_shnum, e_shstrndx -> 0
+    if cls == 2:
+        struct.pack_into("<Q", stripped, 0x28, 0)
+        struct.pack_into("<HHH", stripped, 0x3A, 0, 0, 0)
+    else:
+        struct.pack_into("<I", stripped, 0x20, 0)
+        struct.pack_into("<HHH", stripped, 0x2E, 0, 0, 0)
+    a, b = parse_elf(whole, "whole"), parse_elf(bytes(stripped), "stripped")
+    assert a.has_section_headers and not b.has_section_headers
+    assert b.version_needs == a.version_needs and b.version_needs
+    assert b.imports == a.imports and b.imports
+    assert b.needed == a.needed and b.interpreter == a.interpreter
+
+
+# ----------------------------------------------------------------------------------------------
+# Corrupt variants
+# ----------------------------------------------------------------------------------------------
+
+
+def base_bytes() -> bytes:
+    """A little-endian 64-bit dynamically linked PIE with version needs."""
+    path = FIXTURE_BIN / "c-glibc-dynamic"
+    if not path.exists():
+        path = Path("/usr/bin/true")
+    return path.read_bytes()
+
+
+class Layout:
+    """Offsets in the base file, found with pyelftools (an independent reader)."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        from elftools.elf.elffile import ELFFile
+
+        elf = ELFFile(io.BytesIO(data))
+        self.phoff = elf["e_phoff"]
+        self.phentsize = elf["e_phentsize"]
+        self.phnum = elf["e_phnum"]
+        self.shoff = elf["e_shoff"]
+        self.segments = [(s["p_type"], s["p_offset"], s["p_filesz"]) for s in elf.iter_segments()]
+        dyn = next(s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC")
+        self.dynamic = dyn["p_offset"]
+        self.dynamic_size = dyn["p_filesz"]
+        self.tags = [(t.entry.d_tag, t.entry.d_val) for t in dyn.iter_tags()]
+        verneed = elf.get_section_by_name(".gnu.version_r")
+        self.verneed = verneed["sh_offset"]
+        dynstr = elf.get_section_by_name(".dynstr")
+        self.dynstr = dynstr["sh_offset"]
+        self.dynstr_size = dynstr["sh_size"]
+
+    def boundaries(self) -> Iterator[int]:
+        yield from (0, 1, 4, 5, 15, 16, 17, 63, 64)
+        for k in range(self.phnum + 1):
+            yield self.phoff + k * self.phentsize
+            yield self.phoff + k * self.phentsize - 1
+        for _type, off, size in self.segments:
+            yield from (off, off + 1, off + size - 1, off + size)
+        for k in range(self.dynamic_size // 16 + 1):
+            yield self.dynamic + 16 * k
+        yield from (self.verneed, self.verneed + 8, self.dynstr, self.dynstr + self.dynstr_size // 2)
+        yield from (self.shoff, self.shoff + 64)
+
+    def tag_offset(self, name: str) -> int:
+        """File offset of the first dynamic entry with this tag."""
+        for i, (tag, _val) in enumerate(self.tags):
+            if tag == name:
+                return self.dynamic + 16 * i
+        raise KeyError(name)
+
+
+def parse_or_refuse(data: bytes) -> ElfFacts | None:
+    """parse_elf's result, or None when it refused with MalformedElfError; anything else fails the test."""
+    try:
+        facts = parse_elf(data, "corrupt")
+    except MalformedElfError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("corrupt: ")
+        return None
+    # Reading everything lazily decoded must not fail either.
+    assert isinstance(facts.imports, tuple) and isinstance(facts.exports, tuple)
+    return facts
+
+
+@pytest.fixture(scope="module")
+def base() -> tuple[bytes, Layout]:
+    data = base_bytes()
+    if data[4] != 2 or data[5] != 1:
+        pytest.skip("base file is not 64-bit little-endian")
+    return data, Layout(data)
+
+
+def test_truncated_at_each_header_boundary(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    for cut in sorted(set(lay.boundaries())):
+        if 0 <= cut < len(data):
+            facts = parse_or_refuse(data[:cut])
+            if cut < lay.phoff + lay.phnum * lay.phentsize:
+                assert facts is None, f"cut at {cut} (inside the headers) was accepted"
+
+
+def test_program_headers_past_the_end(base: tuple[bytes, Layout]) -> None:
+    data, _lay = base
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, 0x20, len(data) + 8)  # e_phoff
+    pattern = r"program header table at 0x[0-9a-f]+, \d+ entries .* past the end"
+    with pytest.raises(MalformedElfError, match=pattern):
+        parse_elf(bytes(bad), "x")
+
+
+def test_huge_program_header_count(base: tuple[bytes, Layout]) -> None:
+    data, _lay = base
+    bad = bytearray(data)
+    struct.pack_into("<H", bad, 0x38, 0xFFFE)  # e_phnum
+    with pytest.raises(MalformedElfError, match="program header table"):
+        parse_elf(bytes(bad), "x")
+
+
+def test_bad_class_and_encoding(base: tuple[bytes, Layout]) -> None:
+    data, _lay = base
+    with pytest.raises(MalformedElfError, match="ELF class 3"):
+        parse_elf(data[:4] + b"\x03" + data[5:], "x")
+    with pytest.raises(MalformedElfError, match="data encoding 0"):
+        parse_elf(data[:5] + b"\x00" + data[6:], "x")
+
+
+def test_dynamic_segment_without_dt_null(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    # Turn every DT_NULL in the segment into DT_DEBUG (21, ignored by readers): no terminator left.
+    for k in range(lay.dynamic_size // 16):
+        at = lay.dynamic + 16 * k
+        if struct.unpack_from("<q", bad, at)[0] == 0:
+            struct.pack_into("<qQ", bad, at, 21, 0)
+    facts = parse_elf(bytes(bad), "x")
+    assert any("DT_NULL" in w for w in facts.warnings)
+    assert facts.needed == parse_elf(data, "x").needed
+
+
+def test_needed_string_outside_the_table(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_NEEDED") + 8, lay.dynstr_size + 100)
+    with pytest.raises(MalformedElfError, match="DT_NEEDED string at offset"):
+        parse_elf(bytes(bad), "x")
+
+
+def test_string_table_address_outside_every_segment(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_STRTAB") + 8, 0x7FFF_0000_0000)
+    with pytest.raises(MalformedElfError, match="DT_STRTAB at address 0x7fff00000000"):
+        parse_elf(bytes(bad), "x")
+
+
+def test_version_need_chain_past_the_end_is_a_warning(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_VERNEEDNUM") + 8, 0xFFFF_FFFF)
+    struct.pack_into("<I", bad, lay.verneed + 12, 0x7FFF_FFF0)  # vn_next of the first entry
+    facts = parse_elf(bytes(bad), "x")
+    good = parse_elf(data, "x")
+    assert facts.version_needs[0] == good.version_needs[0]
+    assert any("version need chain" in w for w in facts.warnings)
+
+
+def test_version_need_count_larger_than_the_chain(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_VERNEEDNUM") + 8, 0xFFFF_FFFF)
+    # The last entry's vn_next is 0: the chain ends there whatever the count says.
+    facts = parse_elf(bytes(bad), "x")
+    assert facts.version_needs == parse_elf(data, "x").version_needs
+
+
+def test_vernaux_count_huge_and_looping(base: tuple[bytes, Layout]) -> None:
+    data, lay = base
+    bad = bytearray(data)
+    struct.pack_into("<H", bad, lay.verneed + 2, 0xFFFF)  # vn_cnt
+    vn_aux = struct.unpack_from("<I", bad, lay.verneed + 8)[0]
+    first_aux = lay.verneed + vn_aux
+    struct.pack_into("<I", bad, first_aux + 12, 0)  # vna_next: the first auxiliary entry ends the list
+    facts = parse_or_refuse(bytes(bad))
+    assert facts is not None and len(facts.version_needs[0].versions) == 1
+
+
+def test_random_byte_flips_never_escape(base: tuple[bytes, Layout]) -> None:
+    """Flip bytes in the headers and tables the reader follows; only MalformedElfError may escape."""
+    data, lay = base
+    rng = random.Random(20240601)
+    hot = [(0, 64), (lay.phoff, lay.phnum * lay.phentsize), (lay.dynamic, lay.dynamic_size),
+           (lay.verneed, 64), (lay.dynstr, min(lay.dynstr_size, 256))]
+    for _ in range(400):
+        bad = bytearray(data)
+        for _flip in range(rng.randint(1, 4)):
+            start, size = rng.choice(hot)
+            bad[start + rng.randrange(size)] = rng.randrange(256)
+        parse_or_refuse(bytes(bad))
+
+
+def test_memoryview_and_bytes_read_the_same(base: tuple[bytes, Layout]) -> None:
+    data, _lay = base
+    assert parse_elf(memoryview(data), "x") == parse_elf(data, "x")
+
+
+def test_lazy_symbols_equal_an_eager_copy(base: tuple[bytes, Layout]) -> None:
+    """ElfFacts from parse_elf compares, hashes and prints like a plain ElfFacts with the same fields."""
+    import dataclasses
+
+    facts = parse_elf(base[0], "x")
+    plain = ElfFacts(**{f.name: getattr(facts, f.name) for f in dataclasses.fields(ElfFacts)})
+    assert type(plain) is ElfFacts
+    assert plain == facts and facts == plain and hash(plain) == hash(facts)
+    assert repr(plain) == repr(facts)
+    assert facts.imports and plain.imports == facts.imports
