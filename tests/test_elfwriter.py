@@ -310,27 +310,7 @@ def _parse_elf() -> Any:
     return elf.parse_elf
 
 
-S390X_HASH_BUG = (
-    "linkcheck.elf._symbol_count reads DT_HASH's nchain as a 4-byte word at offset 4; on 64-bit s390x "
-    "(and Alpha) .hash words are 8 bytes (glibc's Elf_Symndx is uint64_t there, readelf special-cases "
-    "it), so a section-less s390x file gets the wrong symbol count (here 0 instead of 8)"
-)
-
-
-def _variant_params() -> list[Any]:
-    out = []
-    for p in VARIANTS:
-        cls, _endian, machine, sections = p.values
-        if (machine, cls, sections) == (EM_S390, 64, False):
-            out.append(
-                pytest.param(*p.values, id=p.id, marks=pytest.mark.xfail(strict=True, reason=S390X_HASH_BUG))
-            )
-        else:
-            out.append(p)
-    return out
-
-
-@pytest.mark.parametrize(("cls", "endian", "machine", "sections"), _variant_params())
+@pytest.mark.parametrize(("cls", "endian", "machine", "sections"), VARIANTS)
 def test_parse_elf_reads_what_was_written(cls: int, endian: str, machine: int, sections: bool) -> None:
     parse_elf = _parse_elf()
     spec = ElfSpec(
@@ -352,8 +332,6 @@ def test_parse_elf_reads_what_was_written(cls: int, endian: str, machine: int, s
 @given(spec=specs())
 def test_parse_elf_on_random_specs(spec: ElfSpec) -> None:
     parse_elf = _parse_elf()
-    if (spec.machine, spec.elf_class, spec.section_headers) == (EM_S390, 64, False):
-        spec = ElfSpec(**{**spec.__dict__, "hash_style": "gnu"})  # S390X_HASH_BUG, pinned above
     data = write(spec)
     assert facts_dict(diff.linkcheck_facts(data)) == expected(spec)
     facts = parse_elf(data, "random")
