@@ -97,6 +97,33 @@ def _elf_for_another_cpu(path: Path) -> bool | None:
     return (head[4], int.from_bytes(head[18:20], order)) != host
 
 
+def resolve_in_root(root: Path, path: str, hops: int = 40) -> Path | None:
+    """The host path of ``path`` as seen after chroot(root): symlinks (absolute ones included) are
+    followed inside the root, ".." stops at its top. None when a component is missing or loops."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    done: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        here = root.joinpath(*done, part)
+        if here.is_symlink():
+            hops -= 1
+            if hops < 0:
+                return None
+            link = os.readlink(here)
+            if link.startswith("/"):
+                done = []
+            parts = [p for p in link.split("/") if p not in ("", ".")] + parts
+            continue
+        if not here.exists():
+            return None
+        done.append(part)
+    return root.joinpath(*done)
+
+
 def install(root: Path, source: Path, dest_in_root: str, mode: int = 0o755) -> str:
     """Copy ``source`` into the root at ``dest_in_root`` (absolute inside the root)."""
     target = root / dest_in_root.lstrip("/")
@@ -126,13 +153,18 @@ def run_in_root(
     root = Path(root).resolve()
     if not program_in_root.startswith("/"):
         raise ValueError("program_in_root must be absolute inside the root")
-    host_path = root / program_in_root.lstrip("/")
-    if not host_path.is_file():
+    host_path = resolve_in_root(root, program_in_root)
+    if host_path is None or not host_path.is_file():
         raise FileNotFoundError(f"{program_in_root} is not a file in {root}")
     if argv is None:
         argv = [program_in_root]
     environment = {"PATH": DEFAULT_PATH} if env is None else dict(env)
 
+    return _exec(root, program_in_root, argv, timeout, environment, mount_proc, host_path)
+
+
+def _exec(root: Path, program_in_root: str, argv: list[str], timeout: float, environment: dict[str, str],
+          mount_proc: bool = True, host_path: Path | None = None) -> RealOutcome:
     root_bytes = os.fsencode(root)
     if mount_proc:
         proc_dir = root / "proc"
@@ -160,7 +192,7 @@ def run_in_root(
             close_fds=True,
         )
     except OSError as exc:
-        return _classify_exec_error(exc, host_path)
+        return _classify_exec_error(exc, host_path or root / program_in_root.lstrip("/"))
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -232,3 +264,53 @@ def classify_exit(code: int, out: str, err: str) -> RealOutcome:
     if code < 0:
         return result(Outcome.UNKNOWN, [], f"killed by signal {-code}")
     return result(Outcome.UNKNOWN, [], f"exit {code} without a loader message")
+
+
+GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"
+MUSL_LOADER = "/lib/ld-musl-x86_64.so.1"
+TRACE_NOT_FOUND = re.compile(r"^\s+(\S+) => not found$", re.M)
+
+
+def _loader_present(root: Path, loader: str) -> bool:
+    """Ask the kernel inside the root: does execve of the loader path find a file (no ENOENT)?"""
+    got = _exec(root, loader, [loader, "--help"], 10, {"PATH": DEFAULT_PATH})
+    return got.errno != errno_mod.ENOENT
+
+
+def load_library_in_root(root: Path, library_in_root: str, family: str) -> RealOutcome:
+    """What the root's own dynamic loader does with a shared library (which the kernel cannot run).
+
+    ``family`` ("glibc", "musl", "none") is the library's C library, from the fixture's recipe; its
+    loader is used when the root has it, else any loader the root has (glibc's, then musl's: a
+    program of the image would load the library with that one). glibc's loader runs in trace mode
+    with relocation checks (``ldd -r``), musl's in ldd mode: both map every library and bind every
+    symbol, and neither runs the library's code. No loader at all: MISSING_INTERPRETER.
+    """
+    order = [GLIBC_LOADER, MUSL_LOADER]
+    if family == "musl":
+        order.reverse()
+    present = [loader for loader in order if _loader_present(root, loader)]
+    if not present:
+        return RealOutcome(Outcome.MISSING_INTERPRETER, errno_mod.ENOENT, None, "", "",
+                           detail=f"execve of every known loader path ({', '.join(order)}): ENOENT")
+    loader = present[0]
+    if loader == MUSL_LOADER:
+        got = run_in_root(root, loader, ["ldd", library_in_root])
+        return RealOutcome(got.outcome, got.errno, got.exit_code, got.stdout, got.stderr, got.names,
+                           f"musl loader in ldd mode: {got.detail}")
+    env = {"PATH": DEFAULT_PATH, "LD_TRACE_LOADED_OBJECTS": "1", "LD_WARN": "yes", "LD_BIND_NOW": "yes"}
+    got = run_in_root(root, loader, ["ld.so", library_in_root], env=env)
+    text = got.stdout + got.stderr
+    libs = TRACE_NOT_FOUND.findall(got.stdout)
+    versions = [m["name"] for m in GLIBC_MISSING_VERSION.finditer(text)]
+    symbols = [m["name"] for m in GLIBC_UNDEFINED.finditer(text)]
+    for outcome, names in ((Outcome.MISSING_LIBRARY, libs), (Outcome.MISSING_SYMBOL_VERSION, versions),
+                           (Outcome.MISSING_SYMBOL, symbols)):
+        if names:
+            return RealOutcome(outcome, None, got.exit_code, got.stdout, got.stderr, _unique(names),
+                               "glibc loader in trace mode (ldd -r)")
+    if got.exit_code != 0:
+        return RealOutcome(Outcome.UNKNOWN, None, got.exit_code, got.stdout, got.stderr,
+                           detail=f"glibc loader in trace mode: exit {got.exit_code}")
+    return RealOutcome(Outcome.RUNS, None, 0, got.stdout, got.stderr,
+                       detail="glibc loader in trace mode: loads")
