@@ -168,9 +168,8 @@ def _looks_like_text(head: bytes) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the end of the head is still text.
-        if exc.start < len(head) - 3:
-            return False
+        # A multi-byte character cut where we stopped reading is still text.
+        return len(head) >= HEAD_SIZE and exc.reason == "unexpected end of data"
     return True
 
 
