@@ -58,11 +58,13 @@ def classify(
     pie_flag: bool,
     entry: int,
     android: bool = False,
+    debug_tag: bool = False,
 ) -> tuple[Libc, Linkage, str]:
     """(libc, linkage, evidence) for an ELF file.
 
-    ``pie_flag`` is DF_1_PIE from DT_FLAGS_1; ``entry`` is e_entry. The order follows what the kernel
-    looks at: the file type, then PT_INTERP, then (for files without one) what the file needs.
+    ``pie_flag`` is DF_1_PIE from DT_FLAGS_1; ``entry`` is e_entry; ``android``: an Android note;
+    ``debug_tag``: the dynamic segment has DT_DEBUG. The order follows what the kernel looks at: the
+    file type, then PT_INTERP, then (for files without one) what the file needs.
     """
     if elf_type in (ElfType.REL, ElfType.CORE, ElfType.OTHER):
         return Libc.UNKNOWN, Linkage.OBJECT, f"ELF type {elf_type.value}: not a program the kernel runs"
@@ -81,12 +83,13 @@ def classify(
         if elf_type is ElfType.EXEC:
             return Libc.NONE, Linkage.STATIC, "no PT_INTERP and no DT_NEEDED"
         # ET_DYN with nothing to load: a static-pie executable relocates itself; a shared library
-        # needing nothing is a leaf library. Linkers mark PIE executables with DF_1_PIE; without the
-        # flag an entry point and no SONAME still mean a program (libraries rarely have both).
+        # needing nothing is a leaf library. Linkers mark PIE executables with DF_1_PIE (binutils
+        # >= 2.26, lld); older ones still give executables, never -shared libraries, a DT_DEBUG
+        # entry. An entry point alone decides nothing: "-shared -e f" libraries have one too.
         if pie_flag:
             return Libc.NONE, Linkage.STATIC_PIE, "ET_DYN with DF_1_PIE, no PT_INTERP, no DT_NEEDED"
-        if entry != 0 and soname is None:
-            why = "ET_DYN with an entry point, no SONAME, no PT_INTERP, no DT_NEEDED"
+        if debug_tag and entry != 0 and soname is None:
+            why = "ET_DYN with DT_DEBUG, an entry point and no SONAME, no PT_INTERP, no DT_NEEDED"
             return Libc.NONE, Linkage.STATIC_PIE, why
         return Libc.NONE, Linkage.NO_LIBC, "shared object with no DT_NEEDED"
 

@@ -54,6 +54,7 @@ PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
 SHT_DYNAMIC, SHT_NOBITS, SHT_DYNSYM = 6, 8, 11
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 4, 5, 6
 DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH, DT_RUNPATH = 10, 11, 14, 15, 29
+DT_DEBUG = 21
 DT_GNU_HASH = 0x6FFFFEF5
 DT_VERSYM = 0x6FFFFFF0
 DT_FLAGS_1 = 0x6FFFFFFB
@@ -293,7 +294,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     android = ("Android", 1) in note_names
     libc, linkage, evidence = classify(
         elf_type, interpreter, tuple(needed), soname, version_needs, bool(flags_1 & DF_1_PIE), e_entry,
-        android,
+        android, DT_DEBUG in dyn,
     )
     pie = elf_type is ElfType.DYN and (
         bool(flags_1 & DF_1_PIE) or interpreter is not None or linkage.value == "static-pie"
