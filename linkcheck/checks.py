@@ -31,7 +31,7 @@ from linkcheck.model import (
     TargetFiles,
     Verdict,
 )
-from linkcheck.resolve import LoaderFamily, Resolution, resolve
+from linkcheck.resolve import MUSL_BAD_RELOCATION, LoaderFamily, Resolution, resolve
 
 # The kernel runs these 32-bit programs on these 64-bit machines (compat mode). 32-bit ARM on arm64
 # depends on the CPU (many arm64 servers have no AArch32), so it is not assumed.
@@ -340,9 +340,12 @@ def _missing_libraries(e: ElfFacts, target: Target, program: str, res: Resolutio
         if not first:
             continue
         if res.family is LoaderFamily.MUSL:  # musl reports every missing library, then exits
-            found.messages.append(explain.musl_missing_library(m.name, m.error, m.needed_by))
+            if m.error == MUSL_BAD_RELOCATION:
+                found.messages.append(explain.musl_bad_relocation(m.shown))
+            else:
+                found.messages.append(explain.musl_missing_library(m.name, m.error, m.needed_by))
         elif not found.messages:  # glibc stops at the first
-            found.messages.append(explain.glibc_missing_library(program, m.name))
+            found.messages.append(explain.glibc_missing_library(program, m.shown or m.name, m.error))
     if first and found.problems:
         found.shell_message = "\n".join(found.messages)
 

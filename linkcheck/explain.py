@@ -89,9 +89,11 @@ def busybox_env(files: TargetFiles) -> bool:
     return files.exists("/bin/busybox") and not files.exists("/var/lib/dpkg/status")
 
 
-def glibc_missing_library(program: str, name: str) -> str:
-    return f"{program}: error while loading shared libraries: {name}: cannot open shared object file: " \
-        "No such file or directory"
+GLIBC_NOT_FOUND = "cannot open shared object file: No such file or directory"
+
+
+def glibc_missing_library(program: str, name: str, error: str = GLIBC_NOT_FOUND) -> str:
+    return f"{program}: error while loading shared libraries: {name}: {error}"
 
 
 def glibc_missing_version(program: str, provider: str, version: str, required_by: str) -> str:
@@ -105,6 +107,12 @@ def glibc_undefined_symbol(program: str, obj: str, symbol: str, version: str | N
 
 def musl_missing_library(name: str, error: str, needed_by: str) -> str:
     return f"Error loading shared library {name}: {error} (needed by {needed_by})"
+
+
+def musl_bad_relocation(path: str) -> str:
+    """A library of another machine (same class): musl maps it, then prints one such line per
+    relocation, each ending in the relocation type's number."""
+    return f"Error relocating {path}: unsupported relocation type"
 
 
 def musl_missing_symbol(obj: str, symbol: str) -> str:

@@ -67,12 +67,14 @@ MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
 GLIBC_NOT_FOUND = "cannot open shared object file: No such file or directory"
 MUSL_NOT_FOUND = "No such file or directory"
 MUSL_BAD_FILE = "Exec format error"
+MUSL_BAD_RELOCATION = "unsupported relocation type"
 
 FOUND = "found"
 NOT_FOUND = "not found"
 SKIPPED = "skipped"
 WRONG_CLASS = "wrong class"
 WRONG_MACHINE = "wrong machine"
+NOT_LIBRARY = "not a shared library"
 
 
 class LoaderFamily(str, enum.Enum):
@@ -93,6 +95,7 @@ class MissingLibrary:
     needed_by: str  # the program's in-image path, or the needing library's path
     search: tuple[SearchStep, ...]
     error: str  # the loader's reason, as it words it
+    shown: str = ""  # what the loader's message names, when not ``name`` (a path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +231,8 @@ class _Resolver:
                     continue
                 steps, hit = self._glibc_search(name, obj)
                 if hit is None:
-                    missing[name] = MissingLibrary(name, obj.display, steps, GLIBC_NOT_FOUND)
+                    shown, error = self._glibc_error(name, steps)
+                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
                     continue
                 path, file, source = hit
                 if path in paths:  # the same file under another name: glibc's file-id match
@@ -240,46 +244,35 @@ class _Resolver:
                 found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
                 if file is not None:
                     queue.append(self._child(path, file, obj))
-        return Resolution(LoaderFamily.GLIBC, tuple(found), tuple(missing.values()), interp,
-                          self._unknown_notes(found))
+        return Resolution(LoaderFamily.GLIBC, tuple(found), tuple(missing.values()), interp)
 
     def _glibc_search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
         if "/" in name:
             return self._direct(name, obj, musl=False)
-        dirs: list[_Dir] = []
-        skipped: list[SearchStep] = []
+        plan: list[_Dir | SearchStep] = []
         if obj.runpath:
             if any(o.rpath for o in _chain(obj)):
-                skipped.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
-                                          f"{obj.display} has DT_RUNPATH, so no DT_RPATH is used"))
+                plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
+                                       f"{obj.display} has DT_RUNPATH, so no DT_RPATH is used"))
         else:
             for o in _chain(obj):
                 whose = "" if o is obj else " (inherited)"
                 if o.runpath and o.rpath:
-                    skipped.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
-                                              f"{o.display} also has DT_RUNPATH, so its DT_RPATH is ignored"))
+                    plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
+                                           f"{o.display} also has DT_RUNPATH, so its DT_RPATH is ignored"))
                     continue
-                dirs += self._path_list(o.rpath, o, SearchSource.RPATH, f"DT_RPATH of {o.display}{whose}")
-        steps = list(skipped)
-        hit = self._try_dirs(name, dirs, steps, skip_wrong=True)
-        if hit is not None:
-            return tuple(steps), hit
-        steps.append(_ld_library_path_step())
-        later = self._path_list(obj.runpath, obj, SearchSource.RUNPATH, f"DT_RUNPATH of {obj.display}")
-        hit = self._try_dirs(name, later, steps, skip_wrong=True)
-        if hit is not None:
-            return tuple(steps), hit
+                plan += self._path_list(o.rpath, o, SearchSource.RPATH, f"DT_RPATH of {o.display}{whose}")
+        plan.append(_ld_library_path_step())
+        plan += self._path_list(obj.runpath, obj, SearchSource.RUNPATH, f"DT_RUNPATH of {obj.display}")
         defaults = [d.path for d in self.target.search_dirs if _dir_source(d) is SearchSource.DEFAULT]
         for d in self.target.search_dirs:
             source = _dir_source(d)
             if obj.nodeflib and (source is SearchSource.DEFAULT or _under_any(d.path, defaults)):
-                steps.append(SearchStep(d.path, source, SKIPPED,
-                                        f"{obj.display} has DF_1_NODEFLIB: default directories are not used"))
-                continue
-            hit = self._try(name, _Dir(d.path, source, d.source), steps, skip_wrong=True)
-            if hit is not None:
-                return tuple(steps), hit
-        return tuple(steps), None
+                plan.append(SearchStep(d.path, source, SKIPPED,
+                                       f"{obj.display} has DF_1_NODEFLIB: default directories are not used"))
+            else:
+                plan.append(_Dir(d.path, source, d.source))
+        return self._walk(name, plan, musl=False)
 
     # -- musl --------------------------------------------------------------------------------
 
@@ -304,9 +297,10 @@ class _Resolver:
                     continue
                 if name in missing or ("/" not in name and name in by_short):
                     continue
-                steps, hit, error = self._musl_search(name, obj)
+                steps, hit = self._musl_search(name, obj)
                 if hit is None:
-                    missing[name] = MissingLibrary(name, obj.display, steps, error)
+                    shown, error = _musl_error(name, steps)
+                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
                     continue
                 path, file, source = hit
                 if "/" not in name:
@@ -317,17 +311,12 @@ class _Resolver:
                 found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
                 if file is not None:
                     queue.append(self._child(path, file, obj))
-        return Resolution(LoaderFamily.MUSL, tuple(found), tuple(missing.values()), interp,
-                          self._unknown_notes(found))
+        return Resolution(LoaderFamily.MUSL, tuple(found), tuple(missing.values()), interp)
 
-    def _musl_search(
-        self, name: str, obj: _Object
-    ) -> tuple[tuple[SearchStep, ...], _Hit | None, str]:
+    def _musl_search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
         if "/" in name:
-            direct, hit = self._direct(name, obj, musl=True)
-            return direct, hit, _musl_error(direct)
-        steps: list[SearchStep] = [_ld_library_path_step()]
-        dirs: list[_Dir] = []
+            return self._direct(name, obj, musl=True)
+        plan: list[_Dir | SearchStep] = [_ld_library_path_step()]
         for o in _chain(obj):
             own = o.runpath or o.rpath
             tag = "DT_RUNPATH" if o.runpath else "DT_RPATH"
@@ -335,47 +324,58 @@ class _Resolver:
             whose = "" if o is obj else " (inherited)"
             if any(_has_other_token(entry) for entry in own):
                 why = f"{tag} of {o.display} uses a $ token other than $ORIGIN: musl ignores it"
-                steps.append(SearchStep(tag, source, SKIPPED, why))
+                plan.append(SearchStep(tag, source, SKIPPED, why))
                 continue
-            dirs += self._path_list(own, o, source, f"{tag} of {o.display}{whose}", musl=True)
-        dirs += [_Dir(d.path, _dir_source(d), d.source) for d in self.target.search_dirs]
-        hit = self._try_dirs(name, dirs, steps, skip_wrong=False)
-        return tuple(steps), hit, _musl_error(tuple(steps))
+            plan += self._path_list(own, o, source, f"{tag} of {o.display}{whose}", musl=True)
+        plan += [_Dir(d.path, _dir_source(d), d.source) for d in self.target.search_dirs]
+        return self._walk(name, plan, musl=True)
 
     # -- shared ------------------------------------------------------------------------------
 
     def _direct(self, name: str, obj: _Object, *, musl: bool) -> tuple[tuple[SearchStep, ...], _Hit | None]:
         expanded = self._expand(name, obj, musl=musl) or name
         path = _norm(expanded)  # Unsure: a relative name is relative to the working directory; "/" assumed
-        steps: list[SearchStep] = []
         d = _Dir(posixpath.dirname(path), SearchSource.DIRECT, "a DT_NEEDED with \"/\" is opened as a path")
-        hit = self._try(posixpath.basename(path), d, steps, skip_wrong=False)
-        return tuple(steps), hit
+        return self._walk(posixpath.basename(path), [d], musl=musl)
 
-    def _try_dirs(
-        self, name: str, dirs: list[_Dir], steps: list[SearchStep], *, skip_wrong: bool
-    ) -> _Hit | None:
-        for d in dirs:
-            hit = self._try(name, d, steps, skip_wrong=skip_wrong)
+    def _walk(
+        self, name: str, plan: list[_Dir | SearchStep], *, musl: bool
+    ) -> tuple[tuple[SearchStep, ...], _Hit | None]:
+        """Try the planned directories in order; pre-made steps (skipped ones) are kept in place.
+        glibc goes on past a file of the wrong class or machine; a file that is not a loadable
+        shared object stops either loader, and musl stops at any file that opens."""
+        stops = (NOT_LIBRARY, WRONG_CLASS, WRONG_MACHINE) if musl else (NOT_LIBRARY,)
+        steps: list[SearchStep] = []
+        for item in plan:
+            if isinstance(item, SearchStep):
+                steps.append(item)
+                continue
+            hit = self._try(name, item, steps, musl=musl)
             if hit is not None:
-                return hit
-            if steps and steps[-1].result in (WRONG_CLASS, WRONG_MACHINE) and not skip_wrong:
-                return None  # musl: the first file that opens is used, right or wrong
-        return None
+                return tuple(steps), hit
+            if steps[-1].result in stops:
+                break
+        return tuple(steps), None
 
-    def _try(self, name: str, d: _Dir, steps: list[SearchStep], *, skip_wrong: bool) -> _Hit | None:
+    def _try(self, name: str, d: _Dir, steps: list[SearchStep], *, musl: bool) -> _Hit | None:
         path = posixpath.join(d.path, name)
         exists, file = self._lookup(path)
         if not exists:
             steps.append(SearchStep(d.path, d.source, NOT_FOUND, d.reason))
             return None
-        if file is not None and file.elf_class != self.elf.elf_class:
-            why = _wrong(d.reason, f"{file.elf_class}-bit", skip_wrong)
-            steps.append(SearchStep(d.path, d.source, WRONG_CLASS, why))
+        if file is None:
+            why = _also(d.reason, "not a loadable shared object (not ELF, too short, or an executable): "
+                                  "the loader stops with an error")
+            steps.append(SearchStep(d.path, d.source, NOT_LIBRARY, why))
             return None
-        if file is not None and file.machine != self.elf.machine:
-            why = _wrong(d.reason, file.machine, skip_wrong)
-            steps.append(SearchStep(d.path, d.source, WRONG_MACHINE, why))
+        tail = "musl does not skip it: the load fails" if musl else "skipped, the search goes on"
+        if file.elf_class != self.elf.elf_class:
+            steps.append(SearchStep(d.path, d.source, WRONG_CLASS, _also(d.reason, f"a {file.elf_class}-bit "
+                                                                                  f"file: {tail}")))
+            return None
+        if file.machine != self.elf.machine:
+            steps.append(SearchStep(d.path, d.source, WRONG_MACHINE, _also(d.reason, f"a {file.machine} "
+                                                                                    f"file: {tail}")))
             return None
         steps.append(SearchStep(d.path, d.source, FOUND, d.reason))
         return path, file, d.source
@@ -388,6 +388,17 @@ class _Resolver:
             return True, beside.library(path)
         files = self.target.files
         return files.exists(path), files.library(path)
+
+    def _glibc_error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, str]:
+        """(what glibc's message names, its error) for a library not loaded."""
+        if steps and steps[-1].result == NOT_LIBRARY:
+            # Unsure of the wording: "invalid ELF header", "file too short" and "cannot dynamically
+            # load executable" are all possible; which one depends on bytes not recorded here.
+            return posixpath.join(steps[-1].directory, posixpath.basename(name)), "invalid ELF header"
+        if any(s.result == WRONG_CLASS for s in steps):
+            other = 32 if self.elf.elf_class == 64 else 64
+            return name, f"wrong ELF class: ELFCLASS{other}"
+        return name, GLIBC_NOT_FOUND
 
     def _path_list(
         self, entries: tuple[str, ...], obj: _Object, source: SearchSource, why: str, musl: bool = False
@@ -438,15 +449,6 @@ class _Resolver:
             parent=parent,
         )
 
-    @staticmethod
-    def _unknown_notes(found: list[FoundLibrary]) -> tuple[str, ...]:
-        return tuple(
-            f"{f.loaded.path} exists in the image but could not be read as a library: "
-            "its own dependencies are not checked"
-            for f in found
-            if f.file is None and f.loaded.path is not None
-        )
-
 
 _Hit = tuple[str, LibraryFile | None, SearchSource]
 
@@ -492,12 +494,16 @@ def _has_other_token(entry: str) -> bool:
     return "$" in rest
 
 
-def _wrong(reason: str, what: str, skip_wrong: bool) -> str:
-    tail = "skipped, the search goes on" if skip_wrong else "musl does not skip it: the load fails"
-    return f"{reason}; a {what} file: {tail}" if reason else f"a {what} file: {tail}"
+def _also(reason: str, more: str) -> str:
+    return f"{reason}; {more}" if reason else more
 
 
-def _musl_error(steps: tuple[SearchStep, ...]) -> str:
-    if steps and steps[-1].result in (WRONG_CLASS, WRONG_MACHINE):
-        return MUSL_BAD_FILE
-    return MUSL_NOT_FOUND
+def _musl_error(name: str, steps: tuple[SearchStep, ...]) -> tuple[str, str]:
+    """(what musl's message names, its error). A file of another machine but the same class is
+    mapped, and fails at relocation ("Error relocating PATH: unsupported relocation type N")."""
+    last = steps[-1].result if steps else ""
+    if last == WRONG_MACHINE:
+        return posixpath.join(steps[-1].directory, posixpath.basename(name)), MUSL_BAD_RELOCATION
+    if last in (NOT_LIBRARY, WRONG_CLASS):
+        return name, MUSL_BAD_FILE
+    return name, MUSL_NOT_FOUND

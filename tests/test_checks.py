@@ -372,3 +372,17 @@ def test_env_crlf_on_debian_with_busybox_installed_is_coreutils_env() -> None:
     assert v.outcome is Outcome.MISSING_INTERPRETER
     assert v.message.splitlines()[0] == "/usr/bin/env: 'sh\\r': No such file or directory"
     assert "CR LF" in v.explanation
+
+
+def test_musl_wrong_machine_library_message() -> None:
+    target = musl_target([lib("/lib/libz.so.1", machine="aarch64")])
+    v = check(analysis(musl_elf(needed=("libz.so.1", "libc.musl-x86_64.so.1"))), target)
+    assert v.outcome is Outcome.MISSING_LIBRARY
+    assert v.message == "Error relocating /lib/libz.so.1: unsupported relocation type"
+
+
+def test_glibc_wrong_class_library_message() -> None:
+    target = glibc_target([LIBC, lib("/usr/lib/libz.so.1", elf_class=32, machine="i386")])
+    v = check(analysis(elf(needed=("libz.so.1", "libc.so.6"))), target)
+    assert v.message == ("/app/hello: error while loading shared libraries: libz.so.1: "
+                         "wrong ELF class: ELFCLASS32")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from linkcheck.model import SearchSource
@@ -134,7 +136,7 @@ def test_nodeflib_skips_default_dirs() -> None:
 
 
 def test_origin_expands_to_file_directory() -> None:
-    beside = DictFiles([lib("/lib/libfoo.so.1")])  # the host directory, as a root
+    beside = DictFiles([lib("/app/lib/libfoo.so.1")])  # the host directory, seen at /app
     target = glibc_target()
     res = run(elf(needed=("libfoo.so.1",), runpath=("$ORIGIN/lib",)), target, origin_files=beside)
     assert paths(res) == [("libfoo.so.1", "/app/lib/libfoo.so.1")]
@@ -307,3 +309,39 @@ def test_loader_family() -> None:
     assert loader_family("/lib64/ld-linux-x86-64.so.2", glibc_target()) is LoaderFamily.GLIBC
     # gcompat: a glibc-named loader on a musl image is musl underneath.
     assert loader_family("/lib64/ld-linux-x86-64.so.2", musl_target()) is LoaderFamily.MUSL
+
+
+def test_glibc_wrong_class_only_reports_wrong_elf_class() -> None:
+    target = glibc_target([lib("/lib/libz.so.1", elf_class=32, machine="i386")])
+    [miss] = run(elf(needed=("libz.so.1",)), target).missing
+    assert miss.error == "wrong ELF class: ELFCLASS32"
+    assert steps(miss.search)[-1] == ("/usr/lib", SearchSource.DEFAULT, "not found")  # it went on
+
+
+def test_glibc_wrong_machine_only_is_not_found() -> None:
+    target = glibc_target([lib("/lib/libz.so.1", machine="aarch64")])
+    [miss] = run(elf(needed=("libz.so.1",)), target).missing
+    assert miss.error == "cannot open shared object file: No such file or directory"
+
+
+def test_file_that_is_not_a_library_stops_the_search() -> None:
+    # A linker script (or a program) where a library is expected: both loaders fail on it.
+    files = DictFiles([lib("/usr/lib/libw.so")], existing=["/lib/libw.so", f"{ML}/libw.so"])
+    glibc = dataclasses.replace(glibc_target(), files=files)
+    [miss] = run(elf(needed=("libw.so",)), glibc).missing
+    assert steps(miss.search) == [
+        ("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, "skipped"),
+        (ML, SearchSource.DEFAULT, "not a shared library"),
+    ]
+    assert miss.shown == f"{ML}/libw.so"
+    musl = dataclasses.replace(musl_target(), files=files)
+    [miss] = run(musl_elf(needed=("libw.so",)), musl).missing
+    assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "not a shared library")
+    assert miss.error == "Exec format error"
+
+
+def test_musl_wrong_machine_fails_at_relocation() -> None:
+    target = musl_target([lib("/lib/libz.so.1", machine="aarch64"), lib("/usr/lib/libz.so.1")])
+    [miss] = run(musl_elf(needed=("libz.so.1",)), target).missing
+    assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "wrong machine")
+    assert (miss.shown, miss.error) == ("/lib/libz.so.1", "unsupported relocation type")
