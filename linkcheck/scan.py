@@ -1,0 +1,492 @@
+"""Scan whole trees: every ELF file and script under a directory, inside an image archive, or in a wheel.
+
+``scan_paths(paths, target=..., jobs=...)`` yields one ``ScanResult`` per program or library found, in a
+stable order (the inputs in the order given, each one's files sorted by path) whatever the number of
+jobs. For each input:
+
+* a directory (not an OCI layout): walked without following any symlink; every regular file's first
+  bytes decide whether it is read (ELF magic or "#!"); the others are skipped without a result. With a
+  ``target``, each file is checked against it as if the directory were copied to /app (so
+  ``$ORIGIN/../lib`` finds the directory's own libraries).
+* an image archive (``docker save``, OCI layout or tar, rootfs tarball): the image is judged against
+  itself: target = the image's own root filesystem, origin files = the image's files, install
+  directory = the file's own directory in the image. A glibc program in an alpine image, or a missing
+  libssl.so.3, is reported. ``target`` is not used for images.
+* a wheel (``*.whl``): each extension module, with the wheel's findings as notes; with a ``target``,
+  checked against it with the wheel's own files as $ORIGIN/RPATH candidates.
+* any other file: analysed, and checked against ``target`` when one is given.
+
+Work is spread over ``jobs`` worker processes (default ``os.cpu_count()``), started with ``fork`` so the
+target and an open image are shared without pickling; results come back in chunks and are yielded in
+order. Files are never read whole unless they are ELF or scripts (header reads, then ``mmap``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import posixpath
+import queue
+import stat
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.model import (
+    SCHEMA_VERSION,
+    Analysis,
+    ElfFacts,
+    Libc,
+    LibraryFile,
+    Outcome,
+    Target,
+    TargetFiles,
+    Verdict,
+)
+
+# How many files one task carries to a worker: big enough to amortise the queues, small enough to
+# balance two workers over a few thousand ELF files.
+CHUNK_FILES = 256
+_HEAD = 4
+_WANTED = (b"\x7fELF", b"#!")
+
+Progress = Callable[[int, int], None]  # (files looked at so far, files to look at in this input)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """One program or library found by a scan.
+
+    ``path`` is how it is shown: a host path, or "ARCHIVE!/path/in/image", "WHEEL!member". ``container``
+    and ``member`` split it for archives and wheels. ``error`` is set (and ``analysis`` None) when the
+    file could not be read."""
+
+    path: str
+    analysis: Analysis | None
+    error: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    container: str | None = None
+    member: str | None = None
+    notes: tuple[str, ...] = ()  # findings that are not verdicts (a wheel's tag against its modules ...)
+
+    @property
+    def runs(self) -> bool | None:
+        """False when any verdict says it will not run, True when all say it runs, None without any."""
+        if not self.verdicts:
+            return None
+        return all(v.runs for v in self.verdicts)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The first verdict's outcome that is not RUNS, else RUNS; None without verdicts."""
+        for v in self.verdicts:
+            if not v.runs:
+                return v.outcome
+        return Outcome.RUNS if self.verdicts else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON object, fit for a JSON-lines stream."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "path": self.path,
+            "container": self.container,
+            "member": self.member,
+            "error": self.error,
+            "runs": self.runs,
+            "outcome": self.outcome.value if self.outcome is not None else None,
+            "analysis": self.analysis.to_dict() if self.analysis is not None else None,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: what a worker needs to turn a list of relative paths into results
+# ---------------------------------------------------------------------------------------------
+
+
+class _DirectoryJob:
+    """Files under a host directory, checked against ``target`` as if the directory were at /app."""
+
+    def __init__(self, root: str, target: Target | None) -> None:
+        self.root = root
+        self.target = target
+        self._origin: TargetFiles | None = None
+
+    def origin(self) -> TargetFiles:
+        if self._origin is None:
+            from linkcheck.rootfs import host_dir_files
+
+            self._origin = host_dir_files(self.root, "/app")
+        return self._origin
+
+    def run(self, rel: str) -> ScanResult | None:
+        host = os.path.join(self.root, rel) if rel else self.root
+        try:
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            return ScanResult(host, None, f"{host}: cannot open ({exc.strerror or exc})")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            head = os.pread(fd, _HEAD, 0)
+        except OSError as exc:
+            return ScanResult(host, None, f"{host}: cannot read ({exc.strerror or exc})")
+        finally:
+            os.close(fd)
+        if not head.startswith(_WANTED):
+            return None
+        from linkcheck.analyze import analyze
+
+        try:
+            analysis = analyze(host)
+        except LinkcheckError as exc:
+            return ScanResult(host, None, exc.message)
+        if self.target is None:
+            return ScanResult(host, analysis)
+        install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
+        return _checked(host, analysis, self.target, self.origin(), install)
+
+
+class _ImageJob:
+    """Files inside an image, each judged against the image itself."""
+
+    def __init__(self, archive: str, tree: Any, target: Target) -> None:
+        self.archive = archive
+        self.tree = tree  # linkcheck.archive.ImageTree
+        self.target = target
+
+    def run(self, member: str) -> ScanResult | None:
+        shown = f"{self.archive}!{member}"
+        try:
+            head = self.tree.read_range(member, 0, _HEAD)
+        except OSError as exc:
+            return _image_result(shown, self, member, None, f"{shown}: cannot read ({exc.strerror or exc})")
+        if not head.startswith(_WANTED):
+            return None
+        from linkcheck.analyze import analyze_bytes
+
+        try:
+            data = self.tree.read(member)
+            analysis = analyze_bytes(bytes(data), member)
+        except OSError as exc:
+            return _image_result(shown, self, member, None, f"{shown}: cannot read ({exc.strerror or exc})")
+        except LinkcheckError as exc:
+            return _image_result(shown, self, member, None, f"{self.archive}!{exc.message}")
+        result = _checked(shown, analysis, self.target, self.target.files, posixpath.dirname(member))
+        return ScanResult(result.path, analysis, result.error, result.verdicts, self.archive, member)
+
+
+def _image_result(shown: str, job: _ImageJob, member: str, analysis: Analysis | None,
+                  error: str | None) -> ScanResult:
+    return ScanResult(shown, analysis, error, (), job.archive, member)
+
+
+def _checked(shown: str, analysis: Analysis, target: Target, origin: TargetFiles, install_dir: str
+             ) -> ScanResult:
+    from linkcheck.checks import check
+
+    try:
+        verdict = check(analysis, target, origin_files=origin, install_dir=install_dir)
+    except LinkcheckError as exc:
+        return ScanResult(shown, analysis, exc.message)
+    return ScanResult(shown, analysis, None, (verdict,))
+
+
+_Job = _DirectoryJob | _ImageJob
+
+
+class CachedFiles:
+    """A ``TargetFiles`` that remembers its answers: a scan asks the same "does /lib/x/libfoo.so.1
+    exist?" for thousands of programs. One per process (workers fork their own copy)."""
+
+    def __init__(self, inner: TargetFiles) -> None:
+        self._inner = inner
+        self._exists: dict[str, bool] = {}
+        self._executable: dict[str, bool] = {}
+        self._libraries: dict[str, LibraryFile | None] = {}
+
+    def exists(self, path: str) -> bool:
+        got = self._exists.get(path)
+        if got is None:
+            got = self._exists[path] = self._inner.exists(path)
+        return got
+
+    def is_executable(self, path: str) -> bool:
+        got = self._executable.get(path)
+        if got is None:
+            got = self._executable[path] = self._inner.is_executable(path)
+        return got
+
+    def library(self, path: str) -> LibraryFile | None:
+        if path in self._libraries:
+            return self._libraries[path]
+        got = self._libraries[path] = self._inner.library(path)
+        return got
+
+
+def cached_target(target: Target) -> Target:
+    """``target`` with its files behind a ``CachedFiles`` (a no-op when they already are)."""
+    if isinstance(target.files, CachedFiles):
+        return target
+    return dataclasses.replace(target, files=CachedFiles(target.files))
+
+
+def _light(result: ScanResult) -> ScanResult:
+    """The result as sent back from a worker: the ELF facts without the exported symbols and with only
+    the versioned imports (all that ``to_dict`` and the verdicts' explanations use). Pickling every
+    symbol of every library would cost more than reading them."""
+    a = result.analysis
+    if a is None or a.elf is None:
+        return result
+    e = a.elf
+    values = {f.name: getattr(e, f.name) for f in dataclasses.fields(ElfFacts)}
+    values["exports"] = ()
+    values["imports"] = ()
+    light = dataclasses.replace(a, elf=ElfFacts(**values))
+    return dataclasses.replace(result, analysis=light)
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking
+# ---------------------------------------------------------------------------------------------
+
+
+def walk_files(root: str) -> list[str]:
+    """Paths (relative to ``root``, sorted) of every regular file under the directory, without following
+    symlinks (a symlinked directory is not entered, a symlinked file is not listed)."""
+    found: list[str] = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, rel) if rel else root) as it:
+                for entry in it:
+                    name = f"{rel}/{entry.name}" if rel else entry.name
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(name)
+                        elif entry.is_file(follow_symlinks=False):
+                            found.append(name)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    found.sort()
+    return found
+
+
+def _image_files(tree: Any) -> list[str]:
+    from linkcheck.tree import EntryKind
+
+    return [p for p in tree.paths() if (e := tree.lstat(p)) is not None and e.kind is EntryKind.FILE]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running jobs, in this process or in forked workers
+# ---------------------------------------------------------------------------------------------
+
+
+def _run_chunk(job: _Job, names: Sequence[str], light: bool = False) -> list[ScanResult]:
+    out = []
+    for name in names:
+        result = job.run(name)
+        if result is not None:
+            out.append(_light(result) if light else result)
+    return out
+
+
+def _worker(job: _Job, tasks: Any, results: Any) -> None:
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        index, names = task
+        try:
+            results.put((index, _run_chunk(job, names, light=True), None))
+        except BaseException:  # a bug: report it instead of hanging the parent
+            results.put((index, [], traceback.format_exc(limit=5)))
+
+
+def _run(job: _Job, names: list[str], jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+    total = len(names)
+    chunks = [names[i : i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
+    if jobs <= 1 or len(chunks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        done = 0
+        for chunk in chunks:
+            yield from _run_chunk(job, chunk, light=True)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        return
+    ctx = multiprocessing.get_context("fork")
+    tasks = ctx.Queue()
+    results = ctx.Queue()
+    workers = [ctx.Process(target=_worker, args=(job, tasks, results), daemon=True)
+               for _ in range(min(jobs, len(chunks)))]
+    for w in workers:
+        w.start()
+    try:
+        for i, chunk in enumerate(chunks):
+            tasks.put((i, chunk))
+        for _ in workers:
+            tasks.put(None)
+        pending: dict[int, list[ScanResult]] = {}
+        following = 0
+        done = 0
+        while following < len(chunks):
+            try:
+                index, found, failure = results.get(timeout=1.0)
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers):
+                    raise LinkcheckError("scan workers exited before finishing their work") from None
+                continue
+            if failure is not None:
+                last = failure.strip().splitlines()[-1] if failure.strip() else "unknown"
+                raise LinkcheckError(f"scan worker failed: {last}")
+            pending[index] = found
+            done += len(chunks[index])
+            if progress is not None:
+                progress(done, total)
+            while following in pending:
+                yield from pending.pop(following)
+                following += 1
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join()
+        tasks.close()
+        results.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def scan_paths(
+    paths: Iterable[str],
+    *,
+    target: Target | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[ScanResult]:
+    """Scan every input (directory, image archive, wheel or file); see the module's docstring.
+
+    An input that cannot be read at all gives one result with ``error`` set; the scan goes on."""
+    workers = jobs if jobs is not None and jobs > 0 else (os.cpu_count() or 1)
+    if target is not None:
+        target = cached_target(target)
+    for path in paths:
+        yield from _scan_one(path, target, workers, progress)
+
+
+def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+    from linkcheck.archive import is_image_archive
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        yield ScanResult(path, None, f"{path}: cannot open ({exc.strerror or exc})")
+        return
+    if path.endswith(".whl") and stat.S_ISREG(st.st_mode):
+        yield from _scan_wheel(path, target)
+    elif is_image_archive(path):
+        yield from _scan_image(path, jobs, progress)
+    elif stat.S_ISDIR(st.st_mode):
+        job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, target)
+        for result in _run(job, walk_files(path), jobs, progress):
+            yield _reshow(result, path, job.root)
+    else:
+        from linkcheck.analyze import analyze
+        from linkcheck.rootfs import host_dir_files
+
+        try:
+            analysis = analyze(path)
+        except LinkcheckError as exc:
+            yield ScanResult(path, None, exc.message)
+            return
+        if target is None:
+            yield ScanResult(path, analysis)
+        else:
+            origin = host_dir_files(os.path.dirname(path) or ".", "/app")
+            yield _checked(path, analysis, target, origin, "/app")
+
+
+def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:
+    """Show paths under the directory as the user wrote it ("usr/bin/ls", not "/home/me/usr/bin/ls")."""
+    if given == root or not result.path.startswith(root):
+        return result
+    shown = os.path.join(given, result.path[len(root) :].lstrip(os.sep))
+    return ScanResult(shown, result.analysis, result.error, result.verdicts, result.container, result.member,
+                      result.notes)
+
+
+def image_target(tree: Any, name: str) -> Target:
+    """The target an opened image is: read from its files (loaders, ld.so.conf, libraries), with the
+    config's PATH; for an image with no loader, shell or libc (``scratch`` plus a static program), a
+    target with no libc for the architecture its config names."""
+    from linkcheck.rootfs import TreeFiles, target_from_tree
+
+    try:
+        return target_from_tree(tree, name, path_env=tree.path_env)
+    except TargetError:
+        if tree.architecture is None:
+            raise
+    from linkcheck.arch import normalize_arch
+    from linkcheck.rootfs import DOCKER_DEFAULT_PATH
+
+    try:
+        machine = normalize_arch(f"{tree.architecture}/{tree.variant}" if tree.variant else tree.architecture)
+    except LinkcheckError:
+        machine = normalize_arch(tree.architecture)
+    return Target(
+        name=name,
+        machine=machine,
+        docker_arch=tree.architecture,
+        libc=Libc.NONE,
+        libc_version=None,
+        loaders=(),
+        search_dirs=(),
+        path_env=tree.path_env if tree.path_env is not None else DOCKER_DEFAULT_PATH,
+        files=TreeFiles(tree),
+        description=f"image {name} (no loader or libc found; architecture from its config)",
+    )
+
+
+def _scan_image(path: str, jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+    from linkcheck.archive import open_image_tree
+
+    try:
+        tree = open_image_tree(path)
+    except LinkcheckError as exc:
+        yield ScanResult(path, None, exc.message, container=path)
+        return
+    with tree:
+        try:
+            target = cached_target(image_target(tree, path))
+        except LinkcheckError as exc:
+            yield ScanResult(path, None, exc.message, container=path)
+            return
+        yield from _run(_ImageJob(path, tree, target), _image_files(tree), jobs, progress)
+
+
+def _scan_wheel(path: str, target: Target | None) -> Iterator[ScanResult]:
+    from linkcheck.wheel import read_wheel
+
+    try:
+        report = read_wheel(path, target=target)
+    except LinkcheckError as exc:
+        yield ScanResult(path, None, exc.message, container=path)
+        return
+    for module in report.modules:
+        shown = f"{path}!{module.member}"
+        notes = tuple(f.message for f in report.findings if f.member in (None, module.member))
+        yield ScanResult(shown, module.analysis, module.error, module.verdicts, path, module.member, notes)
+    if not report.modules:
+        yield ScanResult(path, None, None, (), path, None, tuple(f.message for f in report.findings))
