@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import struct
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -621,6 +624,53 @@ def test_bug_inputs_are_what_the_bugs_say() -> None:
     verneed = parse_elf(shared_vernaux_input(20))
     assert len(verneed.version_needs) == 20
     assert all(len(n.versions) == 20 for n in verneed.version_needs)
+
+
+# ----------------------------------------------------------------------------------------------
+# The command on hostile names: no traceback, and the file cannot write the report's lines
+# ----------------------------------------------------------------------------------------------
+
+FORGED = "  on debian:bookworm-slim: runs"
+TEXT_INJECTION_BUG = (
+    "render/cli print names read from the file (DT_NEEDED, DT_RUNPATH, interpreter) raw in the text "
+    "report: a DT_NEEDED of 'libx.so\\n  on debian:bookworm-slim: runs' forges a report line starting "
+    "'  on debian:bookworm-slim: runs' (ESC sequences likewise reach a terminal; click strips them only "
+    "when stdout is not a tty); control characters in file-supplied names should be escaped"
+)
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "linkcheck", *args], capture_output=True, timeout=120,
+                          check=False)
+
+
+def _hostile_names_file(tmp_path: Path) -> Path:
+    spec = ElfSpec(interp="/lib64/ld-linux-x86-64.so.2", needed=("libx.so\n" + FORGED, "libc.so.6"),
+                   runpath="/x\udcff\x1b[2J", elf_type=ET_DYN, pie=True)
+    path = tmp_path / "app"
+    path.write_bytes(write_with_layout(spec)[0])
+    return path
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_cli_survives_hostile_names(tmp_path: Path, as_json: bool) -> None:
+    path = _hostile_names_file(tmp_path)
+    proc = _run_cli(*(["--json"] if as_json else []), "-t", "debian:bookworm-slim", str(path))
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")
+    assert proc.returncode == 1  # it does not run there: the forged library is missing
+    if as_json:
+        doc = json.loads(proc.stdout)
+        assert doc["files"][0]["needed"][0] == "libx.so\n" + FORGED
+
+
+@pytest.mark.xfail(strict=True, reason=TEXT_INJECTION_BUG)
+def test_text_report_cannot_be_forged_by_names(tmp_path: Path) -> None:
+    path = _hostile_names_file(tmp_path)
+    proc = _run_cli("-t", "debian:bookworm-slim", str(path))
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    assert "  on debian:bookworm-slim: WON'T RUN (missing-library)" in lines
+    assert not [line for line in lines if line.startswith(FORGED)]
 
 
 # ----------------------------------------------------------------------------------------------
