@@ -387,16 +387,21 @@ def _symbols(e: ElfFacts, program: str, res: Resolution, found: _Findings) -> No
     """Imports nobody exports, when every loaded library's exports are known."""
     if res.missing:
         return  # what a missing library would have provided cannot be judged
+    musl = res.family is LoaderFamily.MUSL
+    interp = res.interpreter
+    if musl and (interp is None or not posixpath.basename(interp.path).startswith("ld-musl")):
+        # gcompat: a glibc-named shim loader that preloads libgcompat over musl; not modelled.
+        found.notes.append("symbols were not checked: the loader is not musl's own (gcompat?)")
+        return
     files = [f.file for f in res.found if f.loaded.path is not None]
-    if res.interpreter is not None:
-        files.append(res.interpreter)
+    if interp is not None:
+        files.append(interp)
     if not files or any(f is None or f.exports is None for f in files):
         return
     exports: set[str] = set()
     for f in files:
         if f is not None and f.exports is not None:
             exports |= f.exports
-    musl = res.family is LoaderFamily.MUSL
     reported = {p.subject for p in found.problems if p.kind is Outcome.MISSING_SYMBOL_VERSION}
     first = not found.problems
     missing = [s for s in e.imports

@@ -318,8 +318,9 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
     fixes: list[str] = []
     if ns == "GLIBC_":
         have = target.libc_version or (provider_highest or "")[len(ns):] or "the image's"
-        fixes.append(f"build in an image whose glibc is <= {have} (the run image's own release, "
-                     f"e.g. FROM {target.name} AS build), so the program asks for no newer symbols")
+        example = "" if target.name.startswith((".", "/")) else f", e.g. FROM {target.name} AS build"
+        fixes.append(f"build in an image whose glibc is <= {have} (the run image's own release{example}), "
+                     "so the program asks for no newer symbols")
         newer = _image_with(version, 1)
         if newer:
             fixes.append(f"or run it on a newer image: {newer}")

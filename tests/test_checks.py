@@ -386,3 +386,15 @@ def test_glibc_wrong_class_library_message() -> None:
     v = check(analysis(elf(needed=("libz.so.1", "libc.so.6"))), target)
     assert v.message == ("/app/hello: error while loading shared libraries: libz.so.1: "
                          "wrong ELF class: ELFCLASS32")
+
+
+def test_gcompat_runs_glibc_program_with_musl_rules() -> None:
+    # gcompat puts a shim at glibc's loader path; musl's rules apply and libc.so.6 is musl itself.
+    shim = lib(GLIBC_LOADER, soname=None, exports=frozenset())
+    musl = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts"}))
+    target = musl_target([shim, musl], loaders=(MUSL_LOADER, GLIBC_LOADER))
+    facts = elf(imports=(SymbolImport("gnu_get_libc_version", "GLIBC_2.2.5", "libc.so.6", False),))
+    v = check(analysis(facts), target)
+    assert v.runs  # versions ignored, and the shim's exports are not taken for libc's
+    assert [(x.name, x.source) for x in v.loaded] == [("libc.so.6", SearchSource.MUSL_BUILTIN)]
+    assert any("gcompat" in n for n in v.notes)
