@@ -1,0 +1,5 @@
+"""`python -m linkcheck` runs the command."""
+
+from linkcheck.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""Text for people and JSON for machines. No decisions are made here."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from linkcheck.gates import GateResult
+from linkcheck.model import SCHEMA_VERSION, Analysis, Target, Verdict
+
+
+def describe_analysis(analysis: Analysis) -> list[str]:
+    """The readable summary of one file's facts."""
+    lines = [analysis.path, f"  {analysis.description}"]
+    elf = analysis.elf
+    if elf is not None:
+        rows: list[tuple[str, str]] = [
+            ("linkage", f"{elf.linkage.value} ({elf.linkage_evidence})"),
+            ("interpreter", elf.interpreter or "none (the kernel starts it directly)"),
+        ]
+        if elf.needed:
+            rows.append(("needs", ", ".join(elf.needed)))
+        if elf.soname:
+            rows.append(("soname", elf.soname))
+        if elf.rpath:
+            rows.append(("rpath", ":".join(elf.rpath)))
+        if elf.runpath:
+            rows.append(("runpath", ":".join(elf.runpath)))
+        for need in elf.version_needs:
+            rows.append(("versions", f"{need.library}: {', '.join(need.versions)}"))
+        if elf.min_glibc:
+            version = "GLIBC_" + elf.min_glibc
+            symbols = elf.symbols_needing(version)
+            because = f" ({', '.join(s + '@' + version for s in symbols[:4])})" if symbols else ""
+            rows.append(("min glibc", elf.min_glibc + because))
+        tool = elf.toolchain
+        if tool.go is not None:
+            go = tool.go
+            bits = [go.go_version]
+            if go.cgo_enabled is not None:
+                bits.append(f"CGO_ENABLED={'1' if go.cgo_enabled else '0'}")
+            if go.tags:
+                bits.append("-tags " + ",".join(go.tags))
+            ldflags = go.setting("-ldflags")
+            if ldflags:
+                bits.append(f"-ldflags {ldflags!r}")
+            rows.append(("toolchain", "go " + ", ".join(bits)))
+        elif tool.language.value != "unknown":
+            rows.append(("toolchain", f"{tool.language.value} ({'; '.join(tool.evidence)})"
+                         if tool.evidence else tool.language.value))
+        for warning in elf.warnings:
+            rows.append(("warning", warning))
+        lines += [f"  {k:<12} {v}" for k, v in rows]
+    script = analysis.script
+    if script is not None:
+        lines.append(f"  {'interpreter':<12} {script.interpreter!r}"
+                     + (f" with argument {script.argument!r}" if script.argument else ""))
+        if script.program:
+            lines.append(f"  {'looks up':<12} {script.program!r} on PATH (through env)")
+        if script.crlf:
+            lines.append(f"  {'warning':<12} the #! line ends in CR LF:"
+                         " the kernel looks for a name ending in \\r")
+        if script.truncated:
+            lines.append(f"  {'warning':<12} the #! line is longer than the kernel reads (256 bytes)")
+    java = analysis.java
+    if java is not None:
+        lines.append(f"  {'java':<12} class file version {java.class_major}: needs Java {java.java_release}+")
+    return lines
+
+
+def describe_verdict(verdict: Verdict, *, verbose: bool = True) -> list[str]:
+    mark = "runs" if verdict.runs else f"WON'T RUN ({verdict.outcome.value})"
+    lines = [f"  on {verdict.target}: {mark}"]
+    if verdict.runs:
+        for note in verdict.notes:
+            lines += wrap("note:", note)
+        return lines
+    lines.append(f"      docker: {verdict.message}")
+    if verdict.shell_message and verdict.shell_message != verdict.message:
+        lines.append(f"      shell:  {verdict.shell_message}")
+    lines += wrap("why:", verdict.explanation)
+    if len(verdict.problems) > 1:
+        lines.append(f"      all {len(verdict.problems)} problems:")
+        lines += [f"        - {p.kind.value}: {p.detail}" for p in verdict.problems]
+    if verbose:
+        for problem in verdict.problems:
+            if problem.search:
+                lines.append(f"      search for {problem.subject} (needed by {problem.needed_by}):")
+                for i, step in enumerate(problem.search, 1):
+                    reason = f" ({step.reason})" if step.reason else ""
+                    lines.append(f"        {i}. {step.directory:<32} {step.source.value:<12}"
+                                 f" {step.result}{reason}")
+    for fix in verdict.fixes:
+        lines += wrap("fix:", fix)
+    for note in verdict.notes:
+        lines += wrap("note:", note)
+    return lines
+
+
+def wrap(label: str, text: str, width: int = 100) -> list[str]:
+    """A labelled paragraph, indented under the verdict line and wrapped for a terminal."""
+    return textwrap.wrap(text, width, initial_indent=f"      {label:<8}", subsequent_indent=" " * 14,
+                         break_long_words=False, break_on_hyphens=False) or [f"      {label}"]
+
+
+def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target]) -> list[str]:
+    """One line per built-in target, then the smallest image it runs on."""
+    sizes = {t.name: t.size_bytes for t in targets}
+    width = max((len(v.target) for v in verdicts), default=10)
+    lines = [f"  {'target':<{width}}  {'result':<24} first problem"]
+    for v in verdicts:
+        result = "runs" if v.runs else v.outcome.value
+        first = v.problems[0].subject if v.problems else ""
+        lines.append(f"  {v.target:<{width}}  {result:<24} {first}")
+    running = [v for v in verdicts if v.runs and sizes.get(v.target) is not None]
+    if running:
+        smallest = min(running, key=lambda v: sizes[v.target] or 0)
+        size = sizes[smallest.target] or 0
+        lines.append(f"  smallest image it runs on: {smallest.target} ({human_size(size)})")
+    elif not any(v.runs for v in verdicts):
+        lines.append("  it runs on none of the built-in images")
+    return lines
+
+
+def describe_gates(gates: Sequence[GateResult]) -> list[str]:
+    return [f"  gate {g.gate}: {'passed' if g.passed else 'FAILED'}: {g.detail}" for g in gates]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def file_document(analysis: Analysis, verdicts: Sequence[Verdict], gates: Sequence[GateResult],
+                  smallest: str | None = None) -> dict[str, Any]:
+    out = analysis.to_dict()
+    out["verdicts"] = [v.to_dict() for v in verdicts]
+    out["gates"] = [g.to_dict() for g in gates]
+    out["smallest_target"] = smallest
+    return out
+
+
+def json_document(files: list[dict[str, Any]], errors: list[dict[str, str]], version: str) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "linkcheck_version": version, "files": files, "errors": errors}
+

@@ -1,0 +1,154 @@
+"""The command as users and build scripts call it: exit statuses, one-line errors, JSON per the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from linkcheck.errors import ExitStatus
+
+from conftest import FIXTURES, ROOT, load_manifest
+
+SCHEMA = json.loads((ROOT / "linkcheck" / "schema.json").read_text())
+MANIFEST = load_manifest()
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "linkcheck", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, check=False)
+
+
+def fixture(name: str) -> str:
+    return str(FIXTURES / MANIFEST[name]["path"])
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == ExitStatus.ERROR, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def json_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def test_help_explains_the_loader_and_the_exit_statuses() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for words in ("program interpreter", "no such file or directory", "Exit status", "--target"):
+        assert words in text
+
+
+def test_readme_documents_every_exit_status() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for status in ExitStatus:
+        assert f"| {int(status)} |" in readme, status
+
+
+@pytest.mark.parametrize("args", [
+    ["/no/such/file"],
+    ["--max-glibc", "two", "fixtures/bin/c-glibc-dynamic"],
+    ["--bogus-option"],
+    ["fixtures/bin/c-glibc-dynamic", "--target", "nosuchimage"],
+    ["fixtures/bin/truncated-elf"],
+])
+def test_bad_input_is_one_line_and_status_2(args: list[str]) -> None:
+    assert one_line_error(run(*args)).startswith("linkcheck: ")
+
+
+def test_fifo_is_refused_promptly(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert "pipe" in one_line_error(run(str(fifo)))
+
+
+def test_json_document_validates_for_every_fixture() -> None:
+    paths = [fixture(n) for n in sorted(MANIFEST) if MANIFEST[n].get("format") != "elf"
+             or MANIFEST[n].get("machine")]
+    document = json_of(run("--json", *paths))
+    assert document["schema"] == 1
+    by_path = {f["path"]: f for f in document["files"]}
+    for name in sorted(MANIFEST):
+        facts = MANIFEST[name]
+        if fixture(name) not in by_path:
+            continue
+        entry = by_path[fixture(name)]
+        for key in ("format", "machine", "linkage", "interpreter", "soname", "min_glibc"):
+            if key in facts:
+                assert entry[key] == facts[key], (name, key)
+
+
+def test_static_gate_exit_statuses() -> None:
+    assert run(fixture("c-glibc-static-pie"), "--static").returncode == ExitStatus.OK
+    failed = run(fixture("c-glibc-dynamic"), "--static")
+    assert failed.returncode == ExitStatus.WONT_RUN
+    assert "/lib64/ld-linux-x86-64.so.2" in failed.stdout
+
+
+def test_max_glibc_gate_names_symbol() -> None:
+    failed = run(fixture("c-glibc-new"), "--max-glibc", "2.31")
+    assert failed.returncode == ExitStatus.WONT_RUN
+    assert "__libc_start_main@GLIBC_2.34" in failed.stdout
+    assert run(fixture("c-glibc-new"), "--max-glibc", "2.36").returncode == ExitStatus.OK
+
+
+def test_arch_gate() -> None:
+    assert run(fixture("go-static-arm64"), "--arch", "linux/arm64").returncode == ExitStatus.OK
+    assert run(fixture("go-static"), "--arch", "arm64").returncode == ExitStatus.WONT_RUN
+
+
+def test_glibc_binary_on_alpine_explains_the_missing_loader() -> None:
+    result = run(fixture("c-glibc-dynamic"), "--target", "alpine", "--platform", "linux/amd64")
+    assert result.returncode == ExitStatus.WONT_RUN
+    assert "no such file or directory" in result.stdout
+    assert "/lib64/ld-linux-x86-64.so.2" in result.stdout
+    assert "/lib/ld-musl-x86_64.so.1" in result.stdout
+
+
+def test_exit_1_when_any_named_target_fails() -> None:
+    both = run(fixture("c-glibc-dynamic"), "-t", "debian:bookworm-slim", "-t", "alpine",
+               "--platform", "amd64")
+    assert both.returncode == ExitStatus.WONT_RUN
+    good = run(fixture("c-glibc-dynamic"), "-t", "debian:bookworm-slim", "--platform", "amd64")
+    assert good.returncode == ExitStatus.OK
+
+
+def test_static_binary_runs_on_scratch_json() -> None:
+    document = json_of(run(fixture("go-static"), "--target", "scratch", "--platform", "amd64", "--json"))
+    (verdict,) = document["files"][0]["verdicts"]
+    assert verdict["runs"] is True and verdict["outcome"] == "runs"
+
+
+def test_matrix_names_smallest_image() -> None:
+    result = run(fixture("c-musl-dynamic"), "--platform", "amd64", "--json")
+    assert result.returncode == ExitStatus.OK
+    entry = json_of(result)["files"][0]
+    running = {v["target"] for v in entry["verdicts"] if v["runs"]}
+    assert entry["smallest_target"] in running
+    assert all(not t.startswith(("debian", "ubuntu")) for t in running)
+
+
+def test_one_bad_file_among_good_ones_still_reports_the_good_ones() -> None:
+    result = run("--json", fixture("c-glibc-dynamic"), "/no/such/file")
+    assert result.returncode == ExitStatus.ERROR
+    document = json_of(result)
+    assert [f["path"] for f in document["files"]] == [fixture("c-glibc-dynamic")]
+    assert document["errors"][0]["path"] == "/no/such/file"
+
+
+def test_list_targets_shows_sources() -> None:
+    result = run("--list-targets")
+    assert result.returncode == 0
+    assert "alpine:3.20" in result.stdout and "musl" in result.stdout
