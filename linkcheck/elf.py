@@ -234,7 +234,9 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
                 notes.append((p_offset, p_filesz, p_align))
         if interp_at is not None:
             off, length = interp_at
-            if not r.fits(off, length) or length == 0:
+            if length == 0:
+                raise r.bad(f"PT_INTERP at {off:#x} is empty (0 bytes)")
+            if not r.fits(off, length):
                 raise r.bad(f"PT_INTERP at {off:#x}, {length} bytes, lies outside the file ({size} bytes)")
             raw = bytes(data[off : off + length])
             interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")

@@ -7,8 +7,10 @@ fixtures are absent); each must give exactly MalformedElfError or a result, neve
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -473,3 +475,41 @@ def test_lazy_symbols_equal_an_eager_copy(base: tuple[bytes, Layout]) -> None:
     assert plain == facts and facts == plain and hash(plain) == hash(facts)
     assert repr(plain) == repr(facts)
     assert facts.imports and plain.imports == facts.imports
+
+
+# ----------------------------------------------------------------------------------------------
+# Go build info against `go version -m` (which reads the file; it does not run it)
+# ----------------------------------------------------------------------------------------------
+
+
+def go_fixtures() -> list[Path]:
+    return [p for p in fixture_elves() if p.name.startswith("go-")]
+
+
+def go_version_m(path: Path) -> tuple[str, str | None, list[tuple[str, str]]]:
+    import subprocess
+
+    cmd = ["go", "version", "-m", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    version = lines[0].rsplit(": ", 1)[1]
+    main = None
+    settings = []
+    for line in lines[1:]:
+        fields_ = line.strip("\t").split("\t")
+        if fields_[0] == "path":
+            main = fields_[1]
+        elif fields_[0] == "build":
+            key, _, value = fields_[1].partition("=")
+            if value.startswith('"'):  # Go quotes values with blanks; the simple escapes match JSON's
+                value = json.loads(value)
+            settings.append((key, value))
+    return version, main, settings
+
+
+@pytest.mark.skipif(not shutil.which("go"), reason="go not installed")
+@pytest.mark.parametrize("path", go_fixtures(), ids=lambda p: p.name)
+def test_go_build_info_agrees_with_go_version_m(path: Path) -> None:
+    info = parse_elf(path.read_bytes(), str(path)).toolchain.go
+    assert info is not None
+    assert (info.go_version, info.main_module, list(info.settings)) == go_version_m(path)
