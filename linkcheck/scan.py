@@ -70,7 +70,9 @@ class ScanResult:
     verdicts: tuple[Verdict, ...] = ()
     container: str | None = None
     member: str | None = None
-    notes: tuple[str, ...] = ()  # findings that are not verdicts (a wheel's tag against its modules ...)
+    # Findings that are not verdicts (a wheel's tags against its modules), each "error: ...",
+    # "warning: ..." or "note: ...".
+    notes: tuple[str, ...] = ()
 
     @property
     def runs(self) -> bool | None:
@@ -486,7 +488,9 @@ def _scan_wheel(path: str, target: Target | None) -> Iterator[ScanResult]:
         return
     for module in report.modules:
         shown = f"{path}!{module.member}"
-        notes = tuple(f.message for f in report.findings if f.member in (None, module.member))
+        notes = tuple(f"{f.severity.value}: {f.message}" for f in report.findings
+                      if f.member in (None, module.member))
         yield ScanResult(shown, module.analysis, module.error, module.verdicts, path, module.member, notes)
     if not report.modules:
-        yield ScanResult(path, None, None, (), path, None, tuple(f.message for f in report.findings))
+        yield ScanResult(path, None, None, (), path, None,
+                         tuple(f"{f.severity.value}: {f.message}" for f in report.findings))

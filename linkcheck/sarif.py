@@ -1,0 +1,158 @@
+"""Scan results as a SARIF 2.1.0 log, for code-scanning dashboards.
+
+One rule per ``Outcome`` that is a problem (RUNS has none), plus ``unreadable`` for files linkcheck could
+not read and ``wheel-tag`` for a wheel's findings about its own tags. One result per problem in a
+verdict, located at the file (for a file inside an image or wheel: the archive, with the member named in
+the message and in the result's properties). A problem that stops the program from starting is level
+"error"; an UNKNOWN verdict is a "warning"; wheel notes are "note" or "warning".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from linkcheck.model import Outcome, Problem, Verdict
+from linkcheck.scan import ScanResult
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+_RULE_TEXT: dict[str, tuple[str, str]] = {
+    Outcome.NOT_EXECUTABLE.value: (
+        "Not a program the kernel runs",
+        "The file is not an ELF program or a script with a shebang (text without #!, a Windows or macOS "
+        "binary ...): the kernel refuses it with 'exec format error'."),
+    Outcome.WRONG_ARCHITECTURE.value: (
+        "Built for another CPU",
+        "The ELF header names a machine the image is not for: 'exec format error'."),
+    Outcome.MISSING_INTERPRETER.value: (
+        "Program interpreter missing",
+        "The dynamic loader (PT_INTERP) or the script's #! interpreter is not in the image: 'no such file "
+        "or directory' although the file is there."),
+    Outcome.MISSING_LIBRARY.value: (
+        "Shared library missing",
+        "A DT_NEEDED library is found nowhere the loader searches: 'error while loading shared "
+        "libraries'."),
+    Outcome.MISSING_SYMBOL_VERSION.value: (
+        "Symbol version missing",
+        "A library in the image is older than the one the file was linked against: \"version `GLIBC_2.34' "
+        "not found\"."),
+    Outcome.MISSING_SYMBOL.value: (
+        "Symbol missing",
+        "A symbol the file imports is defined by none of the libraries it loads: 'undefined symbol' or "
+        "'symbol not found'."),
+    Outcome.JAVA_TOO_NEW.value: (
+        "Class files newer than the image's Java",
+        "The classes need a newer Java than the image has: UnsupportedClassVersionError."),
+    Outcome.UNKNOWN.value: (
+        "Cannot tell",
+        "linkcheck could not decide whether the file starts; the result says why."),
+    "unreadable": (
+        "File could not be read",
+        "The file or archive could not be read (truncated, malformed, refused as unsafe)."),
+    "wheel-tag": (
+        "Wheel tag and modules disagree",
+        "A wheel's platform tags promise something its extension modules do not keep (glibc version, libc, "
+        "architecture)."),
+}
+RULE_IDS: tuple[str, ...] = tuple(_RULE_TEXT)
+
+
+def _rule(rule_id: str) -> dict[str, Any]:
+    short, full = _RULE_TEXT[rule_id]
+    level = "warning" if rule_id in (Outcome.UNKNOWN.value, "unreadable", "wheel-tag") else "error"
+    return {
+        "id": rule_id,
+        "name": "".join(part.capitalize() for part in rule_id.split("-")),
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "defaultConfiguration": {"level": level},
+    }
+
+
+def _uri(path: str) -> str:
+    """A URI reference for a file path: relative paths stay relative (what code scanning wants)."""
+    if os.path.isabs(path):
+        return "file://" + quote(path)
+    return quote(path.replace(os.sep, "/"))
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _location(result: ScanResult) -> dict[str, Any]:
+    where = result.container if result.container is not None else result.path
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(where)}}}
+
+
+def _properties(result: ScanResult, verdict: Verdict | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"path": result.path}
+    if result.member is not None:
+        props["member"] = result.member
+    if verdict is not None:
+        props["target"] = verdict.target
+        if verdict.fixes:
+            props["fixes"] = list(verdict.fixes)
+    return props
+
+
+def _problem_text(result: ScanResult, verdict: Verdict, problem: Problem) -> str:
+    who = result.member if result.member is not None else result.path
+    text = f"{who}: {problem.detail} (on {verdict.target})"
+    if verdict.fixes:
+        text += f". Fix: {verdict.fixes[0]}"
+    return text
+
+
+def to_sarif(results: Iterable[ScanResult], tool_version: str) -> dict[str, Any]:
+    """A SARIF 2.1.0 log (a JSON-ready dict) with one run holding every problem in ``results``."""
+    index = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
+    out: list[dict[str, Any]] = []
+
+    def add(rule_id: str, level: str, text: str, result: ScanResult, key: str,
+            verdict: Verdict | None = None) -> None:
+        out.append({
+            "ruleId": rule_id,
+            "ruleIndex": index[rule_id],
+            "level": level,
+            "message": {"text": " ".join(text.split())},
+            "locations": [_location(result)],
+            "partialFingerprints": {"linkcheckProblem/v1": _fingerprint(result.path, rule_id, key)},
+            "properties": _properties(result, verdict),
+        })
+
+    for result in results:
+        if result.error is not None:
+            add("unreadable", "warning", result.error, result, "")
+        for verdict in result.verdicts:
+            if verdict.runs:
+                continue
+            problems = verdict.problems or (
+                Problem(verdict.outcome, "", result.path, verdict.message or verdict.explanation),)
+            for problem in problems:
+                kind = problem.kind if problem.kind is not Outcome.RUNS else verdict.outcome
+                level = "warning" if kind is Outcome.UNKNOWN else "error"
+                add(kind.value, level, _problem_text(result, verdict, problem), result,
+                    f"{verdict.target}\0{problem.subject}\0{problem.needed_by}", verdict)
+        for note in result.notes:
+            severity, _, text = note.partition(": ")
+            level = severity if severity in ("error", "warning", "note") else "warning"
+            add("wheel-tag", level, f"{result.member or result.path}: {text or note}", result, note)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [{
+            "tool": {"driver": {
+                "name": "linkcheck",
+                "version": tool_version,
+                "rules": [_rule(rule_id) for rule_id in RULE_IDS],
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": out,
+        }],
+    }
