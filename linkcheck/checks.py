@@ -33,9 +33,10 @@ from linkcheck.model import (
 )
 from linkcheck.resolve import MUSL_BAD_RELOCATION, LoaderFamily, Resolution, resolve
 
-# The kernel runs these 32-bit programs on these 64-bit machines (compat mode). 32-bit ARM on arm64
-# depends on the CPU (many arm64 servers have no AArch32), so it is not assumed.
-_COMPAT = {("i386", "x86_64")}
+# (file, image) pairs the kernel runs: 32-bit x86 on x86-64 (compat mode), and either 32-bit ARM
+# float ABI on the other (the kernel does not look at it; the loader and libraries do). 32-bit ARM on
+# arm64 depends on the CPU (many arm64 servers have no AArch32), so it is not assumed.
+_COMPAT = {("i386", "x86_64"), ("armel", "armhf"), ("armhf", "armel")}
 
 _SHEBANG_FIX = "start the file with a #! line naming its interpreter, e.g. #!/bin/sh"
 
@@ -261,6 +262,8 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
                   why, explain.arch_fixes(e, target))
         found.messages.append(explain.docker_exec(program, "exec format error"))
         found.shell_message = explain.shell_exec_format(shell, program)
+        found.notes.append("a host with QEMU binfmt handlers (Docker Desktop, qemu-user-static) runs it "
+                           "under emulation instead")
         return ()  # every library would be of the wrong machine too: nothing more to learn
     if e.machine != target.machine:
         found.notes.append(f"a {e.machine} program on a {target.machine} image: the kernel runs it in "
@@ -273,13 +276,15 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
             _missing_interpreter(e, target, program, shell, found)
     elif is_library:
         if not _has_loader_for(e.libc, target):
+            known = e.libc not in (Libc.NONE, Libc.UNKNOWN)
             libc = explain.libc_words(e.libc)
-            why = (f"{name} is a shared library for {libc}: it cannot be loaded, since {target.name} has "
-                   f"{explain.image_loaders(target)} and no program there can load it.")
-            found.add(Problem(Outcome.MISSING_INTERPRETER, f"dynamic loader for {libc}", program,
-                              f"cannot be loaded: the image has no dynamic loader for {libc}"),
+            loader = f"dynamic loader for {libc}" if known else "dynamic loader"
+            why = (f"{name} is a shared library{' for ' + libc if known else ''}: it cannot be loaded, since "
+                   f"{target.name} has {explain.image_loaders(target)} and no program there can load it.")
+            found.add(Problem(Outcome.MISSING_INTERPRETER, loader, program,
+                              f"cannot be loaded: the image has no {loader}"),
                       why, explain.loader_fixes(e, target))
-            found.messages.append(f"{program}: cannot be loaded: the image has no dynamic loader for {libc}")
+            found.messages.append(f"{program}: cannot be loaded: the image has no {loader}")
             found.shell_message = found.messages[-1]
         found.notes.append("a shared library is judged as loaded into a program in the image (executing it "
                            "directly is meaningless: it typically crashes); messages name it where the "
@@ -297,7 +302,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
     _missing_libraries(e, target, program, res, found)
     if res.family is LoaderFamily.GLIBC and target.libc is Libc.GLIBC:
         _versions(e, target, program, res, found)
-    elif e.version_needs and res.family is LoaderFamily.MUSL:
+    elif e.version_needs and res.family is LoaderFamily.MUSL and not found.problems:
         found.notes.append("musl's loader ignores symbol versions: they were not checked")
     _symbols(e, program, res, found)
     return res.loaded

@@ -13,6 +13,7 @@ from linkcheck.model import (
     FileFormat,
     GoBuildInfo,
     Language,
+    Libc,
     Linkage,
     Outcome,
     SearchSource,
@@ -398,3 +399,16 @@ def test_gcompat_runs_glibc_program_with_musl_rules() -> None:
     assert v.runs  # versions ignored, and the shim's exports are not taken for libc's
     assert [(x.name, x.source) for x in v.loaded] == [("libc.so.6", SearchSource.MUSL_BUILTIN)]
     assert any("gcompat" in n for n in v.notes)
+
+
+def test_armel_static_runs_on_armhf_image() -> None:
+    # The kernel does not look at the float ABI; only the loader and libraries do.
+    facts = static_elf(machine="armel", docker_arch="arm", elf_class=32, e_machine=40)
+    target = dataclasses.replace(empty_target(), machine="armhf", docker_arch="arm")
+    assert check(analysis(facts), target).runs
+
+
+def test_library_without_libc_on_scratch() -> None:
+    facts = elf(interpreter=None, needed=(), libc=Libc.NONE, linkage=Linkage.NO_LIBC, version_needs=())
+    v = check(analysis(facts, "libnolibc.so"), empty_target())
+    assert v.problems[0].detail == "cannot be loaded: the image has no dynamic loader"
