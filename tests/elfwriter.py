@@ -115,6 +115,7 @@ class ElfSpec:
     pie: bool = False  # DF_1_PIE in DT_FLAGS_1
     dynamic: bool = True  # False: no PT_DYNAMIC at all (a static executable)
     hash_style: str = "both"  # "sysv" (DT_HASH), "gnu" (DT_GNU_HASH) or "both", as ld --hash-style
+    text: bytes = b""  # machine code for .text (the entry point is its first byte); default: 16 x 0xc3
 
     @property
     def hash_entry_size(self) -> int:
@@ -282,7 +283,7 @@ def write_with_layout(spec: ElfSpec) -> tuple[bytes, Layout]:
         off = place(data, 1)
         sections.append((".interp", SHT_PROGBITS, SHF_ALLOC, off, len(data), 0, 0, 0))
 
-    text_data = b"\xc3" * 16  # something for exports to point at
+    text_data = spec.text or b"\xc3" * 16  # something for exports (and e_entry) to point at
     # .text goes after the tables; compute its address later. Symbol values are patched below.
     dynsym_entsize = 24 if is64 else 16
 
