@@ -112,6 +112,7 @@ class ImageTree:
         self._blobs = blobs
         self._tmp = tmp
         self._fds: dict[str, int] = {}
+        self._shared: dict[tuple[int, int], int] | None = None
         cfg = config.get("config") if isinstance(config.get("config"), dict) else {}
         env = cfg.get("Env") if isinstance(cfg, dict) else None
         self.config_env: tuple[str, ...] = tuple(e for e in env if isinstance(e, str)) if isinstance(
@@ -171,6 +172,21 @@ class ImageTree:
             pos += len(chunk)
             remaining -= len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def content_key(self, path: str) -> tuple[tuple[int, int], int] | None:
+        """For a regular file: an identity of its content (hard links share it) and how many paths in
+        the image share it; None for anything else."""
+        node = self._nodes.get(normalize(path))
+        if node is None or node.entry.kind is not EntryKind.FILE or node.blob < 0:
+            return None
+        if self._shared is None:
+            counts: dict[tuple[int, int], int] = {}
+            for n in self._nodes.values():
+                if n.blob >= 0:
+                    counts[(n.blob, n.offset)] = counts.get((n.blob, n.offset), 0) + 1
+            self._shared = counts
+        key = (node.blob, node.offset)
+        return key, self._shared.get(key, 1)
 
     @property
     def path_env(self) -> tuple[str, ...] | None:

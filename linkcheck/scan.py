@@ -24,6 +24,7 @@ order. Files are never read whole unless they are ELF or scripts (header reads, 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import posixpath
@@ -117,6 +118,7 @@ class _DirectoryJob:
         self.root = root
         self.target = target
         self._origin: TargetFiles | None = None
+        self._linked: dict[tuple[int, int], Analysis] = {}
 
     def origin(self) -> TargetFiles:
         if self._origin is None:
@@ -132,7 +134,8 @@ class _DirectoryJob:
         except OSError as exc:
             return ScanResult(host, None, f"{host}: cannot open ({exc.strerror or exc})")
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 return None
             head = os.pread(fd, _HEAD, 0)
         except OSError as exc:
@@ -141,12 +144,20 @@ class _DirectoryJob:
             os.close(fd)
         if not head.startswith(_WANTED):
             return None
-        from linkcheck.analyze import analyze
+        # Hard links: read once per worker, whatever the number of names.
+        key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
+        seen = self._linked.get(key) if key is not None else None
+        if seen is not None:
+            analysis = dataclasses.replace(seen, path=host)
+        else:
+            from linkcheck.analyze import analyze
 
-        try:
-            analysis = analyze(host)
-        except LinkcheckError as exc:
-            return ScanResult(host, None, exc.message)
+            try:
+                analysis = analyze(host)
+            except LinkcheckError as exc:
+                return ScanResult(host, None, exc.message)
+            if key is not None:
+                self._linked[key] = analysis
         if self.target is None:
             return ScanResult(host, analysis)
         install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
@@ -160,6 +171,7 @@ class _ImageJob:
         self.archive = archive
         self.tree = tree  # linkcheck.archive.ImageTree
         self.target = target
+        self._linked: dict[tuple[int, int], Analysis] = {}
 
     def run(self, member: str) -> ScanResult | None:
         shown = f"{self.archive}!{member}"
@@ -171,13 +183,23 @@ class _ImageJob:
             return None
         from linkcheck.analyze import analyze_bytes
 
-        try:
-            data = self.tree.read(member)
-            analysis = analyze_bytes(bytes(data), member)
-        except OSError as exc:
-            return _image_result(shown, self, member, None, f"{shown}: cannot read ({exc.strerror or exc})")
-        except LinkcheckError as exc:
-            return _image_result(shown, self, member, None, f"{self.archive}!{exc.message}")
+        # Hard links (busybox's applets): read once per worker, whatever the number of names.
+        shared = self.tree.content_key(member)
+        key = shared[0] if shared is not None and shared[1] > 1 else None
+        seen = self._linked.get(key) if key is not None else None
+        if seen is not None:
+            analysis = dataclasses.replace(seen, path=member)
+        else:
+            try:
+                data = self.tree.read(member)
+                analysis = analyze_bytes(bytes(data), member)
+            except OSError as exc:
+                return _image_result(shown, self, member, None,
+                                     f"{shown}: cannot read ({exc.strerror or exc})")
+            except LinkcheckError as exc:
+                return _image_result(shown, self, member, None, f"{self.archive}!{exc.message}")
+            if key is not None:
+                self._linked[key] = analysis
         result = _checked(shown, analysis, self.target, self.target.files, posixpath.dirname(member))
         return ScanResult(result.path, analysis, result.error, result.verdicts, self.archive, member)
 
@@ -257,28 +279,46 @@ def _light(result: ScanResult) -> ScanResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def walk_files(root: str) -> list[str]:
-    """Paths (relative to ``root``, sorted) of every regular file under the directory, without following
-    symlinks (a symlinked directory is not entered, a symlinked file is not listed)."""
-    found: list[str] = []
-    stack = [""]
+def iter_files(root: str) -> Iterator[str]:
+    """Paths (relative to ``root``) of every regular file under the directory, in sorted order, found
+    lazily, without following symlinks (a symlinked directory is not entered, a symlinked file is not
+    listed). Entries are visited sorted by name, a directory's name taken with its trailing "/", which
+    gives exactly the order of ``sorted()`` over the full paths."""
+    stack: list[Iterator[tuple[str, str, bool]]] = [iter(_sorted_entries(root, ""))]
     while stack:
-        rel = stack.pop()
-        try:
-            with os.scandir(os.path.join(root, rel) if rel else root) as it:
-                for entry in it:
-                    name = f"{rel}/{entry.name}" if rel else entry.name
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(name)
-                        elif entry.is_file(follow_symlinks=False):
-                            found.append(name)
-                    except OSError:
-                        continue
-        except OSError:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
             continue
-    found.sort()
-    return found
+        _key, rel, is_dir = item
+        if is_dir:
+            stack.append(iter(_sorted_entries(root, rel)))
+        else:
+            yield rel
+
+
+def _sorted_entries(root: str, rel: str) -> list[tuple[str, str, bool]]:
+    out: list[tuple[str, str, bool]] = []
+    try:
+        with os.scandir(os.path.join(root, rel) if rel else root) as it:
+            for entry in it:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        out.append((entry.name + "/", name, True))
+                    elif entry.is_file(follow_symlinks=False):
+                        out.append((entry.name, name, False))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    out.sort()
+    return out
+
+
+def walk_files(root: str) -> list[str]:
+    """``iter_files`` as a list (sorted)."""
+    return list(iter_files(root))
 
 
 def _image_files(tree: Any) -> list[str]:
@@ -313,12 +353,29 @@ def _worker(job: _Job, tasks: Any, results: Any) -> None:
             results.put((index, [], traceback.format_exc(limit=5)))
 
 
-def _run(job: _Job, names: list[str], jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
-    total = len(names)
-    chunks = [names[i : i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
-    if jobs <= 1 or len(chunks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        done = 0
-        for chunk in chunks:
+def _chunked(names: Iterable[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for name in names:
+        chunk.append(name)
+        if len(chunk) == CHUNK_FILES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run(job: _Job, names: Iterable[str], jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+    """Results for ``names`` (already sorted), in that order. ``names`` may be a lazy walk: chunks go to
+    the workers while it is still going, and ``progress``'s total grows until it ends."""
+    chunks = _chunked(names)
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if jobs <= 1 or second is None or "fork" not in multiprocessing.get_all_start_methods():
+        done = total = 0
+        for chunk in itertools.chain([first], [second] if second else [], chunks):
+            total += len(chunk)
             yield from _run_chunk(job, chunk, light=True)
             done += len(chunk)
             if progress is not None:
@@ -327,22 +384,20 @@ def _run(job: _Job, names: list[str], jobs: int, progress: Progress | None) -> I
     ctx = multiprocessing.get_context("fork")
     tasks = ctx.Queue()
     results = ctx.Queue()
-    workers = [ctx.Process(target=_worker, args=(job, tasks, results), daemon=True)
-               for _ in range(min(jobs, len(chunks)))]
+    workers = [ctx.Process(target=_worker, args=(job, tasks, results), daemon=True) for _ in range(jobs)]
     for w in workers:
         w.start()
-    try:
-        for i, chunk in enumerate(chunks):
-            tasks.put((i, chunk))
-        for _ in workers:
-            tasks.put(None)
-        pending: dict[int, list[ScanResult]] = {}
-        following = 0
-        done = 0
-        while following < len(chunks):
+    sizes: list[int] = []
+    pending: dict[int, list[ScanResult]] = {}
+    state = {"following": 0, "done": 0}
+
+    def receive(block: bool) -> Iterator[ScanResult]:
+        while True:
             try:
-                index, found, failure = results.get(timeout=1.0)
+                index, found, failure = results.get(timeout=1.0) if block else results.get_nowait()
             except queue.Empty:
+                if not block:
+                    return
                 if not any(w.is_alive() for w in workers):
                     raise LinkcheckError("scan workers exited before finishing their work") from None
                 continue
@@ -350,12 +405,24 @@ def _run(job: _Job, names: list[str], jobs: int, progress: Progress | None) -> I
                 last = failure.strip().splitlines()[-1] if failure.strip() else "unknown"
                 raise LinkcheckError(f"scan worker failed: {last}")
             pending[index] = found
-            done += len(chunks[index])
+            state["done"] += sizes[index]
             if progress is not None:
-                progress(done, total)
-            while following in pending:
-                yield from pending.pop(following)
-                following += 1
+                progress(state["done"], sum(sizes))
+            while state["following"] in pending:
+                yield from pending.pop(state["following"])
+                state["following"] += 1
+            if block:
+                return
+
+    try:
+        for chunk in itertools.chain([first, second], chunks):
+            sizes.append(len(chunk))
+            tasks.put((len(sizes) - 1, chunk))
+            yield from receive(block=False)
+        for _ in workers:
+            tasks.put(None)
+        while state["following"] < len(sizes):
+            yield from receive(block=True)
     finally:
         for w in workers:
             if w.is_alive():
@@ -402,7 +469,7 @@ def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | 
         yield from _scan_image(path, jobs, progress)
     elif stat.S_ISDIR(st.st_mode):
         job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, target)
-        for result in _run(job, walk_files(path), jobs, progress):
+        for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
     else:
         from linkcheck.analyze import analyze

@@ -232,3 +232,21 @@ def test_wheel_in_a_scan(tmp_path: Path) -> None:
     results = list(scan_paths([str(wheel)], jobs=1))
     assert [r.member for r in results] == ["demo/_ext.so"]
     assert any("musllinux" in n for n in results[0].notes)
+
+
+def test_hard_links_in_an_image_each_get_a_result(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = (FIXTURE_BIN / "go-static").read_bytes()
+        info = tarfile.TarInfo("bin/app")
+        info.size, info.mode = len(data), 0o755
+        tf.addfile(info, io.BytesIO(data))
+        for name in ("bin/app2", "bin/app3"):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname, link.mode = tarfile.LNKTYPE, "bin/app", 0o755
+            tf.addfile(link)
+    archive = docker_save(tmp_path / "img.tar", [buf.getvalue()])
+    results = list(scan_paths([str(archive)], jobs=1))
+    assert [r.member for r in results] == ["/bin/app", "/bin/app2", "/bin/app3"]
+    assert [r.analysis.path for r in results if r.analysis] == ["/bin/app", "/bin/app2", "/bin/app3"]
+    assert all(r.outcome is Outcome.RUNS for r in results)
