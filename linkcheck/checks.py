@@ -275,17 +275,20 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
         if not target.files.exists(e.interpreter):
             _missing_interpreter(e, target, program, shell, found)
     elif is_library:
-        if not _has_loader_for(e.libc, target):
-            known = e.libc not in (Libc.NONE, Libc.UNKNOWN)
-            libc = explain.libc_words(e.libc)
-            loader = f"dynamic loader for {libc}" if known else "dynamic loader"
-            why = (f"{name} is a shared library{' for ' + libc if known else ''}: it cannot be loaded, since "
-                   f"{target.name} has {explain.image_loaders(target)} and no program there can load it.")
-            found.add(Problem(Outcome.MISSING_INTERPRETER, loader, program,
-                              f"cannot be loaded: the image has no {loader}"),
+        # No interpreter of its own: whatever loader the image has would load it, with its own rules
+        # (musl loads a glibc library: libc.so.6 is itself, versions are ignored; symbols decide).
+        libc = explain.libc_words(e.libc)
+        if not target.loaders:
+            why = (f"{name} is a shared library ({libc}): it cannot be loaded, since {target.name} has no "
+                   "dynamic loader at all, so no program there can load it.")
+            found.add(Problem(Outcome.MISSING_INTERPRETER, "dynamic loader", program,
+                              "cannot be loaded: the image has no dynamic loader"),
                       why, explain.loader_fixes(e, target))
-            found.messages.append(f"{program}: cannot be loaded: the image has no {loader}")
+            found.messages.append(f"{program}: cannot be loaded: the image has no dynamic loader")
             found.shell_message = found.messages[-1]
+        elif not _has_loader_for(e.libc, target):
+            found.notes.append(f"a {libc} library, loaded here by the image's "
+                               f"{explain.libc_words(target.libc)} loader")
         found.notes.append("a shared library is judged as loaded into a program in the image (executing it "
                            "directly is meaningless: it typically crashes); messages name it where the "
                            "program's name would be")

@@ -282,9 +282,23 @@ def test_install_dir_names_the_program() -> None:
 
 def test_shared_library_without_a_loader() -> None:
     facts = elf(interpreter=None, soname="libfoo.so.1", pie=False)
-    v = check(analysis(facts, "libfoo.so.1"), musl_target())
+    v = check(analysis(facts, "libfoo.so.1"), empty_target())
     assert v.outcome is Outcome.MISSING_INTERPRETER
-    assert "no dynamic loader for glibc" in v.problems[0].detail
+    assert v.problems[0].detail == "cannot be loaded: the image has no dynamic loader"
+
+
+def test_glibc_library_is_loaded_by_musl_loader() -> None:
+    # No interpreter of its own: musl's loader loads it, libc.so.6 being musl itself.
+    facts = elf(interpreter=None, soname="libfoo.so.1", pie=False, needed=("libc.so.6", "libgcc_s.so.1"))
+    v = check(analysis(facts, "libfoo.so.1"), musl_target())
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libgcc_s.so.1")]
+    assert ("libc.so.6", SearchSource.MUSL_BUILTIN) in [(x.name, x.source) for x in v.loaded]
+
+
+def test_musl_library_on_glibc_image_misses_libc_so() -> None:
+    facts = musl_elf(interpreter=None, soname="libfoo.so", pie=False, needed=("libc.so",))
+    v = check(analysis(facts, "libfoo.so"), glibc_target([LIBC]))
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libc.so")]
 
 
 def test_shared_library_loads_on_glibc_image() -> None:
