@@ -53,6 +53,7 @@ from linkcheck.model import (
 CHUNK_FILES = 256
 _HEAD = 4
 _WANTED = (b"\x7fELF", b"#!")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 Progress = Callable[[int, int], None]  # (files looked at so far, files to look at in this input)
 
@@ -128,22 +129,24 @@ class _DirectoryJob:
         return self._origin
 
     def run(self, rel: str) -> ScanResult | None:
-        host = os.path.join(self.root, rel) if rel else self.root
+        host = f"{self.root}/{rel}" if rel else self.root
         try:
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = os.open(host, _OPEN_FLAGS)
         except OSError as exc:
             return ScanResult(host, None, f"{host}: cannot open ({exc.strerror or exc})")
         try:
+            # The walk saw a regular file; O_NONBLOCK keeps a FIFO swapped in since from blocking, and
+            # fstat below (only for the files worth reading) refuses it.
+            head = os.pread(fd, _HEAD, 0)
+            if not head.startswith(_WANTED):
+                return None
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 return None
-            head = os.pread(fd, _HEAD, 0)
         except OSError as exc:
             return ScanResult(host, None, f"{host}: cannot read ({exc.strerror or exc})")
         finally:
             os.close(fd)
-        if not head.startswith(_WANTED):
-            return None
         # Hard links: read once per worker, whatever the number of names.
         key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
         seen = self._linked.get(key) if key is not None else None
@@ -259,6 +262,9 @@ def cached_target(target: Target) -> Target:
     return dataclasses.replace(target, files=CachedFiles(target.files))
 
 
+_ELF_FIELDS = tuple(f.name for f in dataclasses.fields(ElfFacts))
+
+
 def _light(result: ScanResult) -> ScanResult:
     """The result as sent back from a worker: the ELF facts without the exported symbols and with only
     the versioned imports (all that ``to_dict`` and the verdicts' explanations use). Pickling every
@@ -267,10 +273,9 @@ def _light(result: ScanResult) -> ScanResult:
     if a is None or a.elf is None:
         return result
     e = a.elf
-    values = {f.name: getattr(e, f.name) for f in dataclasses.fields(ElfFacts)}
-    values["exports"] = ()
-    values["imports"] = ()
-    light = dataclasses.replace(a, elf=ElfFacts(**values))
+    # Never touch imports/exports here: the reader may decode them lazily, and this must not force it.
+    values = {name: getattr(e, name) for name in _ELF_FIELDS if name not in ("imports", "exports")}
+    light = dataclasses.replace(a, elf=ElfFacts(imports=(), exports=(), **values))
     return dataclasses.replace(result, analysis=light)
 
 
