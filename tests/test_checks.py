@@ -321,7 +321,7 @@ def test_script_crlf() -> None:
     target = glibc_target(existing=["/bin/sh", "/bin/bash"], executable=["/bin/sh", "/bin/bash"])
     v = check(script_analysis("/bin/sh\r", crlf=True), target)
     assert v.outcome is Outcome.MISSING_INTERPRETER
-    assert v.shell_message == "bash: /app/run.sh: /bin/sh^M: bad interpreter: No such file or directory"
+    assert v.shell_message == "bash: /app/run.sh: cannot execute: required file not found"
     assert "CR LF" in v.explanation
     assert any("sed -i 's/\\r$//' run.sh" in f for f in v.fixes)
     assert any("*.sh text eol=lf" in f for f in v.fixes)

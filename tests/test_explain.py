@@ -31,10 +31,11 @@ def test_shell_not_found_wording() -> None:
     assert bash == "bash: /app/x: cannot execute: required file not found"
 
 
-def test_bad_interpreter_shows_carriage_return_as_caret_m() -> None:
+def test_missing_script_interpreter_in_bash_52_is_required_file_not_found() -> None:
     line = explain.shell_bad_interpreter(Shell.BASH, "/app/run.sh", "/bin/bash\r")
-    assert line == "bash: /app/run.sh: /bin/bash^M: bad interpreter: No such file or directory"
-    assert "\r" not in line
+    assert line == "bash: /app/run.sh: cannot execute: required file not found"
+    dash = explain.shell_bad_interpreter(Shell.DASH, "/app/run.sh", "/bin/bash")
+    assert dash == "sh: 1: /app/run.sh: not found"
 
 
 def test_env_wording_busybox_and_coreutils() -> None:
