@@ -8,6 +8,7 @@ hides "exec format error"). The outcome is classified from the real evidence onl
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import ctypes
 import errno as errno_mod
@@ -259,7 +260,11 @@ def classify_exit(code: int, out: str, err: str) -> RealOutcome:
         return result(Outcome.MISSING_SYMBOL, symbols, f"exit {code}: loader: symbol not found")
     env_miss = ENV_CANT_EXEC.search(err)
     if env_miss and code == 127:
-        program = env_miss["bb"] if env_miss["bb"] is not None else env_miss["cu"]
+        if env_miss["bb"] is not None:
+            program = env_miss["bb"]  # busybox prints the name raw
+        else:
+            # coreutils quotes it C-style: 'sh\r' stands for "sh" + carriage return.
+            program = codecs.decode(env_miss["cu"], "unicode_escape")
         return result(Outcome.MISSING_INTERPRETER, [program], f"exit {code}: env could not find {program!r}")
     if code < 0:
         return result(Outcome.UNKNOWN, [], f"killed by signal {-code}")

@@ -204,8 +204,18 @@ def build_debian(root: Path, suite: str) -> None:
         )
         if proc.returncode != 0:
             raise RootUnavailable(f"debootstrap {suite} failed: {proc.stderr.strip()[-300:]}")
-    # A private copy: tests install programs into the root.
-    shutil.copytree(cached, root, symlinks=True, ignore=shutil.ignore_patterns(".complete"))
+    # A private copy: tests install programs into the root. Only directories, regular files and
+    # symlinks: never read a device node (/dev/zero would be copied until the disk is full).
+    shutil.copytree(cached, root, symlinks=True, ignore=_only_plain_files)
+
+
+def _only_plain_files(directory: str, names: list[str]) -> set[str]:
+    skip = {".complete"}
+    for name in names:
+        mode = os.lstat(os.path.join(directory, name)).st_mode
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            skip.add(name)
+    return skip
 
 
 def build_root(name: str, root: Path) -> None:

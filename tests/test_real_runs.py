@@ -183,27 +183,7 @@ def test_real_image_roots_run_their_own_shell(root_factory: RootFactory) -> None
 
 # (fixture, root) -> the precise reason linkcheck's prediction differs from the real run. Each entry
 # is a linkcheck bug, kept as a strict xfail so that fixing it turns the case green.
-_GLIBC_LIB_ON_MUSL = (
-    "linkcheck predicts missing-interpreter ('dynamic loader for glibc') for a glibc-linked shared library "
-    "in a musl root, but a library has no interpreter: the root's musl loader loads it for real (ldd mode "
-    "exits 0; libc.so.6 is a name musl satisfies itself, symbol versions are ignored, puts resolves)"
-)
-_MUSL_LIB_ON_GLIBC = (
-    "linkcheck predicts missing-interpreter ('dynamic loader for musl') first for a musl-linked shared "
-    "library in a glibc root; the root's glibc loader really fails on the library it needs: "
-    "'libc.so => not found' (missing-library, which linkcheck lists only second)"
-)
-KNOWN_MISMATCHES: dict[tuple[str, str], str] = {
-    ("libfixture.so", "musl"): _GLIBC_LIB_ON_MUSL,
-    ("libfixture.so", "alpine-3.20.3-x86_64"): _GLIBC_LIB_ON_MUSL,
-    ("libhello-glibc.so", "musl"): _GLIBC_LIB_ON_MUSL,
-    ("libhello-glibc.so", "alpine-3.20.3-x86_64"): _GLIBC_LIB_ON_MUSL,
-    ("libhello-musl.so", "glibc-host"): _MUSL_LIB_ON_GLIBC,
-    ("libhello-musl.so", "glibc-host-nocxx"): _MUSL_LIB_ON_GLIBC,
-    ("libhello-musl.so", "busybox-glibc"): _MUSL_LIB_ON_GLIBC,
-    ("libhello-musl.so", "debian-bookworm"): _MUSL_LIB_ON_GLIBC,
-    ("libhello-musl.so", "debian-bullseye"): _MUSL_LIB_ON_GLIBC,
-}
+KNOWN_MISMATCHES: dict[tuple[str, str], str] = {}
 
 _TARGETS: dict[str, Any] = {}
 
