@@ -301,7 +301,6 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
         return ()
     # 3. Libraries, 4. symbol versions, 5. symbols.
     res = resolve(e, target, origin_dir=install_dir, origin_files=origin_files, program=program)
-    found.notes.extend(res.notes)
     _missing_libraries(e, target, program, res, found)
     if res.family is LoaderFamily.GLIBC and target.libc is Libc.GLIBC:
         _versions(e, target, program, res, found)

@@ -85,7 +85,7 @@ class LoaderFamily(str, enum.Enum):
 @dataclass(frozen=True, slots=True)
 class FoundLibrary:
     loaded: LoadedLibrary
-    file: LibraryFile | None  # None for musl built-ins and for files whose contents are not known
+    file: LibraryFile | None  # None for musl built-ins: no file is looked at
     search: tuple[SearchStep, ...]
 
 
@@ -104,7 +104,6 @@ class Resolution:
     found: tuple[FoundLibrary, ...]  # breadth-first, in the order the loader maps them
     missing: tuple[MissingLibrary, ...]  # each name once, at its first need
     interpreter: LibraryFile | None = None  # the loader itself, when the target can read it
-    notes: tuple[str, ...] = ()
 
     @property
     def loaded(self) -> tuple[LoadedLibrary, ...]:
