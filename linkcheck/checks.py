@@ -296,7 +296,8 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
         return ()  # static or static-pie: nothing else is loaded
     if not e.needed:
         return ()
-    if not target.loaders:
+    has_interp = e.interpreter is not None and target.files.exists(e.interpreter)
+    if not target.loaders and not has_interp:
         found.notes.append(f"{target.name} has no dynamic loader: its libraries were not searched")
         return ()
     # 3. Libraries, 4. symbol versions, 5. symbols.

@@ -426,3 +426,11 @@ def test_library_without_libc_on_scratch() -> None:
     facts = elf(interpreter=None, needed=(), libc=Libc.NONE, linkage=Linkage.NO_LIBC, version_needs=())
     v = check(analysis(facts, "libnolibc.so"), empty_target())
     assert v.problems[0].detail == "cannot be loaded: the image has no dynamic loader"
+
+
+def test_interpreter_at_an_unusual_path_still_resolves_libraries() -> None:
+    # The image lists no standard loader, but the file's own interpreter is there (a Nix-style path).
+    interp = "/opt/glibc/lib/ld-linux-x86-64.so.2"
+    target = glibc_target([LIBC], loaders=(), existing=[interp], executable=[interp])
+    v = check(analysis(elf(interpreter=interp, needed=("libz.so.1", "libc.so.6"))), target)
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libz.so.1")]
