@@ -82,6 +82,29 @@ class ProfileInfo:
     description: str
     sources: tuple[Source, ...] = field(default=())
 
+    def describe(self) -> str:
+        """One line for people: name, aliases, architectures, libc, size, how its facts are known."""
+        libc = self.libc.value if self.libc_version is None else f"{self.libc.value} {self.libc_version}"
+        if self.libc is Libc.NONE:
+            libc = "no libc"
+        size = "size ?" if self.size_bytes is None else f"{self.size_bytes / 1e6:.1f} MB"
+        hows = sorted({s.how for s in self.sources})
+        aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
+        return (f"{self.name}{aliases}: {','.join(self.architectures)}, {libc}, {size}; "
+                f"facts {'/'.join(hows)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "architectures": list(self.architectures),
+            "libc": self.libc.value,
+            "libc_version": self.libc_version,
+            "size_bytes": self.size_bytes,
+            "description": self.description,
+            "sources": [{"fact": s.fact, "how": s.how, "where": s.where, "date": s.date} for s in self.sources],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class _Image:

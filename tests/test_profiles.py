@@ -265,11 +265,13 @@ def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: s
         pytest.skip("no Debian mirror in the apt sources")
     root = tmp_path / suite
     merged = "--no-merged-usr" if suite == "bullseye" else "--merged-usr"
-    subprocess.run(
+    run = subprocess.run(
         ["debootstrap", "--variant=minbase", merged, "--arch=amd64", suite, str(root), mirror],
-        check=True,
         capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
+    assert run.returncode == 0, f"debootstrap failed: {run.stdout[-600:]} {run.stderr[-600:]}"
     fresh = target_from_tree(DirectoryTree(root), suite)
     profile = load_target(f"debian:{suite}-slim", "amd64")
     assert set(fresh.loaders) == set(profile.loaders)
