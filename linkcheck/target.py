@@ -102,7 +102,8 @@ class ProfileInfo:
             "libc_version": self.libc_version,
             "size_bytes": self.size_bytes,
             "description": self.description,
-            "sources": [{"fact": s.fact, "how": s.how, "where": s.where, "date": s.date} for s in self.sources],
+            "sources": [{"fact": s.fact, "how": s.how, "where": s.where, "date": s.date}
+                        for s in self.sources],
         }
 
 
