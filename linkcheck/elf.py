@@ -147,11 +147,17 @@ class _Reader:
 
 
 class _Strtab:
-    """A string table, decoded once per offset."""
+    """A string table, decoded once per offset.
+
+    Strings may overlap (linkers share suffixes), but a hostile file can point thousands of names
+    into one long string; the bytes decoded are therefore capped at a few times the table's size,
+    and ``get`` answers None past the cap with ``exhausted`` set."""
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.cache: dict[int, str] = {}
+        self.budget = 4 * len(raw) + (1 << 20)
+        self.exhausted = False
 
     def get(self, offset: int) -> str | None:
         s = self.cache.get(offset)
@@ -163,6 +169,10 @@ class _Strtab:
         end = raw.find(b"\0", offset)
         if end < 0:
             return None
+        if end - offset > self.budget:
+            self.exhausted = True
+            return None
+        self.budget -= end - offset
         s = raw[offset:end].decode("utf-8", "surrogateescape")
         self.cache[offset] = s
         return s
@@ -419,6 +429,8 @@ def _read_strtab(r: _Reader, dyn: dict[int, list[int]]) -> _Strtab:
 
 def _dyn_string(r: _Reader, strtab: _Strtab, offset: int, tag: str) -> str:
     s = strtab.get(offset)
+    if s is None and strtab.exhausted:
+        raise r.bad(f"{tag} strings overlap far more than a linker writes them (decoding capped)")
     if s is None:
         raise r.bad(
             f"{tag} string at offset {offset} is outside the dynamic string table ({len(strtab.raw)} bytes)"
@@ -437,6 +449,9 @@ def _read_verneed(
     limit = dyn.get(DT_VERNEEDNUM, [r.size // lay.verneed.size])[0]
     out: list[VersionNeed] = []
     seen: set[int] = set()
+    # Every Vernaux record is read once for the whole table: entries whose chains meet are cut
+    # where they meet (a linker never shares records), which keeps hostile files linear.
+    aseen: set[int] = set()
     data = r.data
     for _ in range(min(limit, r.size // lay.verneed.size)):
         if off in seen or not r.fits(off, lay.verneed.size):
@@ -450,7 +465,6 @@ def _read_verneed(
             library = "?"
         versions: list[str] = []
         aoff = off + vn_aux
-        aseen: set[int] = set()
         for _j in range(min(vn_cnt, r.size // lay.vernaux.size)):
             if aoff in aseen or not r.fits(aoff, lay.vernaux.size):
                 r.warn(f"version need entries for {library} are broken at {aoff:#x}")
@@ -557,7 +571,7 @@ class _SymbolTable:
     sym: bytes  # the entries, index 0 included
     is64: bool
     swap: bool  # the file's byte order is not this machine's
-    strtab: bytes
+    strtab: _Strtab
     versym: bytes | None  # one u16 per entry, or None
     vmap: _VersionMap
 
@@ -602,7 +616,7 @@ def _locate_symbols(
                 r.warn("DT_VERSYM table is shorter than the symbol table; versions not read")
         except MalformedElfError as exc:
             r.warn(f"symbol versions not read: {_tail(exc)}")
-    return _SymbolTable(sym, lay.is64, swap, strtab.raw, versym, vmap)
+    return _SymbolTable(sym, lay.is64, swap, strtab, versym, vmap)
 
 
 def _column(raw: bytes, code: str, first: int, stride: int, swap: bool) -> array.array[int]:
@@ -621,8 +635,11 @@ _KEEP_INFO = bytes(
 )
 
 
-def _decode_symbols(t: _SymbolTable) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...]]:
-    """Imports (undefined) and exports (defined) of a symbol table. Names are decoded once each."""
+def _decode_symbols(
+    t: _SymbolTable,
+) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...], tuple[str, ...]]:
+    """Imports (undefined) and exports (defined) of a symbol table, and warnings. Names are decoded
+    once each."""
     esz = 24 if t.is64 else 16
     count = len(t.sym) // esz
     names = _column(t.sym, "I", 0, esz, t.swap)
@@ -633,21 +650,16 @@ def _decode_symbols(t: _SymbolTable) -> tuple[tuple[SymbolImport, ...], tuple[Sy
         versym = array.array("H", t.versym)
         if t.swap:
             versym.byteswap()
-    raw = t.strtab
-    decoded: dict[int, str] = {}
+    get = t.strtab.get
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
     vmap = t.vmap
     for i in itertools.compress(range(count), info.translate(_KEEP_INFO)):
         if i == 0:
             continue
-        off = names[i]
-        name = decoded.get(off)
-        if name is None:
-            end = raw.find(b"\0", off)
-            if end <= off:  # empty name, or outside the table
-                continue
-            name = decoded[off] = raw[off:end].decode("utf-8", "surrogateescape")
+        name = get(names[i])
+        if not name:  # empty, outside the table, or past the decoding cap
+            continue
         version = library = None
         hidden = False
         if versym is not None:
@@ -661,28 +673,35 @@ def _decode_symbols(t: _SymbolTable) -> tuple[tuple[SymbolImport, ...], tuple[Sy
             imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
         else:
             exports.append(SymbolExport(name, version, hidden))
-    return tuple(imports), tuple(exports)
+    warnings: tuple[str, ...] = ()
+    if t.strtab.exhausted:
+        warnings = ("symbol names overlap far more than a linker writes them; decoding capped, "
+                    "some symbols skipped",)
+    return tuple(imports), tuple(exports), warnings
 
 
 _IMPORTS_SLOT = ElfFacts.__dict__["imports"]
 _EXPORTS_SLOT = ElfFacts.__dict__["exports"]
+_WARNINGS_SLOT = ElfFacts.__dict__["warnings"]
 
 
 class _LazyElfFacts(ElfFacts):
     """ElfFacts whose imports and exports are decoded from the copied symbol table on first access.
 
     Building hundreds of thousands of symbol objects dominated analyze() over /usr, and most callers
-    never look at them. Everything else behaves as ElfFacts: equal to an ElfFacts with the same
-    fields, same repr, frozen."""
+    never look at them. Reading ``warnings`` decodes them too (decoding may add one). Everything
+    else behaves as ElfFacts: equal to an ElfFacts with the same fields, same repr, frozen."""
 
     __slots__ = ("_pending",)
 
     def _ready(self) -> None:
         pending: _SymbolTable | None = getattr(self, "_pending", None)
         if pending is not None:
-            imports, exports = _decode_symbols(pending)
+            imports, exports, warnings = _decode_symbols(pending)
             _IMPORTS_SLOT.__set__(self, imports)
             _EXPORTS_SLOT.__set__(self, exports)
+            if warnings:
+                _WARNINGS_SLOT.__set__(self, _WARNINGS_SLOT.__get__(self) + warnings)
             object.__setattr__(self, "_pending", None)
 
     @property
@@ -704,6 +723,16 @@ class _LazyElfFacts(ElfFacts):
     @exports.setter
     def exports(self, value: tuple[SymbolExport, ...]) -> None:
         _EXPORTS_SLOT.__set__(self, value)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        self._ready()
+        value: tuple[str, ...] = _WARNINGS_SLOT.__get__(self)
+        return value
+
+    @warnings.setter
+    def warnings(self, value: tuple[str, ...]) -> None:
+        _WARNINGS_SLOT.__set__(self, value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ElfFacts):

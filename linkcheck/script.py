@@ -62,7 +62,10 @@ def parse_shebang(head: bytes) -> ScriptFacts:
     program = None
     if interpreter.rsplit("/", 1)[-1] == "env" and argument is not None:
         program = _env_program(argument)
-    shown = head[: newline if newline >= 0 else min(len(head), last)]
+    # The line shown to people ends at the first newline even past a NUL (the kernel stops reading
+    # at the NUL, but the file's next lines must not leak into the report).
+    shown_end = bytes(head[:BINPRM_BUF_SIZE]).find(b"\n")
+    shown = head[: shown_end if shown_end >= 0 else min(len(head), last)]
     if shown.endswith(b"\r"):
         shown = shown[:-1]
     return ScriptFacts(

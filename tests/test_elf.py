@@ -513,3 +513,65 @@ def test_go_build_info_agrees_with_go_version_m(path: Path) -> None:
     info = parse_elf(path.read_bytes(), str(path)).toolchain.go
     assert info is not None
     assert (info.go_version, info.main_module, list(info.settings)) == go_version_m(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hostile sharing: records and strings pointed at many times stay linear
+# ----------------------------------------------------------------------------------------------
+
+
+def test_verneed_entries_sharing_one_aux_chain_are_read_once() -> None:
+    """Point the second Verneed entry's vn_aux at the first entry's Vernaux chain."""
+    path = FIXTURE_BIN / "cxx-glibc"  # needs versions from libstdc++, libgcc_s/libm and libc
+    data = path.read_bytes() if path.exists() else base_bytes()
+    lay = Layout(data)
+    bad = bytearray(data)
+    vn_next_1 = struct.unpack_from("<I", bad, lay.verneed + 12)[0]
+    if vn_next_1 == 0:
+        pytest.skip("base file has one version need entry")
+    # Offsets are unsigned and relative, so only a forward share is possible: the first entry takes
+    # the second entry's chain; the second then finds its records already read.
+    second = lay.verneed + vn_next_1
+    vn_aux_2 = struct.unpack_from("<I", bad, second + 8)[0]
+    struct.pack_into("<I", bad, lay.verneed + 8, second + vn_aux_2 - lay.verneed)
+    facts = parse_elf(bytes(bad), "x")
+    good = parse_elf(data, "x")
+    assert facts.version_needs[0].library == good.version_needs[0].library
+    vn_cnt_1 = struct.unpack_from("<H", bad, lay.verneed + 2)[0]
+    assert facts.version_needs[0].versions == good.version_needs[1].versions[:vn_cnt_1]
+    assert facts.version_needs[1].versions == ()
+    assert any("broken" in w for w in facts.warnings)
+
+
+def test_symbol_names_pointing_into_one_long_string_are_capped(base: tuple[bytes, Layout]) -> None:
+    """Every symbol's st_name points into one long name: decoding stops at a cap, with a warning."""
+    data, lay = base
+    long_name = b"L" * 1_000_000
+    bad = bytearray(data) + long_name + b"\0"
+    good = parse_elf(data, "x")
+    # Grow the string table over the appended name: move DT_STRTAB's target to a new copy of it at
+    # the end of the file, inside a PT_LOAD widened to cover it.
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(data))
+    dynsym = elf.get_section_by_name(".dynsym")
+    first_load = next(i for i, s in enumerate(elf.iter_segments()) if s["p_type"] == "PT_LOAD")
+    seg = elf.get_segment(first_load)
+    new_strtab = len(bad)
+    bad += data[lay.dynstr : lay.dynstr + lay.dynstr_size] + long_name + b"\0"
+    vaddr_of_new = seg["p_vaddr"] + (new_strtab - seg["p_offset"])
+    at = lay.phoff + first_load * lay.phentsize
+    struct.pack_into("<QQ", bad, at + 32, len(bad) - seg["p_offset"], len(bad) - seg["p_offset"])
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_STRTAB") + 8, vaddr_of_new)
+    struct.pack_into("<Q", bad, lay.tag_offset("DT_STRSZ") + 8, len(bad) - new_strtab)
+    count = dynsym["sh_size"] // 24
+    for i in range(1, count):
+        struct.pack_into("<I", bad, dynsym["sh_offset"] + 24 * i, lay.dynstr_size + i)
+    facts = parse_elf(bytes(bad), "x")
+    assert facts.needed == good.needed  # the table is still read
+    decoded = sum(len(s.name) for s in facts.imports) + sum(len(s.name) for s in facts.exports)
+    assert decoded <= 4 * (len(bad) - new_strtab) + (1 << 20)
+    if (count - 1) * len(long_name) > 4 * (len(bad) - new_strtab) + (1 << 20):
+        assert any("decoding capped" in w for w in facts.warnings)

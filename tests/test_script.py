@@ -115,3 +115,9 @@ def test_not_utf8_round_trips() -> None:
 def test_only_the_first_line_is_read() -> None:
     s = parse_shebang(b"#!/bin/sh\n#!/bin/bash\n")
     assert s.interpreter == "/bin/sh" and s.line == "#!/bin/sh"
+
+
+def test_shown_line_stops_at_the_first_newline_after_a_nul() -> None:
+    s = parse_shebang(b"#!/bin/sh\0\nrm -rf /\n")
+    assert s.interpreter == "/bin/sh"
+    assert "\n" not in s.line and "rm" not in s.line
