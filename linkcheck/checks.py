@@ -12,6 +12,7 @@ import os
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from linkcheck import explain
 from linkcheck.arch import libc_of_interpreter
@@ -112,30 +113,53 @@ def check_matrix(
 def check_path(path_or_analysis: str | os.PathLike[str] | Analysis, target: str | Target,
                platform: str | None = None) -> Verdict:
     """Analyse a path (or take an Analysis), load the target by name when given one, and check,
-    counting libraries in the file's own host directory as installed beside it."""
+    counting libraries in the file's own host directory as installed beside it in /app."""
+    analysis = _analysis_of(path_or_analysis)
+    return check(analysis, _target_of(target, platform), origin_files=_origin_files(analysis))
+
+
+def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
+                      targets: Sequence[str | Target] | None = None,
+                      platform: str | None = None) -> tuple[Verdict, ...]:
+    """``check_path`` on several targets; by default every built-in image for the file's machine
+    (for a script or non-ELF file: ``platform``'s, else this host's)."""
+    analysis = _analysis_of(path_or_analysis)
+    if targets is None:
+        from linkcheck.target import builtin_targets
+
+        chosen: list[Target] = list(builtin_targets(analysis.machine or platform))
+    else:
+        chosen = [_target_of(t, platform) for t in targets]
+    return check_matrix(analysis, chosen, origin_files=_origin_files(analysis))
+
+
+def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysis:
     if isinstance(path_or_analysis, Analysis):
-        analysis = path_or_analysis
-    else:
-        from linkcheck.analyze import analyze
+        return path_or_analysis
+    from linkcheck.analyze import analyze
 
-        analysis = analyze(os.fspath(path_or_analysis))
+    return analyze(os.fspath(path_or_analysis))
+
+
+def _target_of(target: str | Target, platform: str | None) -> Target:
     if isinstance(target, Target):
-        tgt = target
-    else:
-        from linkcheck.target import load_target
+        return target
+    from linkcheck.target import load_target
 
-        tgt = load_target(target, platform=platform)
-    origin_files = None
+    return load_target(target, platform=platform)
+
+
+def _origin_files(analysis: Analysis) -> TargetFiles | None:
+    """The file's host directory, seen at /app, when linkcheck.rootfs provides that view."""
     host_dir = os.path.dirname(os.path.abspath(analysis.path))
-    if os.path.isdir(host_dir):
-        try:
-            from linkcheck import rootfs
-        except ImportError:
-            rootfs = None  # type: ignore[assignment]
-        make = getattr(rootfs, "host_dir_files", None)
-        if make is not None:
-            origin_files = make(host_dir, "/app")
-    return check(analysis, tgt, origin_files=origin_files)
+    if not os.path.isdir(host_dir):
+        return None
+    try:
+        from linkcheck import rootfs
+    except ImportError:
+        return None
+    make = getattr(rootfs, "host_dir_files", None)
+    return None if make is None else cast(TargetFiles, make(host_dir, "/app"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from linkcheck.checks import check, check_matrix
+from linkcheck.analyze import analyze
+from linkcheck.checks import check, check_matrix, check_matrix_path, check_path
 from linkcheck.model import (
     Analysis,
     ElfType,
@@ -22,6 +23,7 @@ from linkcheck.model import (
     VersionNeed,
 )
 
+from conftest import FIXTURE_BIN
 from factories import (
     GLIBC_LOADER,
     MUSL_LOADER,
@@ -434,3 +436,28 @@ def test_interpreter_at_an_unusual_path_still_resolves_libraries() -> None:
     target = glibc_target([LIBC], loaders=(), existing=[interp], executable=[interp])
     v = check(analysis(elf(interpreter=interp, needed=("libz.so.1", "libc.so.6"))), target)
     assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libz.so.1")]
+
+
+def _fixture(name: str) -> str:
+    path = FIXTURE_BIN / name
+    if not path.is_file():
+        pytest.skip(f"fixture {name} not built")
+    return str(path)
+
+
+def test_check_path_counts_libraries_beside_the_file() -> None:
+    # c-runpath finds libfixture.so through DT_RUNPATH $ORIGIN/lib: shipped beside it, not in the image.
+    path = _fixture("c-runpath")
+    v = check_path(path, glibc_target([LIBC]))
+    assert v.runs, v.problems
+    assert ("libfixture.so", "/app/lib/libfixture.so") in [(x.name, x.path) for x in v.loaded]
+    moved = dataclasses.replace(analyze(path), path="/nonexistent/c-runpath")
+    v = check_path(moved, glibc_target([LIBC]))
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libfixture.so")]
+
+
+def test_check_matrix_path_defaults_to_builtin_images_of_the_files_machine() -> None:
+    verdicts = check_matrix_path(_fixture("go-static"))
+    assert verdicts and all(v.runs for v in verdicts)
+    arm = check_matrix_path(_fixture("go-static-arm64"))
+    assert arm and all(v.runs for v in arm)  # arm64 images for an arm64 file
