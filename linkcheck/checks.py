@@ -362,7 +362,10 @@ def _missing_interpreter(e: ElfFacts, target: Target, program: str, shell: Shell
 
 def _missing_libraries(e: ElfFacts, target: Target, program: str, res: Resolution, found: _Findings) -> None:
     first = not found.problems
+    gone = e.interpreter if e.interpreter and not target.files.exists(e.interpreter) else None
     for m in res.missing:
+        if gone is not None and m.name in (gone, posixpath.basename(gone)):
+            continue  # a DT_NEEDED naming the missing loader itself: already the first problem
         looked = [s.directory for s in m.search if s.result != "skipped"]
         where = f" The loader looked in: {', '.join(looked)}." if looked else ""
         why = f"{m.needed_by} needs {m.name}, which {target.name} does not have where the loader looks."

@@ -461,3 +461,9 @@ def test_check_matrix_path_defaults_to_builtin_images_of_the_files_machine() -> 
     assert verdicts and all(v.runs for v in verdicts)
     arm = check_matrix_path(_fixture("go-static-arm64"))
     assert arm and all(v.runs for v in arm)  # arm64 images for an arm64 file
+
+
+def test_needed_loader_name_is_not_a_second_problem_when_the_loader_is_missing() -> None:
+    facts = elf(needed=("libc.so.6", "ld-linux-x86-64.so.2"))
+    v = check(analysis(facts), musl_target())
+    assert [p.kind for p in v.problems] == [Outcome.MISSING_INTERPRETER]
