@@ -20,6 +20,7 @@ import re
 import stat
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -109,13 +110,17 @@ def readelf_facts(path: str) -> Facts:
     section headers (then -V prints nothing and version needs/definitions stay empty: see
     ``extra["sectionless"]``)."""
     env = {**os.environ, "LC_ALL": "C"}
-    out = subprocess.run(
+    proc = subprocess.run(
         ["readelf", "-W", "-h", "-l", "-d", "-V", "--dyn-syms", path],
         capture_output=True,
         env=env,
         check=False,
-    ).stdout.decode("utf-8", "surrogateescape")
+    )
+    out = proc.stdout.decode("utf-8", "surrogateescape")
     f = Facts()
+    f.extra["errors"] = tuple(
+        line for line in proc.stderr.decode("utf-8", "replace").splitlines() if "Error:" in line
+    )
     needed: list[str] = []
     rpath: list[str] = []
     runpath: list[str] = []
@@ -154,9 +159,11 @@ def readelf_facts(path: str) -> Facts:
             vneeds.append((m.group(1), []))
         elif section == "verneed" and (m := re.search(r"Name: (.*?)\s+Flags: ", s)) and vneeds:
             vneeds[-1][1].append(m.group(1))
-        elif section == "verdef" and (
-            m := re.search(r"Flags: (.*?)\s+Index: \d+\s+Cnt: \d+\s+Name: (.*)$", s)
-        ) and "BASE" not in m.group(1).split():
+        elif (
+            section == "verdef"
+            and (m := re.search(r"Flags: (.*?)\s+Index: \d+\s+Cnt: \d+\s+Name: (.*)$", s))
+            and "BASE" not in m.group(1).split()
+        ):
             vdefs.append(m.group(2))
     f.needed, f.rpath, f.runpath = tuple(needed), tuple(rpath), tuple(runpath)
     f.version_needs = tuple((lib, tuple(vs)) for lib, vs in vneeds)
@@ -215,7 +222,12 @@ def lief_facts(path_or_bytes: str | bytes) -> Facts | None:
     f = Facts()
     f.elf_class = 64 if h.identity_class == lief.ELF.Header.CLASS.ELF64 else 32
     f.endianness = "little" if h.identity_data == lief.ELF.Header.ELF_DATA.LSB else "big"
-    f.e_machine = int(h.machine_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LIEF warns (and may fail) on e_machine values it has no name for
+        try:
+            f.e_machine = int(h.machine_type)
+        except (SystemError, ValueError, RuntimeWarning):
+            f.e_machine = None
     f.interpreter = binary.interpreter if binary.has_interpreter else None
     needed: list[str] = []
     rpath: list[str] = []
@@ -307,7 +319,10 @@ def classify(fact: str, mine: Any, re_: Facts, li: Facts | None) -> str | None:
     - "readelf-unknown-machine": readelf names a machine we have no number for (LIEF agrees with us);
     - "readelf-sectionless": the file has no section headers, so readelf -V prints no version tables;
       linkcheck agrees with LIEF, which reads them through the dynamic table;
+    - "lief-unknown-machine": LIEF has no name for e_machine (readelf agrees with us);
     - "lief-failed": LIEF could not parse the file, linkcheck agrees with readelf;
+    - "all-refuse": linkcheck refuses the file and readelf reports errors reading the same structure
+      (e.g. separate debug-info files: PT_INTERP with p_filesz 0, which the kernel refuses too);
     - "references-disagree": readelf and LIEF disagree with each other, linkcheck agrees with one;
     - "linkcheck-differs": linkcheck disagrees with both (a bug to report).
     """
@@ -319,6 +334,8 @@ def classify(fact: str, mine: Any, re_: Facts, li: Facts | None) -> str | None:
         return None
     if fact == "e_machine" and r is None and mine == lv:
         return "readelf-unknown-machine"
+    if fact == "e_machine" and lv is None and mine == r:
+        return "lief-unknown-machine"
     if fact in ("version_needs", "version_definitions") and re_.extra.get("sectionless") and mine == lv:
         return "readelf-sectionless"
     if r != lv and mine in (r, lv):
@@ -334,21 +351,13 @@ def compare_file(path: str) -> list[Disagreement]:
     try:
         mine = linkcheck_facts(data, path)
     except Exception as exc:  # noqa: BLE001 - a reference read it, so any refusal is reported
-        return [
-            Disagreement(
-                path,
-                "parse",
-                f"{type(exc).__name__}: {exc}",
-                "read",
-                "read" if li else None,
-                "linkcheck-refused",
-            )
-        ]
+        errors = "; ".join(re_.extra.get("errors", ()))
+        kind = "all-refuse" if errors else "linkcheck-refused"
+        shown = f"{type(exc).__name__}: {exc}"
+        return [Disagreement(path, "parse", shown, errors or "read", "read" if li else None, kind)]
     out = []
     for fact in FACTS:
         kind = classify(fact, mine.get(fact), re_, li)
-        if li is None and kind is None:
-            kind = None
         if kind is not None:
             out.append(
                 Disagreement(path, fact, mine.get(fact), re_.get(fact), li.get(fact) if li else None, kind)
