@@ -196,6 +196,7 @@ PACKAGES: dict[str, tuple[str | None, str | None]] = {
 }
 
 GCC_RUNTIME = ("libgcc_s.so.1", "libstdc++.so.6")
+RUST_ON_CC = "or run it on gcr.io/distroless/cc-debian12 (glibc with libgcc_s)"
 
 _RUST_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "i386": "i686", "riscv64": "riscv64gc"}
 _CROSS_GCC = {
@@ -276,7 +277,7 @@ def loader_fixes(elf: ElfFacts, target: Target) -> list[str]:
                          "which provides /lib/ld-musl-<arch>.so.1")
         return fixes
     if elf.toolchain.language is Language.RUST:
-        fixes.append("or run it on gcr.io/distroless/cc-debian12 (glibc with libgcc_s)")
+        fixes.append(RUST_ON_CC)
     else:
         fixes.append(f"or run it on a glibc image: debian:bookworm-slim or {glibc_image_for(elf)}")
     if target.libc is Libc.MUSL and elf.libc is Libc.GLIBC:
@@ -293,10 +294,7 @@ def library_fixes(name: str, elf: ElfFacts, target: Target) -> list[str]:
     lang = elf.toolchain.language
     if name in GCC_RUNTIME:
         if lang is Language.RUST:
-            fixes.append("run it on gcr.io/distroless/cc-debian12, which has libgcc_s")
-            triple = rust_target(elf.machine, Libc.MUSL)
-            if triple:
-                fixes.append(f"or build a static binary: cargo build --release --target {triple}")
+            fixes += [RUST_ON_CC, *static_build_fixes(elf)]
         elif target.libc is not Libc.MUSL:
             fixes.append("link the GCC runtime into the program: -static-libgcc -static-libstdc++")
             fixes.append("or run it on gcr.io/distroless/cc-debian12 (libstdc++ and libgcc_s)")
