@@ -36,6 +36,7 @@ from linkcheck.model import (
     GoBuildInfo,
     Language,
     Libc,
+    Linkage,
     SymbolExport,
     SymbolImport,
     Toolchain,
@@ -308,9 +309,15 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         elf_type, interpreter, tuple(needed), soname, version_needs, bool(flags_1 & DF_1_PIE), e_entry,
         android, DT_DEBUG in dyn,
     )
+    # A PIE executable: flagged, or static-pie, or (older linkers) an interpreter and no SONAME.
+    # libc.so.6 has a PT_INTERP too (it can be run) but is a library: its SONAME says so.
     pie = elf_type is ElfType.DYN and (
-        bool(flags_1 & DF_1_PIE) or interpreter is not None or linkage.value == "static-pie"
+        bool(flags_1 & DF_1_PIE)
+        or linkage is Linkage.STATIC_PIE
+        or (interpreter is not None and soname is None)
     )
+    if not e_phnum and elf_type in (ElfType.EXEC, ElfType.DYN):
+        r.warn("no program headers: the kernel will not load this file")
     toolchain = _toolchain(r, named, note_names, tuple(needed), strtab, libc, sections)
     facts = (ElfFacts if symbols is None else _LazyElfFacts)(
         machine=machine,
@@ -402,6 +409,9 @@ def _read_dynamic(r: _Reader, lay: _Layout, where: tuple[int, int]) -> dict[int,
         raise r.bad(
             f"dynamic segment at {off:#x}, {length} bytes, runs past the end of the file ({r.size} bytes)"
         )
+    if length == 0:
+        r.warn("dynamic segment is empty in the file (a separate debug-info file?)")
+        return {}
     esz = lay.dyn.size
     count = length // esz
     out: dict[int, list[int]] = {}
