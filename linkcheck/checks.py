@@ -387,6 +387,7 @@ def _missing_libraries(e: ElfFacts, target: Target, program: str, res: Resolutio
 
 def _versions(e: ElfFacts, target: Target, program: str, res: Resolution, found: _Findings) -> None:
     first = not found.problems
+    worst: dict[str, list[tuple[str, str | None]]] = {}  # namespace -> (missing version, provider's highest)
     for need in e.version_needs:
         provider = res.provider(need.library)
         if provider is None:
@@ -411,9 +412,13 @@ def _versions(e: ElfFacts, target: Target, program: str, res: Resolution, found:
             found.add(Problem(Outcome.MISSING_SYMBOL_VERSION, version, program,
                               f"{provider.path} has no {version} (highest {top})", symbols=symbols,
                               provider=provider.path, provider_highest=top),
-                      why, explain.version_fixes(version, top, e, target))
+                      why, ())
+            worst.setdefault(ns, []).append((version, top))
             if first:
                 found.messages.append(explain.glibc_missing_version(program, provider.path, version, program))
+    for ns, missing in worst.items():  # fixes for the highest missing version of each namespace only
+        version, top = max(missing, key=lambda m: explain.version_sort_key(m[0], ns))
+        found.fixes.extend(f for f in explain.version_fixes(version, top, e, target) if f not in found.fixes)
     if first and found.problems:
         found.shell_message = "\n".join(found.messages)
 

@@ -145,6 +145,11 @@ def highest(versions: Sequence[str], namespace: str) -> str | None:
     return best[1] if best else None
 
 
+def version_sort_key(version: str, namespace: str) -> tuple[int, ...]:
+    """Numeric order within a namespace; versions that are not numbers sort first."""
+    return version_key(version, namespace) or ()
+
+
 def namespace_of(version: str) -> str:
     """"GLIBCXX_3.4.30" -> "GLIBCXX_"; a version without "_" is its own namespace."""
     head, sep, _ = version.rpartition("_")

@@ -467,3 +467,11 @@ def test_needed_loader_name_is_not_a_second_problem_when_the_loader_is_missing()
     facts = elf(needed=("libc.so.6", "ld-linux-x86-64.so.2"))
     v = check(analysis(facts), musl_target())
     assert [p.kind for p in v.problems] == [Outcome.MISSING_INTERPRETER]
+
+
+def test_version_fixes_follow_the_highest_missing_version() -> None:
+    facts = elf(version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.32", "GLIBC_2.38")),))
+    v = check(analysis(facts), glibc_target([LIBC], libc_version="2.31"))
+    assert [p.subject for p in v.problems] == ["GLIBC_2.32", "GLIBC_2.38"]
+    newer = [f for f in v.fixes if "newer image" in f]
+    assert newer == ["or run it on a newer image: ubuntu:24.04"]  # 2.39 covers 2.38; 22.04 would not
