@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -58,9 +59,22 @@ def _host_lib(name: str) -> Path:
 def _need_busybox() -> None:
     if not BUSYBOX.is_file():
         raise RootUnavailable("no static /bin/busybox (apt-get install busybox-static)")
-    out = subprocess.run(["readelf", "-lW", str(BUSYBOX)], capture_output=True, text=True, check=False)
-    if out.returncode == 0 and "INTERP" in out.stdout:
+    if _has_interp(BUSYBOX):
         raise RootUnavailable("/bin/busybox is not static (install busybox-static)")
+
+
+def _has_interp(path: Path) -> bool:
+    """Whether a 64-bit little-endian ELF file has a PT_INTERP program header (read by hand)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            return True  # not the x86-64 busybox these roots expect: treat as unusable
+        phoff = struct.unpack_from("<Q", head, 32)[0]
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        fh.seek(phoff)
+        table = fh.read(phentsize * phnum)
+    return any(struct.unpack_from("<I", table, i * phentsize)[0] == 3
+               for i in range(min(phnum, len(table) // max(phentsize, 1))))
 
 
 def _merged_usr(root: Path) -> None:
