@@ -575,3 +575,43 @@ def test_symbol_names_pointing_into_one_long_string_are_capped(base: tuple[bytes
     assert decoded <= 4 * (len(bad) - new_strtab) + (1 << 20)
     if (count - 1) * len(long_name) > 4 * (len(bad) - new_strtab) + (1 << 20):
         assert any("decoding capped" in w for w in facts.warnings)
+
+
+def test_go_build_info_in_the_pre_1_18_pointer_format() -> None:
+    """Rewrite a Go 1.19 build info blob into the Go 1.13-1.17 layout (two pointers to Go string
+    headers) and read the same facts back."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    path = FIXTURE_BIN / "go-static"
+    if not path.exists():
+        pytest.skip("go fixture not built")
+    data = path.read_bytes()
+    sec = ELFFile(io.BytesIO(data)).get_section_by_name(".go.buildinfo")
+    off, addr = sec["sh_offset"], sec["sh_addr"]
+    assert data[off : off + 14] == b"\xff Go buildinf:" and data[off + 15] & 2
+
+    def varint(pos: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                return value, pos
+            shift += 7
+
+    n, pos = varint(off + 32)
+    version = data[pos : pos + n]
+    n, pos = varint(pos + n)
+    modinfo = data[pos : pos + n]
+    bad = bytearray(data)
+    bad[off + 15] = 0  # little-endian, pointer format
+    headers, strings = off + 32, off + 64
+    struct.pack_into("<QQ", bad, off + 16, addr + (headers - off), addr + (headers + 16 - off))
+    struct.pack_into("<QQ", bad, headers, addr + (strings - off), len(version))
+    struct.pack_into("<QQ", bad, headers + 16, addr + (strings + len(version) - off), len(modinfo))
+    bad[strings : strings + len(version) + len(modinfo)] = version + modinfo
+    old, new = parse_elf(data, "new").toolchain.go, parse_elf(bytes(bad), "old").toolchain.go
+    assert new is not None and old == new
