@@ -354,8 +354,7 @@ class _Opener:
             whole = self._gunzip(whole, "archive")
         else:
             self._refuse_compression(magic, "archive")
-        members = _tar_members(whole, self.path, "archive")
-        names = {m.name: m for m in members}
+        names = {m.name: m for m in _tar_members(whole, self.path, "archive")}
         if "manifest.json" in names:
             return self._docker_save(whole, names)
         if "index.json" in names:
@@ -367,7 +366,7 @@ class _Opener:
         return {}, [whole]
 
     def _docker_save(
-        self, whole: _Blob, names: dict[str, tarfile.TarInfo]
+        self, whole: _Blob, names: dict[str, _Member]
     ) -> tuple[dict[str, Any], list[_Blob]]:
         manifest = self._json(_member_blob(whole, names, "manifest.json", self.path), "manifest.json")
         if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
@@ -537,16 +536,15 @@ class _Opener:
             self._refuse_compression(magic, f"layer {len(self.blobs) + 1}")
         self.blobs.append(layer)
         blob_id = len(self.blobs) - 1
-        members = _tar_members(layer, self.path, f"layer {blob_id + 1}")
-        self.members += len(members)
-        if self.members > self.limits.max_members:
-            raise self.fail(f"more than {self.limits.max_members} tar members (limit)")
-        # Whiteouts act on lower layers only: apply them all first, then this layer's entries.
-        own: list[tuple[str, tarfile.TarInfo]] = []
-        for m in members:
+        # Whiteouts act on lower layers only: apply them as they come, and this layer's own entries after.
+        own: list[tuple[str, _Member]] = []
+        for m in _tar_members(layer, self.path, f"layer {blob_id + 1}"):
+            self.members += 1
+            if self.members > self.limits.max_members:
+                raise self.fail(f"more than {self.limits.max_members} tar members (limit)")
             path = _member_path(m.name, self.path)
-            if path == "/" and not m.isdir():
-                continue
+            if path == "/":
+                continue  # the root's own entry ("./"): the root stays a directory
             base = posixpath.basename(path)
             parent = posixpath.dirname(path)
             if base == _OPAQUE:
@@ -559,11 +557,9 @@ class _Opener:
         for path, m in own:
             self._add(path, m, blob_id)
 
-    def _add(self, path: str, m: tarfile.TarInfo, blob_id: int) -> None:
-        mode = stat.S_IMODE(m.mode)
-        if path == "/":
-            return  # the root's own entry ("./"): the root stays a directory
-        if m.isdir():
+    def _add(self, path: str, m: _Member, blob_id: int) -> None:
+        mode = m.mode
+        if m.kind == "d":
             old = self.nodes.get(path)
             if old is not None and old.entry.kind is not EntryKind.DIRECTORY:
                 self._remove(path)
@@ -571,19 +567,16 @@ class _Opener:
             self.nodes[path] = _Node(TreeEntry(EntryKind.DIRECTORY, mode, 0), -1, 0)
             self.children.setdefault(path, set())
             return
-        if m.islnk():
+        if m.kind == "h":
             target = _member_path(m.linkname, self.path)
             src = self.nodes.get(target)
             if src is None or src.entry.kind is not EntryKind.FILE:
                 raise self.fail(f"hard link {path} points to {target}, which is not a file before it")
             node = _Node(TreeEntry(EntryKind.FILE, mode, src.entry.size), src.blob, src.offset, src.sparse)
-        elif m.issym():
+        elif m.kind == "l":
             node = _Node(TreeEntry(EntryKind.SYMLINK, 0o777, len(m.linkname), m.linkname), -1, 0)
-        elif m.isreg():
-            end = m.offset_data + m.size
-            if end > self.blobs[blob_id].size:
-                raise self.fail(f"{path} claims {m.size} bytes, past the end of its layer (truncated?)")
-            node = _Node(TreeEntry(EntryKind.FILE, mode, m.size), blob_id, m.offset_data, m.issparse())
+        elif m.kind == "f":
+            node = _Node(TreeEntry(EntryKind.FILE, mode, m.size), blob_id, m.offset, m.sparse)
         else:  # devices, FIFOs: listed, never read
             node = _Node(TreeEntry(EntryKind.OTHER, mode, 0), -1, 0)
         if path in self.nodes:
@@ -633,27 +626,60 @@ def _member_path(name: str, archive: str) -> str:
     return "/" + "/".join(parts)
 
 
-def _tar_members(blob: _Blob, archive: str, what: str) -> list[tarfile.TarInfo]:
-    """The members of the tar in ``blob``; ArchiveError when it is not a tar or is cut short."""
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """What the index keeps of one tar member (a TarInfo weighs several times more)."""
+
+    name: str
+    kind: str  # "d" directory, "f" regular file, "l" symlink, "h" hard link, "o" other (device, FIFO)
+    mode: int
+    size: int
+    offset: int  # of the data, from the start of the tar
+    linkname: str = ""
+    sparse: bool = False
+
+
+def _compact(m: tarfile.TarInfo) -> _Member:
+    if m.isdir():
+        kind = "d"
+    elif m.issym():
+        kind = "l"
+    elif m.islnk():
+        kind = "h"
+    elif m.isreg():
+        kind = "f"
+    else:
+        kind = "o"
+    return _Member(m.name, kind, stat.S_IMODE(m.mode), m.size if kind == "f" else 0, m.offset_data,
+                   m.linkname if kind in ("l", "h") else "", m.issparse())
+
+
+def _tar_members(blob: _Blob, archive: str, what: str) -> Iterator[_Member]:
+    """The members of the tar in ``blob``, streamed (nothing but the current header is held); ArchiveError
+    when it is not a tar, is cut short, or a member's data runs past its end."""
     with open(blob.path, "rb") as f:
         section = _Section(f, blob.offset, blob.size)
         try:
             with tarfile.open(fileobj=section, mode="r:") as tf:  # type: ignore[call-overload]
-                members: list[tarfile.TarInfo] = tf.getmembers()
+                while True:
+                    info = tf.next()
+                    if info is None:
+                        return
+                    tf.members.clear()  # tarfile keeps every header it reads; we keep our own index
+                    m = _compact(info)
+                    if m.kind == "f" and m.offset + m.size > blob.size:
+                        raise ArchiveError(f"{archive}: {what} is truncated (member {m.name!r} claims "
+                                           f"{m.size} bytes, past the end of the tar)")
+                    yield m
         except tarfile.ReadError as exc:
             if "unexpected end" in str(exc):
                 raise ArchiveError(f"{archive}: {what} is truncated (tar data ends early)") from exc
             raise ArchiveError(f"{archive}: {what} is not a readable tar ({_reason(exc)})") from exc
         except (EOFError, tarfile.TarError) as exc:
             raise ArchiveError(f"{archive}: {what} is truncated or corrupt ({_reason(exc)})") from exc
-    for m in members:
-        if m.isreg() and m.offset_data + m.size > blob.size:
-            raise ArchiveError(f"{archive}: {what} member {m.name!r} claims {m.size} bytes, past the end "
-                               "of the tar (truncated?)")
-    return members
 
 
-def _member_blob(whole: _Blob, names: dict[str, tarfile.TarInfo], name: str, archive: str) -> _Blob:
+def _member_blob(whole: _Blob, names: dict[str, _Member], name: str, archive: str) -> _Blob:
     """The data of member ``name`` of the outer tar, following symlinks and hard links between members
     (``docker save`` stores a repeated layer as a link to the first copy)."""
     key = _member_path(name, archive)[1:]
@@ -661,11 +687,11 @@ def _member_blob(whole: _Blob, names: dict[str, tarfile.TarInfo], name: str, arc
         m = names.get(key)
         if m is None:
             raise ArchiveError(f"{archive}: the archive has no {name}")
-        if m.isreg():
-            return _Blob(whole.path, whole.offset + m.offset_data, m.size)
-        if m.issym():
+        if m.kind == "f":
+            return _Blob(whole.path, whole.offset + m.offset, m.size)
+        if m.kind == "l":
             key = normalize(posixpath.join(posixpath.dirname("/" + key), m.linkname))[1:]
-        elif m.islnk():
+        elif m.kind == "h":
             key = _member_path(m.linkname, archive)[1:]
         else:
             raise ArchiveError(f"{archive}: {name} is not a file in the archive")

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tarfile
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -368,3 +369,20 @@ def test_real_alpine_rootfs_tarball() -> None:
         found = resolve(tree, "/lib/ld-musl-x86_64.so.1")
         assert found is not None and tree.read_range(found[0], 0, 4) == b"\x7fELF"
         assert tree.lstat("/lib64") is None
+
+
+def test_failed_open_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    gz = gzip.compress(layer_tar([("f", "big", os.urandom(50000))]))
+    archive = docker_save(tmp_path / "img.tar", [gzip.compress(BASE), gz[: len(gz) // 2]])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ArchiveError, match="layer 2 is truncated"):
+        open_image_tree(str(archive))
+    assert list(scratch.iterdir()) == []  # the first layer's decompressed copy is gone too
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    with open_image_tree(str(docker_save(tmp_path / "ok.tar", [gzip.compress(BASE)]))) as tree:
+        assert len(list(scratch.iterdir())) == 1
+        assert tree.read("/etc/kept") == b"kept"
+    assert list(scratch.iterdir()) == []
