@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkcheck.model import SearchSource
 from linkcheck.resolve import LoaderFamily, is_musl_builtin, loader_family, resolve
@@ -345,3 +347,41 @@ def test_musl_wrong_machine_fails_at_relocation() -> None:
     [miss] = run(musl_elf(needed=("libz.so.1",)), target).missing
     assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "wrong machine")
     assert (miss.shown, miss.error) == ("/lib/libz.so.1", "unsupported relocation type")
+
+
+NAMES = ["liba.so", "libb.so.1", "libc.so.6", "libm.so.6", "libz.so.1", "libssl.so.3"]
+DIRS = [ML, UL, "/lib", "/usr/lib", "/opt/x"]
+
+
+# A library file somewhere: (directory, file name, its own DT_NEEDED, ELF class).
+PLACED = st.tuples(st.sampled_from(DIRS), st.sampled_from(NAMES),
+                   st.lists(st.sampled_from(NAMES), max_size=3), st.sampled_from([64, 32]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    needed=st.lists(st.sampled_from(NAMES), max_size=4),
+    placed=st.lists(PLACED, max_size=8),
+    runpath=st.lists(st.sampled_from(DIRS), max_size=2),
+    musl=st.booleans(),
+)
+def test_every_need_is_accounted_for(
+    needed: list[str], placed: list[tuple[str, str, list[str], int]], runpath: list[str], musl: bool
+) -> None:
+    libs = {f"{d}/{n}": lib(f"{d}/{n}", needed=tuple(deps), elf_class=cls) for d, n, deps, cls in placed}
+    facts = (musl_elf if musl else elf)(needed=tuple(needed), runpath=tuple(runpath))
+    target = (musl_target if musl else glibc_target)(libs.values())
+    res = run(facts, target)
+    found_names = {f.loaded.name for f in res.found}
+    missing_names = {m.name for m in res.missing}
+    assert not found_names & missing_names
+    for f in res.found:
+        if f.loaded.path is not None:
+            assert f.file is not None and f.file.elf_class == 64  # never a wrong-class file
+            assert f.search[-1].result == "found" and f.loaded.path.startswith(f.search[-1].directory)
+    for m in res.missing:
+        assert all(s.result != "found" for s in m.search)
+    # Every need of the program is loaded, missing, or an object already loaded under another name.
+    sonames = {f.file.soname for f in res.found if f.file is not None}
+    for name in needed:
+        assert name in found_names | missing_names or (not musl and name in sonames)
