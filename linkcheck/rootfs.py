@@ -482,20 +482,26 @@ def _glibc_version(tree: Tree, files: TreeFiles, dirs: tuple[SearchDir, ...], lo
 
 
 def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None = None,
-                     assume_ld_so_cache: bool = False) -> Target:
+                     assume_ld_so_cache: bool = False, machine_hint: str | None = None) -> Target:
     """The target a root filesystem is, read from its files.
 
     ``assume_ld_so_cache`` counts ld.so.conf directories even without an /etc/ld.so.cache (for a root
     that was unpacked but not configured, such as a ``debootstrap --foreign`` first stage).
-    Raises TargetError when no machine can be read from the tree (no loader, shell or libc ELF file).
+    ``machine_hint`` (an image config's architecture, as a machine name) is used only when no file in
+    the tree tells the machine. Raises TargetError when neither does (no loader, shell or libc ELF file).
     """
     detected = _detect_machine(tree)
+    where = tree.name
+    if detected is None and machine_hint is not None:
+        from linkcheck.arch import docker_arch_of
+
+        detected = (machine_hint, docker_arch_of(machine_hint), "")
     if detected is None:
         raise TargetError(f"{name}: cannot tell the architecture of this root filesystem "
                           "(no dynamic loader, /bin/sh, busybox or libc ELF file in it)")
     machine, docker_arch, evidence = detected
-    where = tree.name
-    sources: list[Source] = [Source("machine", "read from root", f"{where}: ELF header of {evidence}")]
+    how_machine = f"{where}: ELF header of {evidence}" if evidence else f"{where}: the image config"
+    sources: list[Source] = [Source("machine", "read from root", how_machine)]
     abi = _abi(machine)
     found_loaders = _loaders(tree, abi) if abi is not None else ()
     loaders = tuple(path for path, _ in found_loaders)

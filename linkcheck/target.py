@@ -27,6 +27,7 @@ import json
 import os
 import platform as _platform
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -409,13 +410,16 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     if builtin is not None and not _looks_like_path(text):
         return _select(builtin, _machine_of(platform))
     path = os.path.expanduser(text)
-    if os.path.isdir(path):
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "index.json")) and os.path.isfile(
+            os.path.join(path, "oci-layout")):
+        target = _archive_target(path, text, platform)  # an OCI image layout directory
+    elif os.path.isdir(path):
         from linkcheck.rootfs import target_from_tree
         from linkcheck.tree import DirectoryTree
 
         target = target_from_tree(DirectoryTree(path), text)
     elif os.path.isfile(path):
-        target = _archive_target(path, text)
+        target = _archive_target(path, text, platform)
     elif os.path.lexists(path):
         raise TargetError(f"{text}: not a directory or an image archive")
     else:
@@ -430,7 +434,9 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     return target
 
 
-def _archive_target(path: str, name: str) -> Target:
+def _archive_target(path: str, name: str, platform: str | None) -> Target:
+    """An image archive (``docker save``, OCI layout directory or tar, root filesystem tarball), read
+    through ``linkcheck.archive`` without unpacking it; PATH from the image config when it sets one."""
     try:
         archive = importlib.import_module("linkcheck.archive")
     except ImportError:
@@ -438,17 +444,40 @@ def _archive_target(path: str, name: str) -> Target:
     from linkcheck.rootfs import target_from_tree
 
     try:
-        tree = archive.open_image_tree(path)
+        tree = archive.open_image_tree(path, platform)
     except LinkcheckError:
         raise
     except OSError as e:
         raise TargetError(f"{name}: cannot be read: {e.strerror or e}") from None
-    return target_from_tree(tree, name)
+    path_env = getattr(tree, "path_env", None)
+    hint = None
+    arch = getattr(tree, "architecture", None)
+    if isinstance(arch, str):
+        try:
+            hint = _machine_of(arch)
+        except LinkcheckError:
+            hint = None
+    close = getattr(tree, "close", None)
+    try:
+        target = target_from_tree(tree, name, path_env=tuple(path_env) if path_env is not None else None,
+                                  machine_hint=hint)
+    except BaseException:
+        if close is not None:
+            close()
+        raise
+    if close is not None:
+        # The tree (its decompressed layers in a private temporary directory) lives as long as the
+        # target's files do, and is closed when they are collected or at exit.
+        weakref.finalize(target.files, close)
+    return target
 
 
 def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
     """Every built-in image that has a profile for ``machine`` (default: this host's), in listing order."""
-    m = _machine_of(machine)
+    try:
+        m = _machine_of(machine)
+    except LinkcheckError:  # a machine no profile is for ("unknown-4711", "vax")
+        return ()
     return tuple(t for image in _builtin_images() for t in image.targets if t.machine == m)
 
 

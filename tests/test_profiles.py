@@ -18,7 +18,7 @@ from linkcheck.errors import TargetError
 from linkcheck.model import Libc, Target, version_key
 from linkcheck.target import FACTS, SOURCE_KINDS, load_profile_file, load_target
 
-from conftest import ROOT, slow
+from conftest import FIXTURE_BIN, ROOT, SHARED_ROOTFS, slow
 
 PROFILES = ROOT / "linkcheck" / "profiles"
 FAMILIES = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
@@ -159,6 +159,40 @@ def _lib_paths(t: Target, directory: str) -> list[str]:
     return [p for p in mapping if posixpath.dirname(p) == directory]
 
 
+def fixture_verdicts(target: Target) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each runnable fixture's verdict on ``target``: outcome and the subjects of its problems."""
+    from linkcheck.checks import check_path
+
+    out = {}
+    for path in sorted(FIXTURE_BIN.iterdir()):
+        if path.is_file() and path.name != "truncated-elf":
+            verdict = check_path(path, target)
+            out[path.name] = (verdict.outcome.value, tuple(p.subject for p in verdict.problems))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("image", "profile"),
+    [
+        ("alpine-3.20.3-x86_64.tar.gz", "alpine:3.20"),
+        ("busybox-1.38.0-glibc-amd64-oci", "busybox:glibc"),
+        ("busybox-latest-musl-amd64.tar.gz", "busybox:musl"),
+        ("busybox-latest-uclibc-amd64.tar.gz", "busybox:uclibc"),
+    ],
+)
+def test_profile_gives_the_verdicts_the_real_image_gives(image: str, profile: str) -> None:
+    """Every fixture judged against the profile and against the real image (read from its archive)
+    gets the same outcome and the same problems: the profile holds what the verdicts need."""
+    if not (SHARED_ROOTFS / image).exists():
+        pytest.skip(f"shared image {image} (../shared/rootfs) is absent")
+    real = load_target(str(SHARED_ROOTFS / image))
+    built_in = load_target(profile, "amd64")
+    assert set(real.loaders) == set(built_in.loaders)
+    assert real.libc is built_in.libc and real.libc_version == built_in.libc_version
+    assert [d.path for d in real.search_dirs] == [d.path for d in built_in.search_dirs]
+    assert fixture_verdicts(real) == fixture_verdicts(built_in)
+
+
 # -- strict validation --------------------------------------------------------------------------------
 
 
@@ -274,6 +308,7 @@ def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: s
     assert run.returncode == 0, f"debootstrap failed: {run.stdout[-600:]} {run.stderr[-600:]}"
     fresh = target_from_tree(DirectoryTree(root), suite)
     profile = load_target(f"debian:{suite}-slim", "amd64")
+    assert fixture_verdicts(fresh) == fixture_verdicts(profile)
     assert set(fresh.loaders) == set(profile.loaders)
     assert fresh.libc_version == profile.libc_version
     assert [d.path for d in fresh.search_dirs] == [d.path for d in profile.search_dirs]

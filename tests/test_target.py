@@ -153,7 +153,7 @@ def test_archive_is_read_through_open_image_tree(tmp_path: Path, monkeypatch: py
     archive.write_bytes(b"")
     opened: list[str] = []
 
-    def open_image_tree(path: str) -> DirectoryTree:
+    def open_image_tree(path: str, platform: str | None = None) -> DirectoryTree:
         opened.append(path)
         return DirectoryTree(root)
 
@@ -176,3 +176,17 @@ def test_empty_directory_is_a_target_error(tmp_path: Path) -> None:
     with pytest.raises(TargetError):
         load_target(str(tmp_path))
     shutil.rmtree(tmp_path)
+
+
+def test_builtin_targets_for_a_machine_without_profiles() -> None:
+    assert builtin_targets("unknown-4711") == ()
+    assert builtin_targets("riscv64") == ()
+
+
+def test_profile_info_lines() -> None:
+    infos = {p.name: p for p in list_profiles()}
+    line = infos["alpine:3.20"].describe()
+    assert "alpine:3.20" in line and "musl 1.2.5" in line and "\n" not in line
+    d = infos["debian:bookworm-slim"].to_dict()
+    assert d["libc"] == "glibc" and d["libc_version"] == "2.36" and "slim" in d["aliases"]
+    assert {s["fact"] for s in d["sources"]} >= {"libc_version", "libraries"}
