@@ -86,7 +86,7 @@ def check(
     ``target``. ``origin_files`` is the file's own host directory (for libraries beside it)."""
     install_dir = "/" + posixpath.normpath("/" + install_dir).lstrip("/")
     program = posixpath.join(install_dir, posixpath.basename(analysis.path) or "a.out")
-    shell = explain.shell_of(target.files)
+    shell = explain.shell_of(target)
     found = _Findings()
     if analysis.format is FileFormat.SCRIPT and analysis.script is not None:
         _check_script(analysis.script, target, program, shell, found)
@@ -253,7 +253,7 @@ def _shells_in(target: Target) -> str:
 
 
 def _shell_permission(shell: Shell, program: str, interp: str) -> str:
-    if shell is Shell.BASH:
+    if shell in (Shell.BASH, Shell.OLD_BASH):
         return f"bash: {program}: {interp}: bad interpreter: Permission denied"
     if shell is Shell.ASH:
         return f"sh: {program}: Permission denied"

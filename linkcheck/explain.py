@@ -15,17 +15,23 @@ from linkcheck.model import ElfFacts, Language, Libc, Target, TargetFiles, versi
 
 
 class Shell(str, enum.Enum):
-    BASH = "bash"
+    BASH = "bash"  # 5.2 or later
+    OLD_BASH = "bash<5.2"
     ASH = "ash"  # busybox
     DASH = "dash"  # Debian's /bin/sh
     NONE = "none"
 
 
-def shell_of(files: TargetFiles) -> Shell:
+def shell_of(target: Target) -> Shell:
     """The shell a person would get in the image: bash when present, else busybox ash, else the
-    /bin/sh there (dash on Debian)."""
+    /bin/sh there (dash on Debian). bash's version is inferred from glibc's, which ship together in
+    Debian and Ubuntu: glibc 2.36 came with bash 5.2 (Debian 12, Ubuntu 22.10), earlier ones with
+    bash 5.0/5.1 (Debian 11, Ubuntu 20.04/22.04)."""
+    files = target.files
     if files.exists("/bin/bash") or files.exists("/usr/bin/bash"):
-        return Shell.BASH
+        glibc = version_key("GLIBC_" + (target.libc_version or ""), "GLIBC_")
+        old = target.libc is Libc.GLIBC and glibc is not None and glibc < (2, 36)
+        return Shell.OLD_BASH if old else Shell.BASH
     if files.exists("/bin/busybox") or files.exists("/busybox/sh"):
         return Shell.ASH
     if files.exists("/bin/sh"):
@@ -43,9 +49,10 @@ def docker_exec(program: str, error: str) -> str:
 
 def shell_not_found(shell: Shell, program: str) -> str:
     """ENOENT from execve of an existing file (missing loader or #! interpreter)."""
-    if shell is Shell.BASH:
-        # bash >= 5.1 words ENOENT on an existing file so; older bash: "No such file or directory".
+    if shell is Shell.BASH:  # bash 5.2 words ENOENT for a file that exists so (measured)
         return f"bash: {program}: cannot execute: required file not found"
+    if shell is Shell.OLD_BASH:
+        return f"bash: {program}: No such file or directory"
     if shell is Shell.ASH:
         return f"sh: {program}: not found"
     if shell is Shell.DASH:
@@ -54,14 +61,17 @@ def shell_not_found(shell: Shell, program: str) -> str:
 
 
 def shell_bad_interpreter(shell: Shell, program: str, interpreter: str) -> str:
-    """A missing #! interpreter. bash 5.2 (Debian 12/13) words it as for a missing loader (measured);
-    bash before 5.2 printed "PROGRAM: INTERPRETER: bad interpreter: No such file or directory"."""
+    """A missing #! interpreter. bash 5.2 words it as for a missing loader (measured); bash before
+    5.2 names the interpreter, a carriage return shown as ^M."""
+    if shell is Shell.OLD_BASH:
+        shown = interpreter.replace("\r", "^M")
+        return f"bash: {program}: {shown}: bad interpreter: No such file or directory"
     return shell_not_found(shell, program)
 
 
 def shell_exec_format(shell: Shell, program: str) -> str:
     """ENOEXEC: bash refuses a binary; ash and dash retry the file as a shell script."""
-    if shell is Shell.BASH:
+    if shell in (Shell.BASH, Shell.OLD_BASH):
         return f"bash: {program}: cannot execute binary file: Exec format error"
     if shell is Shell.NONE:
         return NO_SHELL

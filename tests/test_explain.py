@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from linkcheck import explain
@@ -21,7 +23,18 @@ from factories import DictFiles, elf, empty_target, glibc_target, musl_target
     ],
 )
 def test_shell_of_picks_what_the_image_has(files: list[str], shell: Shell) -> None:
-    assert explain.shell_of(DictFiles(existing=files)) is shell
+    assert explain.shell_of(dataclasses.replace(glibc_target(), files=DictFiles(existing=files))) is shell
+
+
+def test_bash_before_glibc_236_is_older_bash() -> None:
+    files = DictFiles(existing=["/bin/bash"])
+    old = dataclasses.replace(glibc_target(libc_version="2.35"), files=files)
+    assert explain.shell_of(old) is Shell.OLD_BASH
+    assert explain.shell_not_found(Shell.OLD_BASH, "/app/x") == "bash: /app/x: No such file or directory"
+    line = explain.shell_bad_interpreter(Shell.OLD_BASH, "/app/run.sh", "/bin/sh\r")
+    assert line == "bash: /app/run.sh: /bin/sh^M: bad interpreter: No such file or directory"
+    new = dataclasses.replace(glibc_target(libc_version="2.36"), files=files)
+    assert explain.shell_of(new) is Shell.BASH
 
 
 def test_shell_not_found_wording() -> None:
