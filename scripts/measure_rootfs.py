@@ -417,6 +417,20 @@ def build(measured: Path, images_json: Path, out: Path) -> None:
         ("trixie", "13", []),
     ):
         plats = [m(f"debian-{suite}", arch) for arch in ("amd64", "arm64")]
+        for e in plats:
+            e["notes"] += [
+                "a debootstrap --variant=minbase root: the official slim image is the same package set "
+                "(debuerreotype's manifests, shared images.md) and slimify removes only documentation, man "
+                "pages and locales, so loaders, ld.so.conf, sonames and symbol versions are the image's; "
+                "package versions are the point release of the measurement date",
+                "size: the root without documentation, man pages, locales, apt's caches and lists "
+                "(an approximation of the image's uncompressed size)",
+            ]
+            if e["docker_arch"] == "arm64":
+                e["notes"].append(
+                    "arm64 is a debootstrap --foreign first stage (unpacked, not configured): no "
+                    "/etc/ld.so.cache was built, so ld.so.conf was read as the configured image has one"
+                )
         image(
             "debian",
             f"debian:{suite}-slim",
@@ -516,6 +530,14 @@ def build(measured: Path, images_json: Path, out: Path) -> None:
         rec = recs[f"gcr.io/distroless/{kind}-debian12"]
         amd = m(f"distroless-{kind}", "amd64")
         amd["programs"] = []
+        amd["sources"]["size_bytes"]["where"] += (
+            "; only the files of the libc6, libssl3 (and for cc the gcc-12 runtime) packages: the image "
+            "also has base-files, netbase, tzdata, media-types and CA certificates, so this is a lower bound"
+        )
+        amd["notes"].append(
+            "reconstructed: the .debs distroless pins, unpacked as-is (debian12 distroless is not "
+            "merged-/usr); no libc-bin, so no ld.so.conf or ld.so.cache: only the loader's built-in dirs"
+        )
         arm = swap_arch(
             amd,
             "arm64",
