@@ -291,6 +291,8 @@ def loader_fixes(elf: ElfFacts, target: Target) -> list[str]:
             fixes.append("or install Debian's musl package in the image (apt-get install musl), "
                          "which provides /lib/ld-musl-<arch>.so.1")
         return fixes
+    if elf.toolchain.language is Language.GO and target.libc is Libc.MUSL:
+        fixes.append(f"or build it in golang:<version>-alpine, so cgo links against musl like {target.name}")
     if elf.toolchain.language is Language.RUST:
         fixes.append(RUST_ON_CC)
     else:

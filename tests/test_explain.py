@@ -148,3 +148,10 @@ def test_busybox_env_only_without_dpkg() -> None:
     assert explain.busybox_env(DictFiles(existing=["/bin/busybox"]))
     assert not explain.busybox_env(DictFiles(existing=["/bin/busybox", "/var/lib/dpkg/status"]))
     assert not explain.busybox_env(DictFiles(existing=["/usr/bin/env"]))
+
+
+def test_go_with_cgo_on_alpine_can_build_on_golang_alpine() -> None:
+    fixes = explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)), musl_target(name="alpine:3.20"))
+    assert any("golang:<version>-alpine" in f and "alpine:3.20" in f for f in fixes)
+    assert not any("golang:" in f for f in explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)),
+                                                                 empty_target()))
