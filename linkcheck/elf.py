@@ -229,8 +229,11 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
                 f"runs past the end of the file ({size} bytes)"
             )
         interp_at: tuple[int, int] | None = None
-        for i in range(e_phnum):
-            ph = lay.phdr.unpack_from(data, e_phoff + i * e_phentsize)
+        if e_phentsize == lay.phdr.size:
+            phdrs = list(lay.phdr.iter_unpack(data[e_phoff : e_phoff + e_phnum * e_phentsize]))
+        else:
+            phdrs = [lay.phdr.unpack_from(data, e_phoff + i * e_phentsize) for i in range(e_phnum)]
+        for ph in phdrs:
             if is64:
                 p_type, _p_flags, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, p_align = ph
             else:
@@ -613,9 +616,6 @@ def _locate_symbols(
     data = r.data
     sym = bytes(data[off : off + count * esz])
     swap = (lay.u32[0] == "<") != (sys.byteorder == "little")
-    names = _column(sym, "I", 0, esz, swap)
-    if max(names) >= len(strtab.raw):
-        r.warn("some dynamic symbol names lie outside the string table; those symbols are skipped")
     versym = None
     if DT_VERSYM in dyn:
         try:
@@ -683,11 +683,14 @@ def _decode_symbols(
             imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
         else:
             exports.append(SymbolExport(name, version, hidden))
-    warnings: tuple[str, ...] = ()
+    warnings: list[str] = []
+    if max(names) >= len(t.strtab.raw):
+        warnings.append("some dynamic symbol names lie outside the string table; those symbols are skipped")
     if t.strtab.exhausted:
-        warnings = ("symbol names overlap far more than a linker writes them; decoding capped, "
-                    "some symbols skipped",)
-    return tuple(imports), tuple(exports), warnings
+        warnings.append(
+            "symbol names overlap far more than a linker writes them; decoding capped, some symbols skipped"
+        )
+    return tuple(imports), tuple(exports), tuple(warnings)
 
 
 _IMPORTS_SLOT = ElfFacts.__dict__["imports"]

@@ -615,3 +615,17 @@ def test_go_build_info_in_the_pre_1_18_pointer_format() -> None:
     bad[strings : strings + len(version) + len(modinfo)] = version + modinfo
     old, new = parse_elf(data, "new").toolchain.go, parse_elf(bytes(bad), "old").toolchain.go
     assert new is not None and old == new
+
+
+def test_symbol_name_outside_the_string_table_is_skipped_with_a_warning(base: tuple[bytes, Layout]) -> None:
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    data, lay = base
+    dynsym = ELFFile(io.BytesIO(data)).get_section_by_name(".dynsym")
+    bad = bytearray(data)
+    struct.pack_into("<I", bad, dynsym["sh_offset"] + 24, lay.dynstr_size + 10)  # symbol 1's st_name
+    good, facts = parse_elf(data, "x"), parse_elf(bytes(bad), "x")
+    assert len(facts.imports) + len(facts.exports) == len(good.imports) + len(good.exports) - 1
+    assert any("outside the string table" in w for w in facts.warnings)
