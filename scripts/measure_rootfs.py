@@ -84,12 +84,14 @@ def measure(root: str, where: str, date: str | None, assume_cache: bool) -> Entr
     for loader in target.loaders:
         add(loader)
     programs: list[str] = []
-    for d in DOCKER_DEFAULT_PATH:
-        found = resolve(tree, d)
+    for bindir in DOCKER_DEFAULT_PATH:
+        found = resolve(tree, bindir)
         if found is None or found[1].kind is not EntryKind.DIRECTORY:
             continue
         programs += [
-            posixpath.join(d, n) for n in tree.listdir(found[0]) if files.is_executable(posixpath.join(d, n))
+            posixpath.join(bindir, n)
+            for n in tree.listdir(found[0])
+            if files.is_executable(posixpath.join(bindir, n))
         ]
     if not elf_class:
         elf_class = 64 if target.machine in ("x86_64", "aarch64", "riscv64", "ppc64le", "s390x") else 32
@@ -210,12 +212,9 @@ def cap_versions(versions: list[str], caps: dict[str, str]) -> list[str]:
     return out
 
 
-def image_record(images: dict[str, Entry], name: str) -> Entry:
-    return images[name]
-
-
 def research_sources(rec: Entry) -> str:
-    return "shared images.json (" + rec.get("confidence", "") + "): " + "; ".join(rec.get("sources", []))
+    confidence = str(rec.get("confidence", ""))
+    return f"shared images.json ({confidence}): " + "; ".join(str(s) for s in rec.get("sources", []))
 
 
 def empty_entry(arch: str, where: str, how: str, date: str | None) -> Entry:
