@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""A fuzzing campaign over linkcheck's readers, for as long as you like.
+
+    python scripts/fuzz.py --minutes 5 [--engine auto|atheris|hypothesis] [--seed N] [--max-len BYTES]
+
+Feeds mutated ELF files and shebang lines to ``analyze_bytes`` (which reaches parse_elf, the symbol
+decoding, parse_shebang, the Java and zip readers) and to ``parse_shebang`` directly. An input "fails" when
+it raises anything but a LinkcheckError, or takes longer than --slow seconds. The first input of each
+kind of failure (exception type and place) is written to fixtures/regressions/, named by the first 16
+hex digits of its SHA-256, and tests/test_hostile_elf.py replays every file there.
+
+Engines: ``atheris`` (coverage-guided, libFuzzer; ``pip install atheris``) when it is installed, otherwise
+``hypothesis`` (random structure-aware mutations in batches of examples until the time is up). The seed
+corpus is the small ELF fixtures, files made by tests/elfwriter.py, the scripts and the regression files.
+
+With --strict, bounds are checked too (versions and symbols reported <= file size / 16): the
+amplification bugs pinned in tests/test_hostile_elf.py are then found again.
+
+Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import random
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGRESSIONS = ROOT / "fixtures" / "regressions"
+FIXTURE_BIN = ROOT / "fixtures" / "bin"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+INTERESTING = [0, 1, 2, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 1 << 32, 1 << 63, (1 << 64) - 1]
+
+
+class Campaign:
+    def __init__(self, slow: float, strict: bool, out_dir: Path) -> None:
+        self.slow = slow
+        self.strict = strict
+        self.out_dir = out_dir
+        self.tried = 0
+        self.failures: Counter[str] = Counter()
+        self.written: list[Path] = []
+        self.slowest = (0.0, b"")
+        self._analyze: Callable[[bytes, str], object] | None = None
+        self._shebang: Callable[[bytes], object] | None = None
+        self._error: type[BaseException] = Exception
+
+    def load(self) -> None:
+        from linkcheck.analyze import analyze_bytes
+        from linkcheck.errors import LinkcheckError
+        from linkcheck.script import parse_shebang
+
+        self._analyze, self._shebang, self._error = analyze_bytes, parse_shebang, LinkcheckError
+
+    def run_one(self, data: bytes) -> None:
+        assert self._analyze is not None and self._shebang is not None
+        self.tried += 1
+        start = time.perf_counter()
+        problem: str | None = None
+        try:
+            analysis = self._analyze(data, "fuzz")
+            elf = getattr(analysis, "elf", None)
+            if elf is not None:
+                _ = (elf.imports, elf.exports)
+                if self.strict:
+                    versions = sum(len(n.versions) for n in elf.version_needs)
+                    if versions > len(data) // 16:
+                        problem = "bound: more versions than Vernaux records fit"
+                    elif len(elf.imports) + len(elf.exports) > len(data) // 16:
+                        problem = "bound: more symbols than fit"
+            analysis.to_dict()  # type: ignore[attr-defined]
+            if data[:2] == b"#!":
+                self._shebang(data)
+        except self._error:
+            pass
+        except Exception as exc:  # noqa: BLE001 - every other exception is what we are looking for
+            tb = traceback.extract_tb(exc.__traceback__)
+            place = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
+                          if "linkcheck" in f.filename), "?")
+            problem = f"{type(exc).__name__} at {place}"
+        elapsed = time.perf_counter() - start
+        if elapsed > self.slowest[0]:
+            self.slowest = (elapsed, data)
+        if problem is None and elapsed > self.slow:
+            problem = f"slow (> {self.slow:g} s)"
+        if problem is not None:
+            self.failures[problem] += 1
+            if self.failures[problem] == 1:
+                self.save(data, problem)
+
+    def save(self, data: bytes, problem: str) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        suffix = ".elf" if data[:4] == b"\x7fELF" else ".bin"
+        path = self.out_dir / (hashlib.sha256(data).hexdigest()[:16] + suffix)
+        if not path.exists():
+            path.write_bytes(data)
+            self.written.append(path)
+        print(f"fuzz: {problem}: saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
+              flush=True)
+
+    def report(self, engine: str, seconds: float) -> None:
+        print(f"engine: {engine}; ran {seconds:.0f} s; inputs tried: {self.tried}")
+        print(f"slowest input: {self.slowest[0] * 1000:.1f} ms ({len(self.slowest[1])} bytes)")
+        if not self.failures:
+            print("failures: none")
+        for kind, n in self.failures.most_common():
+            print(f"failure: {kind}: {n} inputs")
+        for p in self.written:
+            print(f"written: {p}")
+
+
+def seed_corpus(max_len: int) -> list[bytes]:
+    seeds: list[bytes] = []
+    for path in sorted(FIXTURE_BIN.rglob("*")):
+        if path.is_file() and path.stat().st_size <= max_len:
+            seeds.append(path.read_bytes())
+    if REGRESSIONS.is_dir():
+        seeds += [p.read_bytes() for p in sorted(REGRESSIONS.iterdir())
+                  if p.is_file() and p.suffix in (".elf", ".bin") and p.stat().st_size <= max_len]
+    try:
+        from elfwriter import EM_386, EM_MIPS, EM_S390, ElfSpec, Export, Import, write
+    except ImportError:
+        return seeds
+    full = ElfSpec(
+        interp="/lib64/ld-linux-x86-64.so.2", needed=("libc.so.6", "libm.so.6"), soname="libf.so.1",
+        rpath="/a", runpath="$ORIGIN", version_needs=(("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.34")),),
+        version_definitions=("F_1",), imports=(Import("puts", "GLIBC_2.2.5"), Import("w", weak=True)),
+        exports=(Export("f", "F_1"), Export("g")),
+    )
+    for over in ({}, {"elf_class": 32, "machine": EM_386}, {"endianness": "big", "machine": EM_S390},
+                 {"elf_class": 32, "endianness": "big", "machine": EM_MIPS}, {"section_headers": False},
+                 {"hash_style": "gnu", "section_headers": False}):
+        seeds.append(write(ElfSpec(**{**full.__dict__, **over})))
+    return [s for s in seeds if s]
+
+
+def mutate(rng: random.Random, data: bytes) -> bytes:
+    """Structure-aware mutations: most ELF structure is in the first pages and in aligned words."""
+    buf = bytearray(data) or bytearray(b"\x7fELF")
+    for _ in range(rng.randint(1, 8)):
+        limit = min(len(buf), rng.choice([64, 256, 1024, 4096, len(buf)]))
+        at = rng.randrange(max(1, limit))
+        kind = rng.random()
+        if kind < 0.3:
+            buf[at] = rng.randrange(256)
+        elif kind < 0.5:
+            buf[at] ^= 1 << rng.randrange(8)
+        elif kind < 0.85:
+            width = rng.choice([2, 4, 8])
+            at -= at % width
+            order = "big" if len(buf) > 5 and buf[5] == 2 else "little"
+            value = rng.choice(INTERESTING + [rng.randrange(len(buf) + 64)]) & ((1 << (8 * width)) - 1)
+            buf[at : at + width] = value.to_bytes(width, order)
+        else:  # copy a chunk elsewhere (duplicates headers, tables)
+            n = rng.randint(1, 64)
+            src = rng.randrange(max(1, len(buf)))
+            buf[at : at + n] = buf[src : src + n]
+    if rng.random() < 0.05:
+        buf = buf[: rng.randrange(len(buf) + 1)]
+    return bytes(buf)
+
+
+def run_hypothesis(c: Campaign, seeds: list[bytes], deadline: float, seed: int) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=2000, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(range(len(seeds))), st.integers(0, 2**63 - 1), st.binary(max_size=64))
+    def one(index: int, rseed: int, extra: bytes) -> None:
+        if time.monotonic() > deadline:
+            return
+        data = mutate(random.Random(rseed), seeds[index])
+        if extra and rseed % 7 == 0:  # splice raw bytes from hypothesis in
+            at = rseed % max(1, len(data))
+            data = data[:at] + extra + data[at + len(extra):]
+        c.run_one(data)
+
+    batch = 0
+    while time.monotonic() < deadline:
+        batch += 1
+        one._hypothesis_internal_use_seed = seed + batch  # type: ignore[attr-defined]
+        one()
+
+
+def run_atheris(c: Campaign, seeds: list[bytes], seconds: int, max_len: int) -> None:
+    import atheris
+
+    with atheris.instrument_imports():
+        import linkcheck.analyze  # noqa: F401
+        import linkcheck.elf  # noqa: F401
+        import linkcheck.java  # noqa: F401
+        import linkcheck.script  # noqa: F401
+    c.load()
+    corpus = tempfile.mkdtemp(prefix="linkcheck-fuzz-corpus-")
+    for s in seeds:
+        Path(corpus, hashlib.sha256(s).hexdigest()[:16]).write_bytes(s[:max_len])
+    deadline = time.monotonic() + seconds
+
+    def test_one(data: bytes) -> None:
+        c.run_one(data)
+        if time.monotonic() > deadline:
+            raise SystemExit(0)
+
+    argv = [sys.argv[0], corpus, f"-max_total_time={seconds}", f"-max_len={max_len}", "-rss_limit_mb=4096",
+            "-timeout=60", "-print_final_stats=1", f"-artifact_prefix={tempfile.gettempdir()}/"]
+    atheris.Setup(argv, test_one)
+    with contextlib.suppress(SystemExit):
+        atheris.Fuzz()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--engine", choices=["auto", "atheris", "hypothesis"], default="auto")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-len", type=int, default=64 << 10, help="largest input (and seed file) in bytes")
+    ap.add_argument("--slow", type=float, default=1.0, help="an input slower than this many seconds fails")
+    ap.add_argument("--strict", action="store_true", help="check the size bounds on versions and symbols")
+    ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where failing inputs are written")
+    args = ap.parse_args(argv)
+    engine = args.engine
+    if engine == "auto":
+        try:
+            import atheris  # noqa: F401
+
+            engine = "atheris"
+        except ImportError:
+            engine = "hypothesis"
+    c = Campaign(args.slow, args.strict, args.out)
+    seeds = seed_corpus(args.max_len)
+    seconds = max(1, int(args.minutes * 60))
+    start = time.monotonic()
+    if engine == "atheris":
+        # atheris.Fuzz() does not return: report from an exit handler.
+        import atexit
+
+        atexit.register(lambda: c.report("atheris", time.monotonic() - start))
+        run_atheris(c, seeds, seconds, args.max_len)
+        return 0
+    c.load()
+    run_hypothesis(c, seeds, start + seconds, args.seed)
+    c.report("hypothesis", time.monotonic() - start)
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
