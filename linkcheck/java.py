@@ -56,6 +56,7 @@ def parse_class(head: bytes, name: str = "") -> JavaFacts:
 def parse_jar(file: IO[bytes], name: str = "") -> JavaFacts:
     """Read a jar from a seekable binary file object."""
     import zipfile  # lazily: only jars pay for it
+    import zlib
 
     where = name or "jar"
     try:
@@ -80,7 +81,8 @@ def parse_jar(file: IO[bytes], name: str = "") -> JavaFacts:
                 read += 1
                 if is_class_file(head):
                     best = max(best, struct.unpack_from(">H", head, 6)[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError,
+            RuntimeError, zlib.error, struct.error) as exc:  # RuntimeError: an encrypted member
         raise ArchiveError(f"{where}: not a readable jar ({' '.join(str(exc).split())})") from exc
     except OSError as exc:
         raise ArchiveError(f"{where}: cannot read jar ({exc.strerror or exc})") from exc

@@ -128,3 +128,20 @@ def test_jar_fixture(tmp_path: Path) -> None:
     other = tmp_path / "app.bin"
     other.write_bytes(path.read_bytes())
     assert analyze(other).format is FileFormat.JAR
+
+
+def test_corrupt_jars_give_archive_errors_only() -> None:
+    """Random byte changes in a real jar: a result or a one-line ArchiveError, never another exception
+    (corrupt deflate streams raise zlib.error, encrypted-flag members RuntimeError inside zipfile)."""
+    import random
+
+    data = jar({"a/A.class": klass(61)}, "Manifest-Version: 1.0\nMain-Class: a.A\n")
+    rng = random.Random(7)
+    for _ in range(3000):
+        bad = bytearray(data)
+        for _flip in range(rng.randint(1, 5)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        try:
+            parse_jar(io.BytesIO(bytes(bad)), "x.jar")
+        except ArchiveError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("x.jar: ")
