@@ -449,18 +449,21 @@ def scan_paths(
     target: Target | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    platform: str | None = None,
 ) -> Iterator[ScanResult]:
     """Scan every input (directory, image archive, wheel or file); see the module's docstring.
 
+    ``platform`` ("linux/arm64") picks the image from a multi-platform OCI index (default: the host's).
     An input that cannot be read at all gives one result with ``error`` set; the scan goes on."""
     workers = jobs if jobs is not None and jobs > 0 else (os.cpu_count() or 1)
     if target is not None:
         target = cached_target(target)
     for path in paths:
-        yield from _scan_one(path, target, workers, progress)
+        yield from _scan_one(path, target, workers, progress, platform)
 
 
-def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | None,
+              platform: str | None = None) -> Iterator[ScanResult]:
     from linkcheck.archive import is_image_archive
 
     try:
@@ -471,7 +474,7 @@ def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | 
     if path.endswith(".whl") and stat.S_ISREG(st.st_mode):
         yield from _scan_wheel(path, target)
     elif is_image_archive(path):
-        yield from _scan_image(path, jobs, progress)
+        yield from _scan_image(path, jobs, progress, platform)
     elif stat.S_ISDIR(st.st_mode):
         job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, target)
         for result in _run(job, iter_files(path), jobs, progress):
@@ -533,11 +536,12 @@ def image_target(tree: Any, name: str) -> Target:
     )
 
 
-def _scan_image(path: str, jobs: int, progress: Progress | None) -> Iterator[ScanResult]:
+def _scan_image(path: str, jobs: int, progress: Progress | None, platform: str | None = None
+                ) -> Iterator[ScanResult]:
     from linkcheck.archive import open_image_tree
 
     try:
-        tree = open_image_tree(path)
+        tree = open_image_tree(path, platform)
     except LinkcheckError as exc:
         yield ScanResult(path, None, exc.message, container=path)
         return

@@ -250,3 +250,14 @@ def test_hard_links_in_an_image_each_get_a_result(tmp_path: Path) -> None:
     assert [r.member for r in results] == ["/bin/app", "/bin/app2", "/bin/app3"]
     assert [r.analysis.path for r in results if r.analysis] == ["/bin/app", "/bin/app2", "/bin/app3"]
     assert all(r.outcome is Outcome.RUNS for r in results)
+
+
+def test_platform_picks_the_image_from_an_index(tmp_path: Path) -> None:
+    from test_archive import oci_dir
+
+    root = oci_dir(tmp_path / "oci", [layer({"app": (FIXTURE_BIN / "go-static-arm64").read_bytes()})],
+                   archs=("amd64", "arm64"))
+    arm = list(scan_paths([str(root)], jobs=1, platform="linux/arm64"))
+    assert [(r.member, r.outcome) for r in arm] == [("/app", Outcome.RUNS)]
+    amd = list(scan_paths([str(root)], jobs=1, platform="linux/amd64"))
+    assert [(r.member, r.outcome) for r in amd] == [("/app", Outcome.WRONG_ARCHITECTURE)]
