@@ -19,11 +19,12 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import needs_root
-from launch import DEFAULT_PATH, install, run_in_root
+from launch import DEFAULT_PATH, install, resolve_in_root, run_in_root
 from roots import RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
@@ -34,6 +35,7 @@ MAX_BYTES = 40_000_000
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 HOST_DIRS = (Path("/usr/bin"), Path("/usr/lib/x86_64-linux-gnu"))
 NOT_FOUND = re.compile(r"^\s+(\S+) => not found$", re.M)
+FOUND = re.compile(r"^\s+(\S+) => (/\S+) \(0x[0-9a-f]+\)$", re.M)
 VERSION = re.compile(r"version `([^']+)' not found \(required by ([^)]+)\)")
 TRACE_ROOTS = ("glibc-host-nocxx",) + (("debian-bookworm", "debian-bullseye") if SLOW else ())
 
@@ -90,6 +92,7 @@ HOST_SAMPLE = sample(host_candidates(), None if SLOW else SAMPLE)
 class Trace:
     missing: frozenset[str]
     versions: frozenset[str]
+    loaded: dict[str, str]  # library name -> the file the loader mapped (real path inside the root)
     version_lines: tuple[tuple[str, str], ...]  # (version, required by)
     output: str
 
@@ -100,7 +103,19 @@ def trace(root: Path, program_in_root: str) -> Trace:
     assert got.errno is None, f"the root's loader could not start: {got}"
     text = got.stdout + got.stderr
     lines = tuple((m[1], m[2]) for m in VERSION.finditer(text))
-    return Trace(frozenset(NOT_FOUND.findall(got.stdout)), frozenset(v for v, _ in lines), lines, text)
+    loaded = {name: in_root_file(root, path) for name, path in FOUND.findall(got.stdout)}
+    missing = frozenset(NOT_FOUND.findall(got.stdout))
+    return Trace(missing, frozenset(v for v, _ in lines), loaded, lines, text)
+
+
+def in_root_file(root: Path, path: str) -> str:
+    """The file a path inside the root finally names (symlinks followed inside the root), as a path
+    inside the root, so that /lib/x/libc.so.6 and /usr/lib/x/libc.so.6 compare equal when they are
+    one file."""
+    found = resolve_in_root(root, path)
+    if found is None:
+        return f"{path} (does not resolve in the root)"
+    return "/" + str(found.relative_to(root))
 
 
 class Judge:
@@ -122,7 +137,7 @@ class Judge:
         where = f"/trace/{self.count}"
         return where, install(self.root, source, f"{where}/{source.name}")
 
-    def predict(self, source: Path, where: str) -> tuple[frozenset[str], frozenset[str], object]:
+    def predict(self, source: Path, where: str) -> tuple[frozenset[str], frozenset[str], Any]:
         analysis = self.analyze(source)
         verdict = self.check(analysis, self.target,
                              origin_files=self.host_dir_files(str(self.root / where.lstrip("/")), where),
@@ -151,6 +166,9 @@ def compare(judge: Judge, source: Path) -> Trace:
               f"{getattr(verdict, 'outcome', None)}")
     assert libs == real.missing, detail
     assert versions == real.versions, detail
+    # And the libraries found: the very files the loader mapped (musl built-ins have no path).
+    predicted = {lib.name: in_root_file(judge.root, lib.path) for lib in verdict.loaded if lib.path}
+    assert predicted == real.loaded, f"{detail}\nloaded: {predicted}"
     return real
 
 

@@ -18,7 +18,7 @@ from linkcheck.errors import LinkcheckError
 from linkcheck.model import Outcome
 
 from conftest import FIXTURE_BIN, FIXTURES, load_manifest, needs_root
-from launch import RealOutcome, install, load_library_in_root, run_in_root
+from launch import RealOutcome, install, load_library_in_root, resolve_in_root, run_in_root
 from roots import ALL_ROOTS, RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
@@ -282,3 +282,9 @@ def test_prediction_matches_real_run(root_factory: RootFactory, name: str, root_
     elif real.outcome is Outcome.MISSING_INTERPRETER and real.names:
         # env could not find the program it was asked for on PATH.
         assert any(real.names[0] in s for s in kinds), said
+    elif real.outcome is Outcome.MISSING_INTERPRETER:
+        # The kernel's ENOENT: an interpreter path linkcheck names must really be absent from the root.
+        assert kinds, said
+        for subject in kinds:
+            if subject.startswith("/"):
+                assert resolve_in_root(root, subject) is None, f"{said}\n{subject!r} exists in the root"
