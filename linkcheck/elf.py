@@ -187,8 +187,10 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     where = name or "ELF data"
     data: _Data = bytes(buf) if isinstance(buf, memoryview) else buf
     size = len(data)
-    if size < 16 or bytes(data[:4]) != ELF_MAGIC:
+    if bytes(data[:4]) != ELF_MAGIC:
         raise _malformed(where, "not an ELF file (no \\x7fELF magic)")
+    if size < 16:
+        raise _malformed(where, f"ELF identification needs 16 bytes, the file has {size}")
     ei_class, ei_data, _ver, osabi = data[4], data[5], data[6], data[7]
     if ei_class not in (1, 2):
         raise _malformed(where, f"unknown ELF class {ei_class} in e_ident (expected 1 or 2)")

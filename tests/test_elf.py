@@ -629,3 +629,20 @@ def test_symbol_name_outside_the_string_table_is_skipped_with_a_warning(base: tu
     good, facts = parse_elf(data, "x"), parse_elf(bytes(bad), "x")
     assert len(facts.imports) + len(facts.exports) == len(good.imports) + len(good.exports) - 1
     assert any("outside the string table" in w for w in facts.warnings)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "not an ELF file (no \\x7fELF magic)"),
+        (b"\x7fEL", "not an ELF file (no \\x7fELF magic)"),
+        (b"MZ\x90\x00" + bytes(60), "not an ELF file (no \\x7fELF magic)"),
+        (b"\x7fELF\x02\x01", "ELF identification needs 16 bytes, the file has 6"),
+        (b"\x7fELF\x02\x01\x01" + bytes(20), "ELF header needs 64 bytes, the file has 27"),
+        (b"\x7fELF\x01\x02\x01" + bytes(20), "ELF header needs 52 bytes, the file has 27"),
+    ],
+)
+def test_short_or_foreign_data_is_refused_by_name(data: bytes, message: str) -> None:
+    with pytest.raises(MalformedElfError) as info:
+        parse_elf(data, "short")
+    assert str(info.value) == f"short: {message}"
