@@ -12,6 +12,19 @@
         images.json), keeping the source of every fact. What was not measured is derived from the
         nearest measured root and marked "inferred", or taken from IMAGES_JSON and marked as it says.
 
+Rebuilding the built-in profiles (as done on 2026-11-27; MIRROR is the Debian archive named in this
+machine's apt sources, DIR a scratch directory outside the repository):
+
+    debootstrap --variant=minbase [--no-merged-usr for bullseye] SUITE DIR/SUITE-amd64 MIRROR
+    debootstrap --variant=minbase --foreign --arch=arm64 SUITE DIR/SUITE-arm64 MIRROR
+    tar -xzf ../shared/rootfs/{alpine-3.20.3-*,busybox-latest-*}.tar.gz into DIR/...; the busybox glibc
+        OCI layer likewise; apt-get download libc6 libssl3 [libgcc-s1 libstdc++6 libgomp1 gcc-12-base]
+        and dpkg-deb -x into DIR/distroless-{base,cc}-amd64
+    measure_rootfs.py measure DIR/X --where "..." [--assume-ld-so-cache for --foreign roots]
+        -o ENTRIES/<key>.<arch>.json   (keys: debian-SUITE, alpine-3.20, busybox-{glibc,musl,uclibc},
+        distroless-{base,cc})
+    measure_rootfs.py build --measured ENTRIES --images ../shared/images/images.json --out linkcheck/profiles
+
 Nothing here is imported by linkcheck; it only writes data files.
 """
 

@@ -324,3 +324,63 @@ def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: s
         assert want is not None and got is not None, soname
         assert want[0] == got[0], soname
         assert highest(got[1], ns) == highest(want[1], ns), (soname, ns)
+
+
+# -- the measuring script ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not Path("/lib/x86_64-linux-gnu/libc.so.6").is_file(), reason="needs a Debian x86_64 host glibc"
+)
+def test_measure_script_entry_validates_and_lists_what_the_root_has(tmp_path: Path) -> None:
+    import sys
+
+    from linkcheck.target import PROFILE_FORMAT, parse_profile
+
+    root = tmp_path / "root"
+    lib = root / "lib/x86_64-linux-gnu"
+    lib.mkdir(parents=True)
+    for name in ("ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6"):
+        shutil.copyfile(f"/lib/x86_64-linux-gnu/{name}", lib / name)
+    (root / "lib64").mkdir()
+    (root / "lib64/ld-linux-x86-64.so.2").symlink_to("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+    (root / "bin").mkdir()
+    (root / "bin/tool").write_text("#!/bin/sh\n")
+    (root / "bin/tool").chmod(0o755)
+    (root / "bin/readme").write_text("not executable\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/measure_rootfs.py"),
+            "measure",
+            str(root),
+            "--where",
+            "a test root",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    entry = json.loads(out)
+    assert entry["machine"] == "x86_64" and entry["libc"] == "glibc"
+    assert set(entry["loaders"]) == {
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    }
+    sonames = {e["soname"]: e for e in entry["libraries"]}
+    assert set(sonames) == {"ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6"}
+    assert "/lib64/ld-linux-x86-64.so.2" in sonames["ld-linux-x86-64.so.2"]["paths"]
+    assert "GLIBC_2.2.5" in sonames["libc.so.6"]["versions"]
+    assert entry["programs"] == ["/bin/tool"]
+    assert entry["size_bytes"] == sum(
+        p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()
+    )
+    del entry["notes"]
+    document = {
+        "format": PROFILE_FORMAT,
+        "family": "test",
+        "description": "a test",
+        "images": [{"name": "t", "aliases": [], "description": "t", "platforms": [entry]}],
+    }
+    (image,) = parse_profile(document, "test.json")
+    assert image.targets[0].libc_version == entry["libc_version"]
