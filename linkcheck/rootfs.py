@@ -47,6 +47,8 @@ UCLIBC_DEFAULT_DIRS = ("/lib", "/usr/lib")
 MAX_CONF_FILES = 256
 MAX_CONF_DEPTH = 16
 MAX_CONF_BYTES = 1 << 20
+# A glibc loader is a few hundred KiB; a larger file is not searched for its built-in directories.
+MAX_LOADER_BYTES = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,24 +324,21 @@ def _loader_system_dirs(tree: Tree, loader: str | None, abi: _Abi) -> tuple[tupl
     """The glibc loader's built-in directories, and how they were learnt."""
     debian = (f"/lib/{abi.triplet}", f"/usr/lib/{abi.triplet}", "/lib", "/usr/lib")
     upstream = ("/lib64", "/usr/lib64") if abi.elf_class == 64 else ("/lib", "/usr/lib")
-    if loader is not None:
-        found = _is_regular(tree, loader)
-        if found is not None:
+    found = _is_regular(tree, loader) if loader is not None else None
+    if found is not None and found[1].size <= MAX_LOADER_BYTES:
+        try:
+            buf = tree.read(found[0])
+        except OSError:
+            buf = None
+        if buf is not None:
             try:
-                buf = tree.read(found[0])
-            except OSError:
-                buf = None
-            if buf is not None:
-                try:
-                    data = bytes(buf[:])
-                finally:
-                    close = getattr(buf, "close", None)
-                    if close is not None:
-                        close()
-                if ("\0".join(d + "/" for d in debian) + "\0").encode() in data:
-                    return debian, "glibc built-in, read from the loader"
-                if ("\0".join(d + "/" for d in upstream) + "\0").encode() in data:
-                    return upstream, "glibc built-in, read from the loader"
+                for dirs in (debian, upstream):
+                    if buf.find(("\0".join(d + "/" for d in dirs) + "\0").encode()) >= 0:
+                        return dirs, "glibc built-in, read from the loader"
+            finally:
+                close = getattr(buf, "close", None)
+                if close is not None:
+                    close()
     return debian, "glibc built-in, Debian multiarch build assumed"
 
 
