@@ -24,7 +24,6 @@ import itertools
 import mmap
 import struct
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 from linkcheck.arch import EM_S390, machine_names
@@ -71,7 +70,7 @@ EM_ALPHA = 0x9026
 
 _ET = {1: ElfType.REL, 2: ElfType.EXEC, 3: ElfType.DYN, 4: ElfType.CORE}
 GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"
-# How far into a writable PT_LOAD to look for Go build info when there are no section headers
+# How far into each PT_LOAD to look for Go build info when there are no section headers
 # (the linker puts .go.buildinfo at the start of the data segment).
 _GO_SCAN_LIMIT = 1 << 20
 _COMMENT_LIMIT = 4096
@@ -88,15 +87,12 @@ class _Layout:
             self.phdr = struct.Struct(e + "IIQQQQQQ")
             self.shdr = struct.Struct(e + "IIQQQQIIQQ")
             self.dyn = struct.Struct(e + "qQ")
-            # st_name, st_info, st_other, st_shndx (value and size skipped)
-            self.sym = struct.Struct(e + "IBBH16x")
             self.word = 8
         else:
             self.ehdr = struct.Struct(e + "HHIIIIIHHHHHH")
             self.phdr = struct.Struct(e + "IIIIIIII")
             self.shdr = struct.Struct(e + "IIIIIIIIII")
             self.dyn = struct.Struct(e + "iI")
-            self.sym = struct.Struct(e + "I8xBBH")
             self.word = 4
         self.u16 = e + "H"
         self.u32 = e + "I"
@@ -210,8 +206,8 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     elf_type = _ET.get(e_type, ElfType.OTHER)
     machine, docker_arch = machine_names(e_machine, 64 if is64 else 32, endianness, e_flags)
 
-    # Section header table (only located here; read lazily below). Extended numbering: e_shnum 0
-    # and e_shstrndx SHN_XINDEX keep the real values in section 0, e_phnum PN_XNUM likewise.
+    # Section 0 first: with extended numbering (e_shnum 0, e_shstrndx SHN_XINDEX, e_phnum PN_XNUM)
+    # it holds the real counts.
     sections: list[_Section] | None = None
     shdr0: tuple[int, ...] | None = None
     if e_shoff and e_shentsize >= lay.shdr.size and r.fits(e_shoff, lay.shdr.size):
@@ -299,7 +295,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     version_definitions: tuple[str, ...] = ()
     symbols: _SymbolTable | None = None
     if strtab is not None:
-        # index -> (version name, library or None, is a definition)
+        # version index -> (version name, the library it is needed from; None for a definition)
         vmap: _VersionMap = {}
         if DT_VERNEED in dyn:
             version_needs = _read_verneed(r, lay, dyn, strtab, vmap)
@@ -909,7 +905,7 @@ def _go_buildinfo_at(r: _Reader, at: int, end: int) -> GoBuildInfo | None:
         modinfo = modinfo[16:-16]
     main_module = None
     settings: list[tuple[str, str]] = []
-    for line in _lines(modinfo.decode("utf-8", "replace")):
+    for line in modinfo.decode("utf-8", "replace").split("\n"):
         if line.startswith("path\t"):
             main_module = line[5:]
         elif line.startswith("build\t"):
@@ -920,10 +916,6 @@ def _go_buildinfo_at(r: _Reader, at: int, end: int) -> GoBuildInfo | None:
     if not version:
         return None
     return GoBuildInfo(version, main_module, tuple(settings))
-
-
-def _lines(text: str) -> Iterator[str]:
-    yield from text.split("\n")
 
 
 def _unquote(value: str) -> str:
