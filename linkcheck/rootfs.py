@@ -22,6 +22,9 @@ Ubuntu build glibc with ``/lib/<triplet>``, ``/usr/lib/<triplet>``, ``/lib``, ``
 ``/usr/lib64``. Which one a root's loader has is read from the loader's bytes (the string is there
 verbatim); when it cannot be read, the Debian list is used, since almost every glibc base image is Debian
 or Ubuntu built.
+
+``SearchDir.source`` starts with "ld.so.conf (FILE)", "musl path file (FILE)", "default (...)" or
+"musl built-in": the first two are configuration, the last two the loader's own defaults.
 """
 
 from __future__ import annotations

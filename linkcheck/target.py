@@ -359,6 +359,14 @@ def _normalize_name(name: str) -> str:
     return n
 
 
+# Tags more precise than a profile: the same image, a later build or point release.
+_TAG_REWRITES = (
+    (r"^(.+):(\d+\.\d+)\.\d+(-[a-z0-9.]+)?$", r"\1:\2\3"),  # alpine:3.20.3, busybox:1.38.0-glibc
+    (r"^(debian):(\d+)\.\d+(-slim)?$", r"\1:\2\3"),  # debian:12.8-slim
+    (r"^(debian|ubuntu):([a-z]+)-\d{8}(-slim)?$", r"\1:\2\3"),  # debian:bookworm-20241111-slim
+)
+
+
 def _index() -> dict[str, _Image]:
     out: dict[str, _Image] = {}
     for image in _builtin_images():
@@ -372,9 +380,10 @@ def _find_image(name: str) -> _Image | None:
     n = _normalize_name(name)
     if n in index:
         return index[n]
-    m = re.fullmatch(r"(.+):(\d+\.\d+)\.\d+(-[a-z0-9.]+)?", n)  # alpine:3.20.3 -> alpine:3.20
-    if m:
-        return index.get(f"{m.group(1)}:{m.group(2)}{m.group(3) or ''}")
+    for pattern, replacement in _TAG_REWRITES:
+        shorter = re.sub(pattern, replacement, n)
+        if shorter != n and shorter in index:
+            return index[shorter]
     return None
 
 

@@ -43,6 +43,11 @@ from linkcheck.tree import DirectoryTree
         ("distroless/cc", "gcr.io/distroless/cc-debian12"),
         ("gcr.io/distroless/cc-debian12:nonroot", "gcr.io/distroless/cc-debian12"),
         ("ALPINE:3.21", "alpine:3.21"),
+        ("busybox:1.38.0-glibc", "busybox:glibc"),
+        ("debian:12.8-slim", "debian:bookworm-slim"),
+        ("debian:bookworm-20241111-slim", "debian:bookworm-slim"),
+        ("ubuntu:noble-20240801", "ubuntu:24.04"),
+        ("alpine@sha256:" + "0" * 64, "alpine:3.22"),
     ],
 )
 def test_short_names_resolve(name: str, expected: str) -> None:
