@@ -276,10 +276,19 @@ MUSL_LOADER = "/lib/ld-musl-x86_64.so.1"
 TRACE_NOT_FOUND = re.compile(r"^\s+(\S+) => not found$", re.M)
 
 
-def _loader_present(root: Path, loader: str) -> bool:
-    """Ask the kernel inside the root: does execve of the loader path find a file (no ENOENT)?"""
-    got = _exec(root, loader, [loader, "--help"], 10, {"PATH": DEFAULT_PATH})
-    return got.errno != errno_mod.ENOENT
+def loader_flavour(root: Path, loader: str) -> str | None:
+    """Run the loader path inside the root with no arguments and let it say what it is: "musl"
+    (it prints "musl libc"), "glibc" (it prints "missing program name"), "other", or None when
+    execve finds no file there (ENOENT). A path can lie: /lib64/ld-linux-x86-64.so.2 may be musl."""
+    got = _exec(root, loader, [loader], 10, {"PATH": DEFAULT_PATH})
+    if got.errno == errno_mod.ENOENT:
+        return None
+    text = got.stdout + got.stderr
+    if "musl libc" in text:
+        return "musl"
+    if "missing program name" in text or "ld.so" in text:
+        return "glibc"
+    return "other"
 
 
 def load_library_in_root(root: Path, library_in_root: str, family: str) -> RealOutcome:
@@ -294,12 +303,14 @@ def load_library_in_root(root: Path, library_in_root: str, family: str) -> RealO
     order = [GLIBC_LOADER, MUSL_LOADER]
     if family == "musl":
         order.reverse()
-    present = [loader for loader in order if _loader_present(root, loader)]
+    present = [(loader, flavour) for loader in order if (flavour := loader_flavour(root, loader))]
+    present = [p for p in present if p[1] in ("glibc", "musl")]
     if not present:
         return RealOutcome(Outcome.MISSING_INTERPRETER, errno_mod.ENOENT, None, "", "",
                            detail=f"execve of every known loader path ({', '.join(order)}): ENOENT")
-    loader = present[0]
-    if loader == MUSL_LOADER:
+    present.sort(key=lambda p: p[1] != family)  # the library's own C library's loader first
+    loader, flavour = present[0]
+    if flavour == "musl":
         got = run_in_root(root, loader, ["ldd", library_in_root])
         return RealOutcome(got.outcome, got.errno, got.exit_code, got.stdout, got.stderr, got.names,
                            f"musl loader in ldd mode: {got.detail}")

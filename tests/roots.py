@@ -33,15 +33,17 @@ GLIBC_LOADER = "ld-linux-x86-64.so.2"
 DEBIAN_CACHE = Path("/var/tmp/linkcheck-roots")
 
 # Roots made here from host files; then real image roots from SHARED_ROOTFS; then debootstrap ones.
-BUILT_ROOTS = ("scratch", "glibc-host", "glibc-host-nocxx", "musl", "busybox-static")
+BUILT_ROOTS = ("scratch", "glibc-host", "glibc-host-nocxx", "musl", "busybox-static", "musl-glibc-link")
 IMAGE_ROOTS = {
     "alpine-3.20.3-x86_64": "alpine-3.20.3-x86_64.tar.gz",
     "busybox-musl": "busybox-latest-musl-amd64.tar.gz",
     "busybox-uclibc": "busybox-latest-uclibc-amd64.tar.gz",
     "busybox-glibc": "busybox-1.38.0-glibc-amd64-oci",
 }
+# The usual hack for glibc programs on a musl image: glibc's loader path as a symlink to musl's.
+HACKED_IMAGE_ROOTS = {"alpine-glibc-link": "alpine-3.20.3-x86_64"}
 DEBIAN_ROOTS = {"debian-bookworm": "bookworm", "debian-bullseye": "bullseye"}
-ALL_ROOTS = BUILT_ROOTS + tuple(IMAGE_ROOTS) + tuple(DEBIAN_ROOTS)
+ALL_ROOTS = BUILT_ROOTS + tuple(IMAGE_ROOTS) + tuple(HACKED_IMAGE_ROOTS) + tuple(DEBIAN_ROOTS)
 
 
 class RootUnavailable(Exception):
@@ -132,6 +134,19 @@ def build_musl(root: Path) -> None:
     (root / "lib").mkdir()
     shutil.copy2(MUSL_LOADER.resolve(), root / "lib" / MUSL_LOADER.name)
     _add_busybox(root)
+
+
+def link_glibc_loader_to_musl(root: Path) -> None:
+    """/lib64/ld-linux-x86-64.so.2 -> /lib/ld-musl-x86_64.so.1, as people do to start glibc programs
+    on musl images (USERS.md, item 9)."""
+    lib64 = root / "lib64"
+    lib64.mkdir(exist_ok=True)
+    os.symlink("/lib/ld-musl-x86_64.so.1", lib64 / "ld-linux-x86-64.so.2")
+
+
+def build_musl_glibc_link(root: Path) -> None:
+    build_musl(root)
+    link_glibc_loader_to_musl(root)
 
 
 def build_busybox_static(root: Path) -> None:
@@ -240,14 +255,18 @@ def build_root(name: str, root: Path) -> None:
         "glibc-host-nocxx": lambda r: build_glibc_host(r, cxx=False),
         "musl": build_musl,
         "busybox-static": build_busybox_static,
+        "musl-glibc-link": build_musl_glibc_link,
     }
     if name in builders:
         builders[name](root)
-    elif name in IMAGE_ROOTS:
-        source = SHARED_ROOTFS / IMAGE_ROOTS[name]
+    elif name in IMAGE_ROOTS or name in HACKED_IMAGE_ROOTS:
+        image = IMAGE_ROOTS[HACKED_IMAGE_ROOTS.get(name, name)]
+        source = SHARED_ROOTFS / image
         if not source.exists():
             raise RootUnavailable(f"{source} is absent (real image roots live in ../shared/rootfs)")
         build_image(root, source)
+        if name in HACKED_IMAGE_ROOTS:
+            link_glibc_loader_to_musl(root)
     elif name in DEBIAN_ROOTS:
         if os.environ.get("LINKCHECK_SLOW") != "1":
             raise RootUnavailable("debootstrap roots are slow; set LINKCHECK_SLOW=1")
