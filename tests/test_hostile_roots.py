@@ -404,8 +404,8 @@ SPARSE_LOADER_BUG = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=SPARSE_LOADER_BUG)
 def test_sparse_loader_is_not_copied_into_memory(tmp_path: Path) -> None:
+    """Was SPARSE_LOADER_BUG (found here, fixed in rootfs)."""
     import tracemalloc
 
     from linkcheck.target import load_target
