@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from linkcheck.arch import libc_of_interpreter
 from linkcheck.model import ElfType, Libc, Linkage, VersionNeed
 
@@ -21,7 +19,6 @@ _GLIBC_SONAMES = frozenset({
     "libutil.so.1", "libanl.so.1", "libcrypt.so.1", "libnsl.so.1", "libmvec.so.1",
     "libc.so.6.1", "libm.so.6.1",  # alpha, ia64
 })
-_MUSL_SONAME = re.compile(r"libc\.musl-[a-z0-9_]+\.so\.1\Z")
 _UCLIBC_SONAMES = frozenset({"libc.so.0", "libm.so.0", "libdl.so.0", "libpthread.so.0.9.30"})
 
 
@@ -38,7 +35,8 @@ def libc_of_needs(needed: tuple[str, ...], version_needs: tuple[VersionNeed, ...
         base = name.rsplit("/", 1)[-1]
         if base in _GLIBC_SONAMES or base.startswith("ld-linux"):
             return Libc.GLIBC, f"DT_NEEDED {name}"
-        if _MUSL_SONAME.match(base) or base.startswith("ld-musl-"):
+        # Alpine names musl's libc libc.musl-<arch>.so.1; its loader is ld-musl-<arch>.so.1.
+        if base.startswith(("libc.musl-", "ld-musl-")) and base.endswith(".so.1"):
             return Libc.MUSL, f"DT_NEEDED {name}"
         if base in _UCLIBC_SONAMES or base.startswith("ld-uClibc"):
             return Libc.UCLIBC, f"DT_NEEDED {name}"

@@ -24,7 +24,7 @@ import itertools
 import mmap
 import struct
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 from linkcheck.arch import EM_S390, machine_names
 from linkcheck.classify import classify
@@ -575,16 +575,21 @@ def _symbol_count(
     return None
 
 
-@dataclass(frozen=True, eq=False)
 class _SymbolTable:
-    """The dynamic symbol table, copied out of the file and checked; decoded into objects on first use."""
+    """The dynamic symbol table, copied out of the file and checked; decoded into objects on first use.
+    (A plain class: building a dataclass at import costs more than this saves.)"""
 
-    sym: bytes  # the entries, index 0 included
-    is64: bool
-    swap: bool  # the file's byte order is not this machine's
-    strtab: _Strtab
-    versym: bytes | None  # one u16 per entry, or None
-    vmap: _VersionMap
+    __slots__ = ("sym", "is64", "swap", "strtab", "versym", "vmap")
+
+    def __init__(
+        self, sym: bytes, is64: bool, swap: bool, strtab: _Strtab, versym: bytes | None, vmap: _VersionMap
+    ) -> None:
+        self.sym = sym  # the entries, index 0 included
+        self.is64 = is64
+        self.swap = swap  # the file's byte order is not this machine's
+        self.strtab = strtab
+        self.versym = versym  # one u16 per entry, or None
+        self.vmap = vmap
 
 
 def _locate_symbols(
