@@ -17,9 +17,9 @@ import pytest
 from linkcheck.errors import LinkcheckError
 from linkcheck.model import Outcome
 
-from conftest import FIXTURE_BIN, FIXTURES, load_manifest, needs_root
+from conftest import FIXTURE_BIN, FIXTURES, SHARED_ROOTFS, load_manifest, needs_root
 from launch import RealOutcome, install, load_library_in_root, resolve_in_root, run_in_root
-from roots import ALL_ROOTS, RootFactory, root_factory  # noqa: F401  (the session fixture)
+from roots import ALL_ROOTS, IMAGE_ROOTS, RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
 
@@ -217,7 +217,14 @@ def linkcheck_api() -> SimpleNamespace:
     )
 
 
-def target_of(api: SimpleNamespace, root_name: str, root: Path) -> Any:
+def target_of(api: SimpleNamespace, root_name: str, root: Path, via: str = "dir") -> Any:
+    if via == "archive":
+        # The same image read by linkcheck from the published archive (tarball or OCI layout), not
+        # from the directory the run happened in.
+        key = f"{root_name} (archive)"
+        if key not in _TARGETS:
+            _TARGETS[key] = api.load_target(str(SHARED_ROOTFS / IMAGE_ROOTS[root_name]))
+        return _TARGETS[key]
     if root_name not in _TARGETS:
         try:
             _TARGETS[root_name] = api.load_target(str(root))
@@ -254,16 +261,20 @@ def is_library(facts: dict[str, Any]) -> bool:
 def matrix_cases() -> list[Any]:
     cases = []
     for root_name in ALL_ROOTS:
-        for name in sorted(MANIFEST):
-            marks = []
-            if (name, root_name) in KNOWN_MISMATCHES:
-                marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_MISMATCHES[(name, root_name)]))
-            cases.append(pytest.param(name, root_name, id=f"{name}@{root_name}", marks=marks))
+        for via in ("dir", "archive") if root_name in IMAGE_ROOTS else ("dir",):
+            for name in sorted(MANIFEST):
+                marks = []
+                if (name, root_name) in KNOWN_MISMATCHES:
+                    marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_MISMATCHES[(name, root_name)]))
+                case_id = f"{name}@{root_name}" + ("" if via == "dir" else "-archive")
+                cases.append(pytest.param(name, root_name, via, id=case_id, marks=marks))
     return cases
 
 
-@pytest.mark.parametrize(("name", "root_name"), matrix_cases())
-def test_prediction_matches_real_run(root_factory: RootFactory, name: str, root_name: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(("name", "root_name", "via"), matrix_cases())
+def test_prediction_matches_real_run(
+    root_factory: RootFactory, name: str, root_name: str, via: str  # noqa: F811
+) -> None:
     api = linkcheck_api()
     root = root_factory.get(root_name)
     facts = MANIFEST[name]
@@ -280,10 +291,11 @@ def test_prediction_matches_real_run(root_factory: RootFactory, name: str, root_
         # linkcheck refuses to read the file: acceptable only when the kernel refused it too.
         assert not real.started, f"linkcheck refused {name} ({exc}) but it really started: {describe(real)}"
         return
-    target = target_of(api, root_name, root)
+    target = target_of(api, root_name, root, via)
     verdict = api.check(analysis, target, origin_files=api.host_dir_files(str(path.parent)),
                         install_dir="/app")
-    said = (f"{name} on {root_name}: really {describe(real)}; stderr {real.stderr.strip()[:300]!r}\n"
+    said = (f"{name} on {root_name} (target read from the {via}): really {describe(real)}; "
+            f"stderr {real.stderr.strip()[:300]!r}\n"
             f"linkcheck predicted {verdict.outcome.value}: "
             f"{[(p.kind.value, p.subject) for p in verdict.problems]}")
     assert verdict.outcome is real.outcome, said
