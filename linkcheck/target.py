@@ -349,10 +349,14 @@ def _machine_of(platform: str | None) -> str:
 def _normalize_name(name: str) -> str:
     n = name.strip().lower()
     n = n.split("@", 1)[0]  # a digest pins one build of the same image
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"):
-        if n.startswith(prefix):
-            n = n[len(prefix):]
-            break
+    parts = n.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) and n not in _index():
+        # A registry host in front ("HOST[:PORT]/library/alpine"): the default registry's official images
+        # and their mirrors name the same images. (Names like gcr.io/distroless/... are profiles as is.)
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] == "library":
+        parts = parts[1:]
+    n = "/".join(parts)
     for suffix in (":latest", ":nonroot"):
         if n.endswith(suffix):
             n = n[: -len(suffix)]
