@@ -65,6 +65,22 @@ def _private_proc(root: bytes) -> None:
            "mount proc")
 
 
+_PROC_OK: list[bool] = []
+
+
+def private_proc_works() -> bool:
+    """Whether this machine lets us give a child its own mount namespace with /proc mounted (root
+    with CAP_SYS_ADMIN, as a container runtime needs). Probed once, on the host's own root."""
+    if not _PROC_OK:
+        try:
+            proc = subprocess.run(["true"], executable="/bin/true", preexec_fn=lambda: _private_proc(b""),
+                                  capture_output=True, check=False, timeout=10)
+            _PROC_OK.append(proc.returncode == 0)
+        except (OSError, subprocess.SubprocessError):
+            _PROC_OK.append(False)
+    return _PROC_OK[0]
+
+
 @dataclass(frozen=True)
 class RealOutcome:
     """What really happened when the program was started in the root."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SHARED_ROOTFS
+from launch import private_proc_works
 
 HOST_MULTIARCH = "x86_64-linux-gnu"
 HOST_LIBDIRS = (Path("/lib") / HOST_MULTIARCH, Path("/usr/lib") / HOST_MULTIARCH)
@@ -286,6 +287,9 @@ class RootFactory:
         """The root's directory; pytest.skip with the reason when it cannot be built here."""
         if os.geteuid() != 0:
             pytest.skip("chroot needs root")
+        if not private_proc_works():
+            pytest.skip("cannot mount /proc in a private mount namespace here (needs CAP_SYS_ADMIN), "
+                        "which a faithful container start needs ($ORIGIN reads /proc/self/exe)")
         if name not in self._built:
             path = self.base / name
             try:
