@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from linkcheck.errors import TargetError
 from linkcheck.model import Libc
@@ -307,14 +309,16 @@ def _extract(archive: Path, dest: Path) -> Path:
     return dest
 
 
-@pytest.mark.skipif(not (SHARED_ROOTFS / "alpine-3.20.3-x86_64.tar.gz").is_file(),
-                    reason="shared alpine root (../shared/rootfs) is absent")
-def test_real_alpine_root(tmp_path: Path) -> None:
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_real_alpine_root(tmp_path: Path, machine: str) -> None:
     _elf_reader()
-    root = _extract(SHARED_ROOTFS / "alpine-3.20.3-x86_64.tar.gz", tmp_path / "alpine")
+    archive = SHARED_ROOTFS / f"alpine-3.20.3-{machine}.tar.gz"
+    if not archive.is_file():
+        pytest.skip("shared alpine root (../shared/rootfs) is absent")
+    root = _extract(archive, tmp_path / "alpine")
     t = target_from_tree(DirectoryTree(root), "alpine-dir")
-    assert t.machine == "x86_64" and t.libc is Libc.MUSL
-    assert t.loaders == ("/lib/ld-musl-x86_64.so.1",)
+    assert t.machine == machine and t.libc is Libc.MUSL
+    assert t.loaders == (f"/lib/ld-musl-{machine}.so.1",)
     assert t.libc_version == "1.2.5"  # alpine 3.20.3 ships musl 1.2.5 (shared/rootfs/README.md)
     assert tuple(d.path for d in t.search_dirs) == ("/lib", "/usr/local/lib", "/usr/lib")
     assert all(d.source == "musl built-in" for d in t.search_dirs)
@@ -340,3 +344,29 @@ def test_abi_table_agrees_with_arch_module() -> None:
         assert arch.glibc_loader(abi.machine) == abi.glibc_loader
         assert arch.musl_loader(abi.machine) == _musl_loader(abi)
         assert arch.docker_arch_of(abi.machine) == abi.docker_arch
+
+
+@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_ld_so_conf_any_include_graph_terminates_without_repeats(tmp_path_factory: pytest.TempPathFactory,
+                                                                  graph: list[list[int]]) -> None:
+    """Files 0..n include each other arbitrarily (cycles, self-includes, missing files): every reachable
+    file's directory is listed once, in depth-first include order."""
+    root = tmp_path_factory.mktemp("conf")
+    for i, includes in enumerate(graph):
+        lines = [f"include /etc/c{j}.conf" for j in includes] + [f"/opt/d{i}"]
+        name = "ld.so.conf" if i == 0 else f"c{i}.conf"
+        write(root / "etc" / name, "\n".join(lines) + "\n")
+    expected: list[str] = []
+    seen: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in seen or i >= len(graph):
+            return
+        seen.add(i)
+        for j in graph[i]:
+            visit(j if j != 0 else len(graph))  # c0.conf does not exist: file 0 is ld.so.conf
+        expected.append(f"/opt/d{i}")
+
+    visit(0)
+    assert [d.path for d in parse_ld_so_conf(DirectoryTree(root))] == expected
