@@ -341,9 +341,13 @@ def _machine_of(platform: str | None) -> str:
     from linkcheck.arch import normalize_arch
 
     text = platform.strip().lower()
-    if text == "arm64/v8" or text == "linux/arm64/v8":
-        text = "arm64"
-    return normalize_arch(text)
+    try:
+        return normalize_arch(text)
+    except UsageError:
+        head, sep, _variant = text.rpartition("/")
+        if sep and head not in ("", "linux"):  # "linux/amd64/v3", "arm64/v8": the variant does not matter
+            return normalize_arch(head)
+        raise
 
 
 def _normalize_name(name: str) -> str:

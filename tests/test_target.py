@@ -55,7 +55,7 @@ def test_short_names_resolve(name: str, expected: str) -> None:
     assert load_target(name, "amd64").name == expected
 
 
-@pytest.mark.parametrize("platform", ["linux/arm64", "arm64", "aarch64", "linux/arm64/v8"])
+@pytest.mark.parametrize("platform", ["linux/arm64", "arm64", "aarch64", "linux/arm64/v8", "LINUX/ARM64"])
 def test_platform_picks_the_architecture(platform: str) -> None:
     t = load_target("alpine:3.20", platform)
     assert t.machine == "aarch64" and t.docker_arch == "arm64"
@@ -84,6 +84,12 @@ def test_unsupported_architecture_is_a_target_error() -> None:
 def test_unknown_platform_is_a_linkcheck_error() -> None:
     with pytest.raises(LinkcheckError):
         load_target("alpine", "vax")
+    with pytest.raises(LinkcheckError):
+        load_target("alpine", "linux/vax")
+
+
+def test_amd64_variants_are_amd64() -> None:
+    assert load_target("alpine", "linux/amd64/v3").machine == "x86_64"
 
 
 def test_profile_files_answer_from_the_profile() -> None:
