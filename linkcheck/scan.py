@@ -434,6 +434,8 @@ def _run(job: _Job, names: Iterable[str], jobs: int, progress: Progress | None) 
                 w.terminate()
         for w in workers:
             w.join()
+        # Stopped early, the task pipe may be full with no reader left: do not wait to flush it at exit.
+        tasks.cancel_join_thread()
         tasks.close()
         results.close()
 

@@ -261,3 +261,17 @@ def test_platform_picks_the_image_from_an_index(tmp_path: Path) -> None:
     assert [(r.member, r.outcome) for r in arm] == [("/app", Outcome.RUNS)]
     amd = list(scan_paths([str(root)], jobs=1, platform="linux/amd64"))
     assert [(r.member, r.outcome) for r in amd] == [("/app", Outcome.WRONG_ARCHITECTURE)]
+
+
+def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
+    import multiprocessing
+
+    data = (FIXTURE_BIN / "script-sh").read_bytes()
+    for i in range(1000):
+        (tmp_path / f"s{i:04d}.sh").write_bytes(data)
+    scan = scan_paths([str(tmp_path)], jobs=2)
+    first = next(scan)
+    assert first.path == str(tmp_path / "s0000.sh")
+    assert multiprocessing.active_children()
+    scan.close()
+    assert multiprocessing.active_children() == []
