@@ -287,7 +287,7 @@ def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
             data = json.load(f)
     except OSError as e:
         raise TargetError(f"profile {filename}: cannot be read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         raise TargetError(f"profile {filename}: not valid JSON: {e}") from None
     return tuple(t for image in parse_profile(data, filename) for t in image.targets)
 
@@ -305,7 +305,7 @@ def _builtin_images() -> tuple[_Image, ...]:
         text = (root / name).read_text(encoding="utf-8")
         try:
             data = json.loads(text)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise TargetError(f"profile {name}: not valid JSON: {e}") from None
         images.extend(parse_profile(data, name))
     seen: dict[str, str] = {}

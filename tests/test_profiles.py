@@ -266,6 +266,14 @@ def test_not_json_and_missing_file(tmp_path: Path) -> None:
         load_profile_file(path)
     with pytest.raises(TargetError, match="absent.json"):
         load_profile_file(tmp_path / "absent.json")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(TargetError, match="deep.json"):
+        load_profile_file(deep)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"format": "\xff"}')
+    with pytest.raises(TargetError, match="latin.json"):
+        load_profile_file(latin)
 
 
 # -- against a fresh debootstrap ------------------------------------------------------------------------
