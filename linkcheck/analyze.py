@@ -25,7 +25,7 @@ from linkcheck.errors import (
     NotFoundError,
 )
 from linkcheck.java import is_class_file, is_fat_macho, parse_class, parse_jar
-from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Linkage
+from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Libc, Linkage
 from linkcheck.script import parse_shebang
 
 HEAD_SIZE = 4096
@@ -213,6 +213,8 @@ def describe_elf(e: ElfFacts) -> str:
     link = e.linkage
     if link is Linkage.STATIC or link is Linkage.STATIC_PIE:
         text += ", statically linked"
+    elif link is Linkage.NO_LIBC and e.libc is not Libc.NONE:
+        text += f", part of {e.libc.value} (needs no other library)"
     elif link is Linkage.NO_LIBC:
         text += ", needs no libc"
     elif link is Linkage.UNKNOWN_DYNAMIC:

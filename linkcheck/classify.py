@@ -89,6 +89,10 @@ def classify(
         if debug_tag and entry != 0 and soname is None:
             why = "ET_DYN with DT_DEBUG, an entry point and no SONAME, no PT_INTERP, no DT_NEEDED"
             return Libc.NONE, Linkage.STATIC_PIE, why
+        # The C library (or its loader) itself needs nothing either: say whose it is.
+        own = libc_of_needs((soname,), ()) if soname else None
+        if own is not None:
+            return own[0], Linkage.NO_LIBC, f"SONAME {soname}: the {own[0].value} C library itself"
         return Libc.NONE, Linkage.NO_LIBC, "shared object with no DT_NEEDED"
 
     by_needs = libc_of_needs(needed, version_needs, android)

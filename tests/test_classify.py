@@ -86,6 +86,19 @@ def test_library_with_soname_and_no_needs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("soname", "libc"),
+    [
+        ("libc.musl-x86_64.so.1", Libc.MUSL),  # Alpine's /lib/ld-musl-x86_64.so.1
+        ("ld-linux-x86-64.so.2", Libc.GLIBC),  # glibc's loader
+    ],
+)
+def test_the_c_library_itself_needs_nothing_but_is_named(soname: str, libc: Libc) -> None:
+    got_libc, linkage, why = run(soname=soname, entry=0x1000)
+    assert (got_libc, linkage) == (libc, Linkage.NO_LIBC)
+    assert why == f"SONAME {soname}: the {libc.value} C library itself"
+
+
+@pytest.mark.parametrize(
     ("needed", "libc"),
     [
         (("libc.so.6",), Libc.GLIBC),
