@@ -29,6 +29,7 @@ from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Libc, Linka
 from linkcheck.script import parse_shebang
 
 HEAD_SIZE = 4096
+SMALL_FILE = 1 << 16  # ELF files up to this size are read whole; larger ones are mapped
 _MACHO_MAGICS = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _JAR_SUFFIXES = (".jar", ".war", ".ear")
@@ -50,7 +51,15 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
         size = st.st_size
         if size == 0:
             return Analysis(shown, FileFormat.EMPTY, "empty file", 0)
-        head = os.pread(fd, HEAD_SIZE, 0)
+        if size <= SMALL_FILE:
+            # One read is cheaper than mapping and unmapping a small file.
+            whole = os.pread(fd, SMALL_FILE, 0)
+            if whole[:4] == ELF_MAGIC:
+                facts = _parse_elf(whole, shown)
+                return Analysis(shown, FileFormat.ELF, describe_elf(facts), size, elf=facts)
+            head = whole[:HEAD_SIZE]
+        else:
+            head = os.pread(fd, HEAD_SIZE, 0)
         if head[:4] == ELF_MAGIC:
             try:
                 mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
