@@ -109,7 +109,7 @@ class ProfileInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class _Image:
+class ProfileImage:
     name: str
     aliases: tuple[str, ...]
     description: str
@@ -253,7 +253,7 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], fa
     )
 
 
-def parse_profile(data: Any, filename: str) -> tuple[_Image, ...]:
+def parse_profile(data: Any, filename: str) -> tuple[ProfileImage, ...]:
     """Validate one family's profile data and build its targets. Raises TargetError (one line)."""
     c = _Checker(filename)
     top = c.obj(data, "(top)", ("format", "family", "description", "images"))
@@ -261,7 +261,7 @@ def parse_profile(data: Any, filename: str) -> tuple[_Image, ...]:
         raise c.fail("format", f"expected {PROFILE_FORMAT!r}, got {json.dumps(top['format'])[:40]}")
     family = c.text(top["family"], "family")
     c.text(top["description"], "description")
-    images: list[_Image] = []
+    images: list[ProfileImage] = []
     for i, raw in enumerate(c.listing(top["images"], "images")):
         where = f"images[{i}]"
         image = c.obj(raw, where, ("name", "aliases", "description", "platforms"))
@@ -275,7 +275,7 @@ def parse_profile(data: Any, filename: str) -> tuple[_Image, ...]:
         machines = [t.machine for t in targets]
         if len(set(machines)) != len(machines):
             raise c.fail(f"{where}.platforms", "a machine is listed twice")
-        images.append(_Image(name, aliases, image["description"], family, targets))
+        images.append(ProfileImage(name, aliases, image["description"], family, targets))
     return tuple(images)
 
 
@@ -293,14 +293,14 @@ def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def _builtin_images() -> tuple[_Image, ...]:
+def _builtin_images() -> tuple[ProfileImage, ...]:
     """The built-in profiles, parsed once per process (module-level cache of immutable data: the package's
     own data files do not change while it runs)."""
     root = resources.files("linkcheck.profiles")
     names = sorted(e.name for e in root.iterdir() if e.name.endswith(".json"))
     order = {f"{fam}.json": i for i, fam in enumerate(FAMILY_ORDER)}
     names.sort(key=lambda n: (order.get(n, len(order)), n))
-    images: list[_Image] = []
+    images: list[ProfileImage] = []
     for name in names:
         text = (root / name).read_text(encoding="utf-8")
         try:
@@ -375,15 +375,15 @@ _TAG_REWRITES = (
 )
 
 
-def _index() -> dict[str, _Image]:
-    out: dict[str, _Image] = {}
+def _index() -> dict[str, ProfileImage]:
+    out: dict[str, ProfileImage] = {}
     for image in _builtin_images():
         for key in (image.name, *image.aliases):
             out[key.lower()] = image
     return out
 
 
-def _find_image(name: str) -> _Image | None:
+def _find_image(name: str) -> ProfileImage | None:
     index = _index()
     n = _normalize_name(name)
     if n in index:
@@ -395,7 +395,7 @@ def _find_image(name: str) -> _Image | None:
     return None
 
 
-def _select(image: _Image, machine: str) -> Target:
+def _select(image: ProfileImage, machine: str) -> Target:
     for t in image.targets:
         if t.machine == machine:
             return t
