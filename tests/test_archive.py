@@ -386,3 +386,18 @@ def test_failed_open_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pyte
         assert len(list(scratch.iterdir())) == 1
         assert tree.read("/etc/kept") == b"kept"
     assert list(scratch.iterdir()) == []
+
+
+def test_layer_link_loop_in_the_outer_archive(tmp_path: Path) -> None:
+    files = {"cfg.json": config_json(),
+             "manifest.json": json.dumps([{"Config": "cfg.json", "Layers": ["a/layer.tar"]}]).encode()}
+    loop = {"a/layer.tar": "../b/layer.tar", "b/layer.tar": "../a/layer.tar"}
+    archive = outer_tar(tmp_path / "img.tar", files, loop)
+    with pytest.raises(ArchiveError, match="loop of links"):
+        open_image_tree(str(archive))
+
+
+def test_member_count_limit(tmp_path: Path) -> None:
+    archive = docker_save(tmp_path / "img.tar", [BASE])
+    with pytest.raises(ArchiveError, match="tar members"):
+        open_image_tree(str(archive), limits=Limits(max_members=3))
