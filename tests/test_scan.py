@@ -272,6 +272,5 @@ def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
     scan = scan_paths([str(tmp_path)], jobs=2)
     first = next(scan)
     assert first.path == str(tmp_path / "s0000.sh")
-    assert multiprocessing.active_children()
-    scan.close()
+    scan.close()  # the workers may still be busy (or already done): either way none is left behind
     assert multiprocessing.active_children() == []
