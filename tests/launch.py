@@ -290,6 +290,8 @@ def classify_exit(code: int, out: str, err: str) -> RealOutcome:
 GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"
 MUSL_LOADER = "/lib/ld-musl-x86_64.so.1"
 TRACE_NOT_FOUND = re.compile(r"^\s+(\S+) => not found$", re.M)
+TRACE_FOUND = re.compile(r"^\s+(\S+) => (/\S+) \(0x[0-9a-f]+\)$", re.M)
+TRACE_VERSION = re.compile(r"version `([^']+)' not found \(required by ([^)]+)\)")
 
 
 def loader_flavour(root: Path, loader: str) -> str | None:
@@ -346,3 +348,36 @@ def load_library_in_root(root: Path, library_in_root: str, family: str) -> RealO
                            detail=f"glibc loader in trace mode: exit {got.exit_code}")
     return RealOutcome(Outcome.RUNS, None, 0, got.stdout, got.stderr,
                        detail="glibc loader in trace mode: loads")
+
+
+@dataclass(frozen=True)
+class Trace:
+    missing: frozenset[str]
+    versions: frozenset[str]
+    loaded: dict[str, str]  # library name -> the file the loader mapped (real path inside the root)
+    version_lines: tuple[tuple[str, str], ...]  # (version, required by)
+    output: str
+
+
+def trace(root: Path, program_in_root: str, loader: str = GLIBC_LOADER) -> Trace:
+    """The root's glibc loader in trace mode (what ldd does): every library mapped, every version
+    checked, nothing run."""
+    got = run_in_root(root, loader, ["ld.so", program_in_root], timeout=30,
+                      env={"PATH": DEFAULT_PATH, "LD_TRACE_LOADED_OBJECTS": "1"})
+    if got.errno is not None:
+        raise RuntimeError(f"the root's loader could not start: {got}")
+    text = got.stdout + got.stderr
+    lines = tuple((m[1], m[2]) for m in TRACE_VERSION.finditer(text))
+    loaded = {name: in_root_file(root, path) for name, path in TRACE_FOUND.findall(got.stdout)}
+    missing = frozenset(TRACE_NOT_FOUND.findall(got.stdout))
+    return Trace(missing, frozenset(v for v, _ in lines), loaded, lines, text)
+
+
+def in_root_file(root: Path, path: str) -> str:
+    """The file a path inside the root finally names (symlinks followed inside the root), as a path
+    inside the root, so that /lib/x/libc.so.6 and /usr/lib/x/libc.so.6 compare equal when they are
+    one file."""
+    found = resolve_in_root(root, path)
+    if found is None:
+        return f"{path} (does not resolve in the root)"
+    return "/" + str(found.relative_to(root))

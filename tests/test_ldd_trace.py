@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import needs_root
-from launch import DEFAULT_PATH, install, resolve_in_root, run_in_root
+from launch import Trace, in_root_file, install, trace
 from roots import RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
@@ -32,11 +30,7 @@ pytestmark = [needs_root, pytest.mark.chroot]
 SLOW = os.environ.get("LINKCHECK_SLOW") == "1"
 SAMPLE = 150
 MAX_BYTES = 40_000_000
-LOADER = "/lib64/ld-linux-x86-64.so.2"
 HOST_DIRS = (Path("/usr/bin"), Path("/usr/lib/x86_64-linux-gnu"))
-NOT_FOUND = re.compile(r"^\s+(\S+) => not found$", re.M)
-FOUND = re.compile(r"^\s+(\S+) => (/\S+) \(0x[0-9a-f]+\)$", re.M)
-VERSION = re.compile(r"version `([^']+)' not found \(required by ([^)]+)\)")
 TRACE_ROOTS = ("glibc-host-nocxx",) + (("debian-bookworm", "debian-bullseye") if SLOW else ())
 
 
@@ -86,36 +80,6 @@ def sample(paths: list[Path], n: int | None) -> list[Path]:
 
 
 HOST_SAMPLE = sample(host_candidates(), None if SLOW else SAMPLE)
-
-
-@dataclass(frozen=True)
-class Trace:
-    missing: frozenset[str]
-    versions: frozenset[str]
-    loaded: dict[str, str]  # library name -> the file the loader mapped (real path inside the root)
-    version_lines: tuple[tuple[str, str], ...]  # (version, required by)
-    output: str
-
-
-def trace(root: Path, program_in_root: str) -> Trace:
-    got = run_in_root(root, LOADER, ["ld.so", program_in_root], timeout=30,
-                      env={"PATH": DEFAULT_PATH, "LD_TRACE_LOADED_OBJECTS": "1"})
-    assert got.errno is None, f"the root's loader could not start: {got}"
-    text = got.stdout + got.stderr
-    lines = tuple((m[1], m[2]) for m in VERSION.finditer(text))
-    loaded = {name: in_root_file(root, path) for name, path in FOUND.findall(got.stdout)}
-    missing = frozenset(NOT_FOUND.findall(got.stdout))
-    return Trace(missing, frozenset(v for v, _ in lines), loaded, lines, text)
-
-
-def in_root_file(root: Path, path: str) -> str:
-    """The file a path inside the root finally names (symlinks followed inside the root), as a path
-    inside the root, so that /lib/x/libc.so.6 and /usr/lib/x/libc.so.6 compare equal when they are
-    one file."""
-    found = resolve_in_root(root, path)
-    if found is None:
-        return f"{path} (does not resolve in the root)"
-    return "/" + str(found.relative_to(root))
 
 
 class Judge:

@@ -18,7 +18,17 @@ from linkcheck.errors import LinkcheckError
 from linkcheck.model import Outcome
 
 from conftest import FIXTURE_BIN, FIXTURES, SHARED_ROOTFS, load_manifest, needs_root
-from launch import RealOutcome, install, load_library_in_root, resolve_in_root, run_in_root
+from launch import (
+    GLIBC_LOADER,
+    RealOutcome,
+    in_root_file,
+    install,
+    load_library_in_root,
+    loader_flavour,
+    resolve_in_root,
+    run_in_root,
+    trace,
+)
 from roots import ALL_ROOTS, IMAGE_ROOTS, RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
@@ -300,6 +310,13 @@ def test_prediction_matches_real_run(
             f"{[(p.kind.value, p.subject) for p in verdict.problems]}")
     assert verdict.outcome is real.outcome, said
     assert verdict.runs == (real.outcome is Outcome.RUNS), said
+    if (real.started and facts.get("libc") == "glibc" and facts.get("machine") == "x86_64"
+            and loader_flavour(root, GLIBC_LOADER) == "glibc"):
+        # The files linkcheck says the program loads are the very files the root's loader maps
+        # ($ORIGIN, RPATH vs RUNPATH, ld.so.cache order), from its trace mode.
+        mapped = trace(root, f"/app/{name}")
+        predicted = {lib.name: in_root_file(root, lib.path) for lib in verdict.loaded if lib.path}
+        assert predicted == mapped.loaded, f"{said}\nloader mapped {mapped.loaded}\nlinkcheck: {predicted}"
     kinds = [p.subject for p in verdict.problems if p.kind is real.outcome]
     if real.outcome is Outcome.MISSING_LIBRARY:
         if "error while loading shared libraries" in real.stderr:
