@@ -22,8 +22,8 @@ Prints: inputs tried, failures by kind, the slowest input's time, and the files 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
+import os
 import random
 import sys
 import tempfile
@@ -68,7 +68,8 @@ class Campaign:
         start = time.perf_counter()
         problem: str | None = None
         try:
-            analysis = self._analyze(data, "fuzz")
+            # A zip is read as a jar only under a jar's name.
+            analysis = self._analyze(data, "fuzz.jar" if data[:2] == b"PK" else "fuzz")
             elf = getattr(analysis, "elf", None)
             if elf is not None:
                 _ = (elf.imports, elf.exports)
@@ -205,18 +206,22 @@ def run_atheris(c: Campaign, seeds: list[bytes], seconds: int, max_len: int) -> 
     corpus = tempfile.mkdtemp(prefix="linkcheck-fuzz-corpus-")
     for s in seeds:
         Path(corpus, hashlib.sha256(s).hexdigest()[:16]).write_bytes(s[:max_len])
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline = start + seconds
 
     def test_one(data: bytes) -> None:
         c.run_one(data)
         if time.monotonic() > deadline:
-            raise SystemExit(0)
+            # libFuzzer ends the process itself; report first, then leave without its "crash" path.
+            c.report("atheris", time.monotonic() - start)
+            sys.stdout.flush()
+            os._exit(1 if c.failures else 0)
 
-    argv = [sys.argv[0], corpus, f"-max_total_time={seconds}", f"-max_len={max_len}", "-rss_limit_mb=4096",
-            "-timeout=60", "-print_final_stats=1", f"-artifact_prefix={tempfile.gettempdir()}/"]
+    argv = [sys.argv[0], corpus, f"-max_total_time={seconds + 60}", f"-max_len={max_len}",
+            "-rss_limit_mb=4096", "-timeout=60", "-print_final_stats=1",
+            f"-artifact_prefix={tempfile.gettempdir()}/"]
     atheris.Setup(argv, test_one)
-    with contextlib.suppress(SystemExit):
-        atheris.Fuzz()
+    atheris.Fuzz()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,11 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = max(1, int(args.minutes * 60))
     start = time.monotonic()
     if engine == "atheris":
-        # atheris.Fuzz() does not return: report from an exit handler.
-        import atexit
-
-        atexit.register(lambda: c.report("atheris", time.monotonic() - start))
-        run_atheris(c, seeds, seconds, args.max_len)
+        run_atheris(c, seeds, seconds, args.max_len)  # does not return: reports and exits when time is up
         return 0
     c.load()
     run_hypothesis(c, seeds, start + seconds, args.seed)
