@@ -9,6 +9,10 @@ Rounds alternate the two commands after one warm-up of each, and the medians are
 peak resident size of the parent and of the largest worker.
 
 Usage: python benchmarks/scan_usr.py [--tree /usr] [--rounds 3] [--jobs N] [--target NAME]
+
+On a machine shared with other work, the wall times measure the sharing: run it as root under
+`nice -n -15` so both commands (scanelf is a child, it inherits the priority) get the CPUs, and read the
+load average printed at the end.
 """
 
 from __future__ import annotations
