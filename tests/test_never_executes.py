@@ -344,3 +344,20 @@ def test_analyze_every_fixture_under_the_hook() -> None:
                 pass
     assert read >= len(paths) - 2
     assert events == []
+
+
+def test_scanning_the_bait_never_executes(bait: Bait) -> None:
+    """A directory scan (in process) under the hook; then with worker processes, by markers alone (the
+    workers are linkcheck's own processes, which the hook would see as forks)."""
+    from linkcheck.scan import scan_paths
+
+    root = bait_root(bait)
+    before = _every_file_under(bait.base)
+    with watching() as events:
+        results = list(scan_paths([str(bait.dir), str(root)], jobs=1))
+    assert len(results) >= len(bait.files)
+    assert events == []
+    results = list(scan_paths([str(bait.dir), str(root)], jobs=2))
+    assert len(results) >= len(bait.files)
+    assert bait.fired() == []
+    assert _every_file_under(bait.base) == before
