@@ -35,7 +35,17 @@ import posixpath
 from dataclasses import dataclass
 
 from linkcheck.errors import LinkcheckError, TargetError
-from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target, TargetFiles, glibc_version_key
+from linkcheck.model import (
+    ElfFacts,
+    ElfType,
+    Libc,
+    LibraryFile,
+    SearchDir,
+    Source,
+    Target,
+    TargetFiles,
+    glibc_version_key,
+)
 from linkcheck.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
 
 # Docker's default PATH for a container whose image sets none (moby: oci/defaults, DefaultPathEnv).
@@ -168,24 +178,9 @@ class TreeFiles:
         return self._libraries[key]
 
     def _read_library(self, path: str) -> LibraryFile | None:
-        from linkcheck.elf import parse_elf
-        from linkcheck.model import ElfType
-
-        found = _is_regular(self._tree, path)
-        if found is None:
+        facts = _read_elf(self._tree, path)
+        if facts is None:
             return None
-        try:
-            buf = self._tree.read(found[0])
-        except OSError:
-            return None
-        try:
-            facts = parse_elf(buf)
-        except (LinkcheckError, OSError):
-            return None
-        finally:
-            close = getattr(buf, "close", None)
-            if close is not None:
-                close()
         if facts.elf_type is not ElfType.DYN:
             return None  # the loader maps shared objects only
         exports: set[str] = set()
@@ -278,6 +273,13 @@ def host_dir_files(host_dir: str, install_dir: str = "/app") -> TargetFiles:
 
 def _elf_machine(tree: Tree, path: str) -> tuple[str, str] | None:
     """(machine, docker_arch) from the ELF header of the file at ``path``, or None."""
+    facts = _read_elf(tree, path)
+    return None if facts is None else (facts.machine, facts.docker_arch)
+
+
+def _read_elf(tree: Tree, path: str) -> ElfFacts | None:
+    """The facts of the ELF file at ``path`` (symlinks resolved inside the tree), or None when there is no
+    readable, well-formed ELF file there."""
     from linkcheck.elf import parse_elf
 
     found = _is_regular(tree, path)
@@ -288,14 +290,13 @@ def _elf_machine(tree: Tree, path: str) -> tuple[str, str] | None:
     except OSError:
         return None
     try:
-        facts = parse_elf(buf)
+        return parse_elf(buf)
     except (LinkcheckError, OSError):
         return None
     finally:
         close = getattr(buf, "close", None)
         if close is not None:
             close()
-    return facts.machine, facts.docker_arch
 
 
 def _detect_machine(tree: Tree) -> tuple[str, str, str] | None:
