@@ -252,7 +252,8 @@ def _str_or_none(value: object) -> str | None:
 
 def is_image_archive(path: str) -> bool:
     """Whether ``path`` looks like something ``open_image_tree`` reads: an OCI layout directory, or a
-    file that is a tar (maybe gzip-compressed). Reads at most a few header bytes."""
+    file that is a tar or compressed (gzip; zstd and xz are recognised so that opening them gives a clear
+    error). Reads at most a few header bytes."""
     try:
         if os.path.isdir(path):
             return os.path.isfile(os.path.join(path, "index.json"))
@@ -260,8 +261,8 @@ def is_image_archive(path: str) -> bool:
             head = f.read(512)
     except OSError:
         return False
-    if head.startswith(_GZIP_MAGIC):
-        return True
+    if head.startswith((_GZIP_MAGIC, _ZSTD_MAGIC, _XZ_MAGIC)):
+        return True  # compressed: opening it says whether it is a tar we can read (zstd and xz are not)
     return len(head) >= 262 and head[257:262] == b"ustar"
 
 

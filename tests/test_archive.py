@@ -401,3 +401,11 @@ def test_member_count_limit(tmp_path: Path) -> None:
     archive = docker_save(tmp_path / "img.tar", [BASE])
     with pytest.raises(ArchiveError, match="tar members"):
         open_image_tree(str(archive), limits=Limits(max_members=3))
+
+
+def test_zstd_compressed_archive_is_recognised_and_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rootfs.tar.zst"
+    path.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 600)
+    assert is_image_archive(str(path))
+    with pytest.raises(ArchiveError, match="archive is zstd-compressed: not supported"):
+        open_image_tree(str(path))
