@@ -117,6 +117,7 @@ class _DirectoryJob:
 
     def __init__(self, root: str, target: Target | None) -> None:
         self.root = root
+        self._prefix = root.rstrip("/")  # "" for "/": paths under it are "/usr/...", not "//usr/..."
         self.target = target
         self._origin: TargetFiles | None = None
         self._linked: dict[tuple[int, int], Analysis] = {}
@@ -129,7 +130,7 @@ class _DirectoryJob:
         return self._origin
 
     def run(self, rel: str) -> ScanResult | None:
-        host = f"{self.root}/{rel}" if rel else self.root
+        host = f"{self._prefix}/{rel}" if rel else self.root
         try:
             fd = os.open(host, _OPEN_FLAGS)
         except OSError as exc:
