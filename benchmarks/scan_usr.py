@@ -10,9 +10,10 @@ peak resident size of the parent and of the largest worker.
 
 Usage: python benchmarks/scan_usr.py [--tree /usr] [--rounds 3] [--jobs N] [--target NAME]
 
-On a machine shared with other work, the wall times measure the sharing: run it as root under
-`nice -n -15` so both commands (scanelf is a child, it inherits the priority) get the CPUs, and read the
-load average printed at the end.
+On a machine shared with other work, the wall times measure the sharing. As root, give this session the
+CPUs for the run (the scheduler shares them between sessions first, whatever `nice` says; scanelf is a
+child and inherits the priority), then read the load average printed at the end:
+    echo -15 > /proc/self/autogroup; nice -n -15 python benchmarks/scan_usr.py; echo 0 > /proc/self/autogroup
 """
 
 from __future__ import annotations
