@@ -22,6 +22,7 @@ import errno
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,6 +270,9 @@ def _read_modules(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) 
             analysis = analyze_bytes(data, name)
         except LinkcheckError as exc:
             modules.append(WheelModule(name, bundled, None, exc.message))
+            continue
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+            modules.append(WheelModule(name, bundled, None, f"{path}!{name}: cannot be read ({exc})"))
             continue
         modules.append(WheelModule(name, bundled, analysis))
     return modules

@@ -140,3 +140,17 @@ def test_zip_bomb_member_is_refused_not_read(tmp_path: Path) -> None:
     report = read_wheel(str(wheel))
     assert report.modules[0].analysis is None
     assert report.modules[0].error is not None and "zip bomb" in report.modules[0].error
+
+
+def test_corrupt_member_is_an_error_for_that_module_only(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "cp311-cp311-musllinux_1_2_x86_64",
+                       {"demo/_a.so": "libhello-musl.so", "demo/_b.so": "libhello-musl.so"})
+    data = bytearray(wheel.read_bytes())
+    # Flip a byte inside the first member's compressed data: its CRC no longer matches.
+    start = data.index(b"demo/_a.so") + len("demo/_a.so") + 200
+    data[start] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    report = read_wheel(str(wheel))
+    assert [(m.member, m.error is not None) for m in report.modules] == [
+        ("demo/_a.so", True), ("demo/_b.so", False)]
+    assert report.modules[0].error is not None and "\n" not in report.modules[0].error
