@@ -34,7 +34,8 @@ GLIBC_LOADER = "ld-linux-x86-64.so.2"
 DEBIAN_CACHE = Path("/var/tmp/linkcheck-roots")
 
 # Roots made here from host files; then real image roots from SHARED_ROOTFS; then debootstrap ones.
-BUILT_ROOTS = ("scratch", "glibc-host", "glibc-host-nocxx", "musl", "busybox-static", "musl-glibc-link")
+BUILT_ROOTS = ("scratch", "glibc-host", "glibc-host-nocxx", "glibc-host-decoys", "musl", "busybox-static",
+               "musl-glibc-link")
 IMAGE_ROOTS = {
     "alpine-3.20.3-x86_64": "alpine-3.20.3-x86_64.tar.gz",
     "busybox-musl": "busybox-latest-musl-amd64.tar.gz",
@@ -124,6 +125,24 @@ def build_glibc_host(root: Path, *, cxx: bool = True) -> None:
     ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
     if os.path.exists(ldconfig):
         # The image's own /etc/ld.so.cache, as Debian's images have one.
+        subprocess.run([ldconfig, "-r", str(root)], check=True, capture_output=True)
+
+
+def build_glibc_host_decoys(root: Path) -> None:
+    """glibc-host, plus files in /usr/local/lib (searched first) that share a library's name but are
+    not for this loader: an aarch64 ELF as libstdc++.so.6, an i386 ELF as libgcc_s.so.1 and a text
+    file as libm.so.6. ld.so.cache is rebuilt over them, as ldconfig in an image would."""
+    build_glibc_host(root)
+    local = root / "usr/local/lib"
+    local.mkdir(parents=True, exist_ok=True)
+    bin_dir = ROOT / "fixtures/bin"
+    for fixture, name in (("c-glibc-dynamic-aarch64", "libstdc++.so.6"), ("c-glibc-i386", "libgcc_s.so.1")):
+        if not (bin_dir / fixture).is_file():
+            raise RootUnavailable(f"fixture {fixture} is missing")
+        shutil.copy2(bin_dir / fixture, local / name)
+    (local / "libm.so.6").write_text("not a library\n")
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    if os.path.exists(ldconfig):
         subprocess.run([ldconfig, "-r", str(root)], check=True, capture_output=True)
 
 
@@ -254,6 +273,7 @@ def build_root(name: str, root: Path) -> None:
         "scratch": build_scratch,
         "glibc-host": build_glibc_host,
         "glibc-host-nocxx": lambda r: build_glibc_host(r, cxx=False),
+        "glibc-host-decoys": build_glibc_host_decoys,
         "musl": build_musl,
         "busybox-static": build_busybox_static,
         "musl-glibc-link": build_musl_glibc_link,
