@@ -4,8 +4,9 @@
 ``*.so`` / ``*.so.*`` member, in memory (never unpacked to disk; each member and the total are capped,
 and a member that expands beyond a sane ratio is refused). It reports:
 
-* a manylinux wheel is glibc-only: pip refuses it on musl (alpine), and its modules need glibc's
-  libraries (a module that needs no libc at all may still load);
+* a manylinux wheel is glibc-only: pip refuses it on musl (alpine), and its modules are linked against
+  glibc (a module that needs no libc at all may still load; one that needs only libc.so.6 symbols musl
+  also has may load too: checking against the image tells);
 * a module needing a newer glibc than the manylinux tag promises (``min_glibc`` > the tag's 2.x);
 * a musllinux wheel carrying glibc modules, a manylinux wheel carrying musl modules;
 * an architecture in the tag that the modules do not have; compiled modules under a pure ("any") tag.
@@ -286,7 +287,9 @@ def _judge(platforms: tuple[PlatformTag, ...], modules: list[WheelModule]) -> li
     if many:
         glibc_needed = [m.member for m, e in elf_modules if e.libc is Libc.GLIBC]
         no_libc = [m.member for m, e in elf_modules if e.libc is Libc.NONE or e.linkage is Linkage.NO_LIBC]
-        detail = (f"its modules need glibc ({len(glibc_needed)} of {len(elf_modules)})" if glibc_needed
+        detail = (f"{len(glibc_needed)} of its {len(elf_modules)} modules are linked against glibc (whether "
+                  "one loads under musl depends on the libraries and symbols it uses: check it against the "
+                  "image)" if glibc_needed
                   else "its modules need no glibc-specific library, so they may still load on musl")
         out.append(WheelFinding(
             "glibc-only", Severity.NOTE if not glibc_needed else Severity.WARNING,

@@ -13,7 +13,7 @@ from linkcheck.rootfs import target_from_tree
 from linkcheck.tree import DirectoryTree
 from linkcheck.wheel import PlatformKind, Severity, WheelReport, parse_platform_tag, read_wheel
 
-from conftest import FIXTURE_BIN
+from conftest import FIXTURE_BIN, SHARED_ROOTFS
 
 
 def make_wheel(tmp_path: Path, tag: str, members: dict[str, str | bytes], *, wheel_tag: str | None = None,
@@ -154,3 +154,25 @@ def test_corrupt_member_is_an_error_for_that_module_only(tmp_path: Path) -> None
     assert [(m.member, m.error is not None) for m in report.modules] == [
         ("demo/_a.so", True), ("demo/_b.so", False)]
     assert report.modules[0].error is not None and "\n" not in report.modules[0].error
+
+
+ALPINE = SHARED_ROOTFS / "alpine-3.20.3-x86_64.tar.gz"
+
+
+@pytest.mark.skipif(not ALPINE.is_file(), reason="shared alpine rootfs tarball absent")
+def test_manylinux_modules_against_alpine(tmp_path: Path) -> None:
+    from linkcheck.target import load_target
+
+    alpine = load_target(str(ALPINE))
+    wheel = make_wheel(tmp_path, "cp311-cp311-manylinux_2_17_x86_64",
+                       {"demo/_cxx.so": "cxx-glibc", "demo/_pure.so": "libnolibc.so"})
+    report = read_wheel(str(wheel), target=alpine)
+    by_member = {m.member: m for m in report.modules}
+    assert by_member["demo/_cxx.so"].verdicts[0].runs is False  # glibc's loader and libstdc++: absent
+    assert by_member["demo/_pure.so"].verdicts[0].runs is True  # needs nothing libc-specific
+    assert "glibc-only" in kinds(report)
+    musl_dir = tmp_path / "musl"
+    musl_dir.mkdir()
+    musl = read_wheel(str(make_wheel(musl_dir, "cp311-cp311-musllinux_1_2_x86_64",
+                                     {"demo/_hello.so": "libhello-musl.so"})), target=alpine)
+    assert musl.ok and musl.modules[0].verdicts[0].runs
