@@ -355,7 +355,8 @@ class _Opener:
             whole = self._gunzip(whole, "archive")
         else:
             self._refuse_compression(magic, "archive")
-        names = {m.name: m for m in _tar_members(whole, self.path, "archive")}
+        # Keyed by normalised name: `tar -C layout -cf x.tar .` writes "./index.json".
+        names = {_member_path(m.name, self.path)[1:]: m for m in _tar_members(whole, self.path, "archive")}
         if "manifest.json" in names:
             return self._docker_save(whole, names)
         if "index.json" in names:

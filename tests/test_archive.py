@@ -409,3 +409,11 @@ def test_zstd_compressed_archive_is_recognised_and_refused(tmp_path: Path) -> No
     assert is_image_archive(str(path))
     with pytest.raises(ArchiveError, match="archive is zstd-compressed: not supported"):
         open_image_tree(str(path))
+
+
+def test_oci_tar_made_with_dot_prefixed_names(tmp_path: Path) -> None:
+    root = oci_dir(tmp_path / "oci", [BASE, TOP])
+    archive = tmp_path / "oci.tar"
+    with tarfile.open(archive, "w") as tf:
+        tf.add(root, arcname=".")  # what `tar -C oci -cf oci.tar .` writes: "./index.json" ...
+    check_layered(str(archive))
