@@ -22,6 +22,7 @@ declared sizes) are refused; device nodes and FIFOs are kept as entries that are
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -79,6 +80,7 @@ class _Blob:
     path: str
     offset: int
     size: int
+    digest: str | None = None  # "sha256:..." when a manifest names it: checked while it is decompressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,7 @@ class _Opener:
 
     def _oci_directory(self) -> tuple[dict[str, Any], list[_Blob]]:
         root = os.path.abspath(self.path)
+        real_root = os.path.realpath(root)
         if not os.path.isfile(os.path.join(root, "index.json")):
             raise self.fail("directory is not an OCI image layout (no index.json)")
 
@@ -337,12 +340,14 @@ class _Opener:
             alg, hexdigest = _parse_digest(digest, self.path)
             host = os.path.join(root, "blobs", alg, hexdigest)
             try:
-                st = os.stat(host)  # follows a symlink: some tools store blobs as links to a cache
+                st = os.stat(host)  # follows a symlink: some tools store blobs as links to others
             except OSError as exc:
                 raise self.fail(f"missing blob {digest}") from exc
             if not stat.S_ISREG(st.st_mode):
                 raise self.fail(f"blob {digest} is not a file")
-            return _Blob(host, 0, st.st_size)
+            if os.path.islink(host) and not _inside(os.path.realpath(host), real_root):
+                raise self.fail(f"blob {digest} is a link out of the layout")
+            return _Blob(host, 0, st.st_size, digest)
 
         index = self._json(_Blob(os.path.join(root, "index.json"), 0, os.path.getsize(
             os.path.join(root, "index.json"))), "index.json")
@@ -362,8 +367,9 @@ class _Opener:
         if "index.json" in names:
             return self._follow_index(
                 self._json(_member_blob(whole, names, "index.json", self.path), "index.json"),
-                lambda d: _member_blob(whole, names, "blobs/" + "/".join(_parse_digest(d, self.path)),
-                                       self.path))
+                lambda d: dataclasses.replace(
+                    _member_blob(whole, names, "blobs/" + "/".join(_parse_digest(d, self.path)), self.path),
+                    digest=d))
         # A root filesystem tarball (alpine's minirootfs, busybox's rootfs.tar.gz): one layer, no config.
         return {}, [whole]
 
@@ -493,6 +499,7 @@ class _Opener:
             remaining = src.size
             consumed = 0
             d = zlib.decompressobj(wbits=31)
+            hasher = hashlib.new(_parse_digest(src.digest, self.path)[0]) if src.digest else None
             started = False  # the current gzip member has begun and not ended
             pending = b""
             while True:
@@ -504,6 +511,8 @@ class _Opener:
                         break
                     remaining -= len(pending)
                     consumed += len(pending)
+                    if hasher is not None:
+                        hasher.update(pending)
                 if not started and not pending.strip(b"\x00"):
                     pending = b""  # zero padding after the last member (tar tools write it)
                     continue
@@ -528,6 +537,8 @@ class _Opener:
                     out.write(data)
             if started and not d.eof:
                 raise self.fail(f"{what} is truncated (its gzip stream ends early)")
+            if hasher is not None and src.digest and hasher.hexdigest() != src.digest.split(":")[1]:
+                raise self.fail(f"{what} does not match its digest {src.digest}")
         return _Blob(out_path, 0, written)
 
     def _apply_layer(self, layer: _Blob) -> None:
@@ -619,6 +630,10 @@ class _Opener:
         siblings = self.children.get(posixpath.dirname(path))
         if siblings is not None:
             siblings.discard(posixpath.basename(path))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _member_path(name: str, archive: str) -> str:

@@ -417,3 +417,30 @@ def test_oci_tar_made_with_dot_prefixed_names(tmp_path: Path) -> None:
     with tarfile.open(archive, "w") as tf:
         tf.add(root, arcname=".")  # what `tar -C oci -cf oci.tar .` writes: "./index.json" ...
     check_layered(str(archive))
+
+
+def first_layer_blob(root: Path) -> Path:
+    blobs = root / "blobs" / "sha256"
+    index = json.loads((root / "index.json").read_text())
+    manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
+    return blobs / manifest["layers"][0]["digest"].split(":")[1]
+
+
+def test_oci_layer_digest_is_checked_while_decompressing(tmp_path: Path) -> None:
+    root = oci_dir(tmp_path / "oci", [BASE])
+    layer = first_layer_blob(root)
+    # Same content, recompressed: a valid gzip whose bytes no longer match the manifest's digest.
+    layer.write_bytes(gzip.compress(gzip.decompress(layer.read_bytes()), compresslevel=1))
+    with pytest.raises(ArchiveError, match="layer 1 does not match its digest sha256:"):
+        open_image_tree(str(root))
+
+
+def test_oci_blob_linked_out_of_the_layout_is_refused(tmp_path: Path) -> None:
+    root = oci_dir(tmp_path / "oci", [BASE])
+    layer = first_layer_blob(root)
+    outside = tmp_path / "outside.tar.gz"
+    outside.write_bytes(layer.read_bytes())
+    layer.unlink()
+    layer.symlink_to(outside)
+    with pytest.raises(ArchiveError, match="link out of the layout"):
+        open_image_tree(str(root))
