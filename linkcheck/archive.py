@@ -14,9 +14,9 @@ private ``tempfile.TemporaryDirectory`` that ``ImageTree.close()`` removes (the 
 manager). Decompression is capped (``Limits``: total bytes written, and the expansion ratio once past a
 floor) so a gzip bomb stops with an ArchiveError instead of filling the disk. zstd, xz and bzip2 layers
 are refused with a one-line ArchiveError (the standard library has no zstd before Python 3.14).
-Digests: an OCI index, manifest and config must match theirs; a gzip layer's compressed bytes are hashed
-while they are decompressed and must match the manifest's digest (an uncompressed layer read in place is
-not hashed: that would mean reading all of it).
+Digests: OCI manifests (and nested indexes) and configs must match theirs; a gzip layer's compressed
+bytes are hashed while they are decompressed and must match the manifest's digest (an uncompressed layer
+read in place is not hashed: that would mean reading all of it).
 
 Hostile input: a member whose path climbs out with ``..`` is refused; absolute member paths are read as
 relative to the root; members whose data runs past the end of their tar (truncated archives, huge
