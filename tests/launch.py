@@ -381,3 +381,25 @@ def in_root_file(root: Path, path: str) -> str:
     if found is None:
         return f"{path} (does not resolve in the root)"
     return "/" + str(found.relative_to(root))
+
+
+@dataclass(frozen=True)
+class MuslList:
+    missing: frozenset[str]  # "Error loading shared library X"
+    symbols: frozenset[str]  # "Error relocating F: S: symbol not found"
+    exit_code: int | None
+    output: str
+
+
+def musl_list(root: Path, file_in_root: str, loader: str = MUSL_LOADER) -> MuslList:
+    """The root's musl loader in ldd mode (argv[0] "ldd"): it maps every library and performs every
+    relocation, reporting each failure, without running the file."""
+    got = run_in_root(root, loader, ["ldd", file_in_root], timeout=30)
+    if got.errno is not None:
+        raise RuntimeError(f"the root's musl loader could not start: {got}")
+    return MuslList(
+        frozenset(m["name"] for m in MUSL_MISSING_LIB.finditer(got.stderr)),
+        frozenset(m["name"] for m in MUSL_MISSING_SYMBOL.finditer(got.stderr)),
+        got.exit_code,
+        got.stdout + got.stderr,
+    )

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conftest import needs_root
-from launch import Trace, in_root_file, install, trace
+from launch import MuslList, Trace, in_root_file, install, musl_list, trace
 from roots import RootFactory, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
@@ -197,3 +197,62 @@ def test_sample_really_misses_libraries_in_nocxx(root_factory: RootFactory) -> N
         in_root = install(root, source, f"/trace-vacuity/{i}/{source.name}")
         missing += bool(trace(root, in_root).missing)
     assert missing >= len(head) // 4, f"only {missing} of {len(head)} sampled files miss a library"
+
+
+# --- musl: the same comparison against musl's loader in ldd mode ---------------------------------
+
+MUSL_ROOTS = ("musl", "alpine-3.20.3-x86_64")
+
+
+def compare_musl(judge: Judge, source: Path) -> MuslList:
+    where, in_root = judge.place(source)
+    real = musl_list(judge.root, in_root)
+    verdict = judge.predict(source, where)[2]
+    libs = {p.subject for p in verdict.problems if p.kind == judge.outcome.MISSING_LIBRARY}
+    symbols = {p.subject for p in verdict.problems if p.kind == judge.outcome.MISSING_SYMBOL}
+    detail = (f"{source} in {judge.root.name}\nmusl's loader said (exit {real.exit_code}):\n"
+              f"{real.output[:3000]}\nlinkcheck said: missing libraries {sorted(libs)}, symbols "
+              f"{sorted(symbols)}; outcome {verdict.outcome}")
+    assert libs == real.missing, detail
+    if real.missing:
+        # musl also names every symbol the missing libraries would have defined; linkcheck reports
+        # the libraries, and any symbol it names must be among musl's.
+        assert symbols <= real.symbols, detail
+    else:
+        assert symbols == real.symbols, detail
+    return real
+
+
+@pytest.mark.parametrize("root_name", MUSL_ROOTS)
+def test_alpine_files_against_musl_root(root_factory: RootFactory, root_name: str) -> None:  # noqa: F811
+    # alpine's own programs and libraries (musl 1.2.5, OpenSSL, zlib, apk) judged in alpine itself and
+    # in a root holding only Debian's older musl, whose loader reports missing libraries and symbols.
+    image = root_factory.get("alpine-3.20.3-x86_64")
+    judge = judge_for(root_factory, root_name)
+    files = image_files(image)
+    assert len(files) >= 5, "alpine's root should hold several dynamic ELF files"
+    failures = []
+    lacking_library = lacking_symbol_only = 0
+    for source in files:
+        try:
+            real = compare_musl(judge, source)
+        except AssertionError as exc:
+            failures.append(str(exc))
+            continue
+        lacking_library += bool(real.missing)
+        lacking_symbol_only += bool(real.symbols and not real.missing)
+    assert not failures, "\n\n".join(failures)
+    if root_name == "musl":
+        # Not vacuous: Debian's bare musl root lacks OpenSSL and zlib, and its libc lacks a symbol
+        # alpine's busybox imports, as its own loader says.
+        assert lacking_library >= 1 and lacking_symbol_only >= 1, (lacking_library, lacking_symbol_only)
+
+
+HOST_LIBRARY_SAMPLE = [p for p in HOST_SAMPLE if ".so" in p.name][: None if SLOW else 60]
+
+
+@pytest.mark.parametrize("source", HOST_LIBRARY_SAMPLE, ids=lambda p: str(p))
+def test_host_glibc_library_against_musl_root(root_factory: RootFactory, source: Path) -> None:  # noqa: F811
+    # A glibc-built library in a musl image is loaded by musl's loader (libc.so.6 is one of the names
+    # it satisfies itself; versions are ignored): whatever it lacks, it says.
+    compare_musl(judge_for(root_factory, "musl"), source)
