@@ -16,7 +16,8 @@ jobs. For each input:
   checked against it with the wheel's own files as $ORIGIN/RPATH candidates.
 * any other file: analysed, and checked against ``target`` when one is given.
 
-Work is spread over ``jobs`` worker processes (default ``os.cpu_count()``), started with ``fork`` so the
+Work is spread over ``jobs`` worker processes (default: the CPUs this process may use, as
+``os.sched_getaffinity`` says, else ``os.cpu_count()``), started with ``fork`` so the
 target and an open image are shared without pickling; results come back in chunks and are yielded in
 order. Files are never read whole unless they are ELF or scripts (header reads, then ``mmap``).
 """
@@ -446,6 +447,14 @@ def _run(job: _Job, names: Iterable[str], jobs: int, progress: Progress | None) 
 # ---------------------------------------------------------------------------------------------
 
 
+def default_jobs() -> int:
+    """The CPUs this process may run on (a container's CPU set), else the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def scan_paths(
     paths: Iterable[str],
     *,
@@ -458,7 +467,7 @@ def scan_paths(
 
     ``platform`` ("linux/arm64") picks the image from a multi-platform OCI index (default: the host's).
     An input that cannot be read at all gives one result with ``error`` set; the scan goes on."""
-    workers = jobs if jobs is not None and jobs > 0 else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None and jobs > 0 else default_jobs()
     if target is not None:
         target = cached_target(target)
     for path in paths:
