@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linkcheck.model import Target  # noqa: E402
-from linkcheck.scan import scan_paths, walk_files  # noqa: E402
+from linkcheck.scan import default_jobs, scan_paths, walk_files  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -117,7 +117,7 @@ def main() -> None:
     oc, tc = statistics.median(c for _, c in ours), statistics.median(c for _, c in theirs)
     print(f"scanelf -R: {elf_count} ELF files, median {t:.2f} s wall, {tc:.2f} s CPU "
           f"({len(files) / t:,.0f} files/s) [{', '.join(f'{x:.2f}' for x, _ in theirs)}]")
-    print(f"linkcheck scan (jobs={args.jobs or os.cpu_count()}): {checked} programs/libraries/scripts with a "
+    print(f"linkcheck scan (jobs={args.jobs or default_jobs()}): {checked} programs/libraries/scripts with a "
           f"verdict, median {o:.2f} s wall, {oc:.2f} s CPU ({len(files) / o:,.0f} files/s) "
           f"[{', '.join(f'{x:.2f}' for x, _ in ours)}]")
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))

@@ -20,6 +20,9 @@ Work is spread over ``jobs`` worker processes (default: the CPUs this process ma
 ``os.sched_getaffinity`` says, else ``os.cpu_count()``), started with ``fork`` so the
 target and an open image are shared without pickling; results come back in chunks and are yielded in
 order. Files are never read whole unless they are ELF or scripts (header reads, then ``mmap``).
+Results carry each file's facts without its symbol lists (``ElfFacts.imports`` and ``exports`` are
+empty, so ``to_dict()``'s "versioned_symbols" is too): sending them between processes would cost more
+than reading them; ``linkcheck.analyze()`` on one file gives them. Verdicts are complete.
 """
 
 from __future__ import annotations
