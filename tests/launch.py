@@ -25,9 +25,9 @@ from linkcheck.model import Outcome
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # glibc's loader stops at the first library it cannot open.
-GLIBC_MISSING_LIB = re.compile(
-    r"error while loading shared libraries: (?P<name>[^:]+): cannot open shared object file"
-)
+# ... "cannot open shared object file", or a file it found but refused ("file too short", "invalid ELF
+# header"), named by its path: both stop the loader.
+GLIBC_MISSING_LIB = re.compile(r"error while loading shared libraries: (?P<name>[^:]+): ")
 GLIBC_MISSING_VERSION = re.compile(r"version `(?P<name>[^']+)' not found")
 GLIBC_SYMBOL_LOOKUP = re.compile(
     r"(?:symbol lookup error|relocation error): .*?undefined symbol: (?P<name>[^\s,]+)"
@@ -261,7 +261,7 @@ def classify_exit(code: int, out: str, err: str) -> RealOutcome:
 
     if code == 0:
         return result(Outcome.RUNS, [], "exit 0")
-    libs = [m["name"] for m in GLIBC_MISSING_LIB.finditer(err)]
+    libs = [os.path.basename(m["name"]) for m in GLIBC_MISSING_LIB.finditer(err)]
     libs += [m["name"] for m in MUSL_MISSING_LIB.finditer(err)]
     if libs:
         return result(Outcome.MISSING_LIBRARY, libs, f"exit {code}: loader could not open a library")

@@ -344,3 +344,58 @@ def test_prediction_matches_real_run(
         for subject in kinds:
             if subject.startswith("/"):
                 assert resolve_in_root(root, subject) is None, f"{said}\n{subject!r} exists in the root"
+
+
+# --- (c) what the loader does with a file of the right name that is not a usable library ----------
+
+DECOYS = {
+    "text": lambda: b"not a library\n",
+    "elf-magic-only": lambda: b"\x7fELF",
+    "aarch64-elf": lambda: fixture_path("c-glibc-dynamic-aarch64").read_bytes(),
+    "i386-elf": lambda: fixture_path("c-glibc-i386").read_bytes(),
+}
+
+
+@pytest.mark.parametrize("program", ["c-rpath", "c-runpath"])
+@pytest.mark.parametrize("decoy", sorted(DECOYS))
+def test_origin_decoy_against_loader(tmp_path: Path, program: str, decoy: str) -> None:
+    """$ORIGIN/lib/libfixture.so is a decoy; the real library sits in the system directory. glibc's
+    loader skips a file for another machine or class and goes on, but stops at a file it cannot read
+    as ELF: linkcheck must say which, and which file is loaded."""
+    api = linkcheck_api()
+    for needed in (program, "c-glibc-dynamic-aarch64", "c-glibc-i386", "libfixture.so"):
+        need_fixture(needed)
+    from launch import private_proc_works
+    from roots import RootUnavailable, build_glibc_host
+
+    if not private_proc_works():
+        pytest.skip("cannot mount /proc in a private mount namespace here ($ORIGIN needs it)")
+    root = tmp_path / "root"
+    try:
+        build_glibc_host(root)
+    except RootUnavailable as exc:
+        pytest.skip(str(exc))
+    install(root, fixture_path("libfixture.so"), "/usr/lib/x86_64-linux-gnu/libfixture.so")
+    where = "/srv"
+    in_root = install(root, fixture_path(program), f"{where}/{program}")
+    decoy_file = root / "srv/lib/libfixture.so"
+    decoy_file.parent.mkdir(parents=True, exist_ok=True)
+    decoy_file.write_bytes(DECOYS[decoy]())
+    real = run_in_root(root, in_root)
+    verdict = api.check(api.analyze(fixture_path(program)), api.load_target(str(root)),
+                        origin_files=api.host_dir_files(str(root / "srv"), where), install_dir=where)
+    said = (f"{program} with a {decoy} decoy: really {describe(real)}; stderr {real.stderr.strip()!r}\n"
+            f"linkcheck predicted {verdict.outcome.value}: "
+            f"{[(p.kind.value, p.subject) for p in verdict.problems]}; "
+            f"loaded {[(lib.name, lib.path) for lib in verdict.loaded]}")
+    assert real.outcome in (Outcome.RUNS, Outcome.MISSING_LIBRARY), said
+    assert verdict.outcome is real.outcome, said
+    if real.outcome is Outcome.MISSING_LIBRARY:
+        assert real.names == ("libfixture.so",), said
+        missing = [p.subject for p in verdict.problems if p.kind is Outcome.MISSING_LIBRARY]
+        assert missing[:1] == ["libfixture.so"], said
+    else:
+        mapped = trace(root, in_root)
+        predicted = {lib.name: in_root_file(root, lib.path) for lib in verdict.loaded if lib.path}
+        assert predicted == mapped.loaded, said
+        assert mapped.loaded["libfixture.so"] == "/usr/lib/x86_64-linux-gnu/libfixture.so"
