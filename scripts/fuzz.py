@@ -5,7 +5,8 @@
 
 Feeds mutated ELF files and shebang lines to ``analyze_bytes`` (which reaches parse_elf, the symbol
 decoding, parse_shebang, the Java and zip readers) and to ``parse_shebang`` directly. An input "fails" when
-it raises anything but a LinkcheckError, or takes longer than --slow seconds. The first input of each
+it raises anything but a LinkcheckError, or takes longer than --slow seconds (three times: the
+fastest of three runs counts). The first input of each
 kind of failure (exception type and place) is written to fixtures/regressions/, named by the first 16
 hex digits of its SHA-256, and tests/test_hostile_elf.py replays every file there.
 
@@ -63,8 +64,22 @@ class Campaign:
         self._analyze, self._shebang, self._error = analyze_bytes, parse_shebang, LinkcheckError
 
     def run_one(self, data: bytes) -> None:
-        assert self._analyze is not None and self._shebang is not None
         self.tried += 1
+        problem, elapsed = self._once(data)
+        if problem is None and elapsed > self.slow:
+            # A busy machine or a GC pause can make any input look slow: count it only if it stays slow.
+            elapsed = min(elapsed, *(self._once(data)[1] for _ in range(2)))
+            if elapsed > self.slow:
+                problem = f"slow (> {self.slow:g} s)"
+        if elapsed > self.slowest[0]:
+            self.slowest = (elapsed, data)
+        if problem is not None:
+            self.failures[problem] += 1
+            if self.failures[problem] == 1:
+                self.save(data, problem)
+
+    def _once(self, data: bytes) -> tuple[str | None, float]:
+        assert self._analyze is not None and self._shebang is not None
         start = time.perf_counter()
         problem: str | None = None
         try:
@@ -89,15 +104,7 @@ class Campaign:
             place = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
                           if "linkcheck" in f.filename), "?")
             problem = f"{type(exc).__name__} at {place}"
-        elapsed = time.perf_counter() - start
-        if elapsed > self.slowest[0]:
-            self.slowest = (elapsed, data)
-        if problem is None and elapsed > self.slow:
-            problem = f"slow (> {self.slow:g} s)"
-        if problem is not None:
-            self.failures[problem] += 1
-            if self.failures[problem] == 1:
-                self.save(data, problem)
+        return problem, time.perf_counter() - start
 
     def save(self, data: bytes, problem: str) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
