@@ -159,6 +159,7 @@ def run_in_root(
     timeout: float = 10,
     env: dict[str, str] | None = None,
     mount_proc: bool = True,
+    stdin: bytes | None = None,
 ) -> RealOutcome:
     """chroot(root), chdir("/"), execve(program_in_root, argv, env); classify the outcome.
 
@@ -177,11 +178,11 @@ def run_in_root(
         argv = [program_in_root]
     environment = {"PATH": DEFAULT_PATH} if env is None else dict(env)
 
-    return _exec(root, program_in_root, argv, timeout, environment, mount_proc, host_path)
+    return _exec(root, program_in_root, argv, timeout, environment, mount_proc, host_path, stdin)
 
 
 def _exec(root: Path, program_in_root: str, argv: list[str], timeout: float, environment: dict[str, str],
-          mount_proc: bool = True, host_path: Path | None = None) -> RealOutcome:
+          mount_proc: bool = True, host_path: Path | None = None, stdin: bytes | None = None) -> RealOutcome:
     root_bytes = os.fsencode(root)
     if mount_proc:
         proc_dir = root / "proc"
@@ -202,7 +203,7 @@ def _exec(root: Path, program_in_root: str, argv: list[str], timeout: float, env
             executable=program_in_root,
             preexec_fn=enter,
             env=environment,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -211,7 +212,7 @@ def _exec(root: Path, program_in_root: str, argv: list[str], timeout: float, env
     except OSError as exc:
         return _classify_exec_error(exc, host_path or root / program_in_root.lstrip("/"))
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
@@ -403,3 +404,23 @@ def musl_list(root: Path, file_in_root: str, loader: str = MUSL_LOADER) -> MuslL
         got.exit_code,
         got.stdout + got.stderr,
     )
+
+
+PROMPT = re.compile(r"^(?:\S*\s?[#$] )+")
+
+
+def shell_says(root: Path, command: str, shell: str = "/bin/sh") -> str:
+    """What the image's shell prints when a person types ``command`` at its prompt: the shell runs
+    interactively (-i) on the command from stdin; prompts and the no-tty job-control notice are
+    removed, and so is bash's echo of the line. (``sh -c`` can differ: busybox 1.37+ then adds
+    "line 0:", dash adds "1:".)"""
+    got = run_in_root(root, shell, [os.path.basename(shell), "-i"], stdin=(command + "\n").encode())
+    lines = []
+    for line in got.stderr.split("\n"):  # not splitlines(): a "\r" in a name is part of it
+        line = PROMPT.sub("", line)
+        # Interactive noise without a tty: job-control notices, bash echoing the line and "exit".
+        if (not line.strip() or "job control" in line or "terminal process group" in line
+                or line == command or line == "exit"):
+            continue
+        lines.append(line)
+    return "\n".join(lines)

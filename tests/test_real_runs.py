@@ -8,6 +8,7 @@ prediction is what the kernel and the loader really did.
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +28,7 @@ from launch import (
     loader_flavour,
     resolve_in_root,
     run_in_root,
+    shell_says,
     trace,
 )
 from roots import ALL_ROOTS, IMAGE_ROOTS, RootFactory, root_factory  # noqa: F401  (the session fixture)
@@ -270,6 +272,25 @@ def describe(real: RealOutcome) -> str:
     return f"{real.outcome.value} ({how}{', ' + ', '.join(map(repr, real.names)) if real.names else ''})"
 
 
+def check_messages(root: Path, program: str, real: RealOutcome, verdict: Any, said: str) -> None:
+    """The words: what `docker run` prints (runc's "exec PROGRAM: " + the errno's text, or the
+    loader's first line), and what a person at the image's shell prompt sees (the shell the
+    prediction names, run interactively for real)."""
+    if real.errno is not None:
+        expected = f"exec {program}: {os.strerror(real.errno).lower()}"
+    else:
+        expected = real.stderr.strip().split("\n")[0]
+    assert verdict.message.split("\n")[0] == expected, f"{said}\nmessage {verdict.message!r}"
+    predicted = verdict.shell_message.strip()
+    shell = "/bin/bash" if predicted.startswith("bash:") else "/bin/sh"
+    if predicted.startswith("(") or resolve_in_root(root, shell) is None:
+        return  # a description, not words a shell prints; or no shell in the image
+    lines = predicted.split("\n")
+    heard = shell_says(root, program, shell).split("\n")
+    # musl's loader also prints a line per unresolved symbol after the libraries: a prefix suffices.
+    assert heard[: len(lines)] == lines, f"{said}\nthe shell printed {heard!r}, predicted {lines!r}"
+
+
 def is_library(facts: dict[str, Any]) -> bool:
     """A shared library by its recipe: an ELF shared object without a program interpreter."""
     return (facts.get("format") == "elf" and facts.get("interpreter") is None and bool(facts.get("soname"))
@@ -318,6 +339,8 @@ def test_prediction_matches_real_run(
             f"{[(p.kind.value, p.subject) for p in verdict.problems]}")
     assert verdict.outcome is real.outcome, said
     assert verdict.runs == (real.outcome is Outcome.RUNS), said
+    if not is_library(facts) and real.outcome is not Outcome.RUNS:
+        check_messages(root, f"/app/{name}", real, verdict, said)
     if (real.started and facts.get("libc") == "glibc" and facts.get("machine") == "x86_64"
             and loader_flavour(root, GLIBC_LOADER) == "glibc"):
         # The files linkcheck says the program loads are the very files the root's loader maps
