@@ -123,6 +123,17 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target]) -> l
     return lines
 
 
+def describe_scan(container: str, rows: Sequence[tuple[str, str, str]], files: int) -> list[str]:
+    """A directory, wheel or image: one line per file that would not run (or every file, unless quiet)."""
+    lines = [f"{container}: {files} programs and libraries checked"]
+    width = min(max((len(path) for path, _, _ in rows), default=0), 60)
+    for path, linkage, result in rows:
+        lines.append(f"  {path:<{width}}  {linkage:<14} {result}")
+    failing = len({path for path, _, result in rows if result and result != "runs"})
+    lines.append(f"  {failing} of {files} would not run or have findings" if failing else "  all run")
+    return lines
+
+
 def describe_gates(gates: Sequence[GateResult]) -> list[str]:
     return [f"  gate {g.gate}: {'passed' if g.passed else 'FAILED'}: {g.detail}" for g in gates]
 

@@ -152,3 +152,64 @@ def test_list_targets_shows_sources() -> None:
     result = run("--list-targets")
     assert result.returncode == 0
     assert "alpine:3.20" in result.stdout and "musl" in result.stdout
+
+
+def test_directory_scan_reports_each_file_that_would_not_run(tmp_path: Path) -> None:
+    for name in ("go-static", "c-glibc-dynamic", "script-bash"):
+        (tmp_path / name).write_bytes(Path(fixture(name)).read_bytes())
+        (tmp_path / name).chmod(0o755)
+    result = run(str(tmp_path), "--target", "alpine:3.20", "--platform", "amd64", "--json")
+    assert result.returncode == ExitStatus.WONT_RUN
+    outcomes = {Path(f["path"]).name: f["verdicts"][0]["outcome"] for f in json_of(result)["files"]}
+    # What each recipe makes: a static Go program runs anywhere; glibc's loader and bash are not in alpine.
+    assert outcomes == {"go-static": "runs", "c-glibc-dynamic": "missing-interpreter",
+                        "script-bash": "missing-interpreter"}
+
+
+def test_directory_of_static_programs_passes_on_scratch(tmp_path: Path) -> None:
+    for name in ("go-static", "c-glibc-static", "c-musl-static"):
+        (tmp_path / name).write_bytes(Path(fixture(name)).read_bytes())
+    assert run(str(tmp_path), "--target", "scratch", "--platform", "amd64").returncode == ExitStatus.OK
+
+
+def test_unreadable_file_inside_a_tree_is_a_finding_not_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "broken").write_bytes(Path(fixture("truncated-elf")).read_bytes())
+    result = run(str(tmp_path), "--target", "scratch", "--platform", "amd64", "--json")
+    assert result.returncode == ExitStatus.WONT_RUN
+    assert json_of(result)["errors"][0]["path"].endswith("broken")
+
+
+def test_jsonl_lines_are_schema_file_entries() -> None:
+    file_schema = {**SCHEMA["properties"]["files"]["items"], "$schema": SCHEMA["$schema"]}
+    result = run("--jsonl", "--target", "slim", "--platform", "amd64",
+                 fixture("cxx-glibc"), fixture("go-static"))
+    assert result.returncode == ExitStatus.OK
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        jsonschema.validate(json.loads(line), file_schema)
+
+
+def test_sarif_log_names_the_rule_and_the_file(tmp_path: Path) -> None:
+    log = tmp_path / "out.sarif"
+    result = run(fixture("rust-glibc"), "--target", "distroless/static", "--platform", "amd64",
+                 "--sarif", str(log))
+    assert result.returncode == ExitStatus.WONT_RUN
+    sarif = json.loads(log.read_text())
+    assert sarif["version"] == "2.1.0"
+    (run_,) = sarif["runs"]
+    rule_ids = {r["ruleId"] for r in run_["results"]}
+    assert "missing-interpreter" in rule_ids
+    assert any("rust-glibc" in json.dumps(r["locations"]) for r in run_["results"])
+
+
+def test_real_oci_image_is_judged_against_itself() -> None:
+    layout = ROOT.parent / "shared" / "rootfs" / "busybox-1.38.0-glibc-amd64-oci"
+    if not layout.is_dir():
+        pytest.skip("../shared/rootfs is not present")
+    result = run(str(layout), "--json")
+    assert result.returncode == ExitStatus.OK
+    files = json_of(result)["files"]
+    busybox = [f for f in files if f["path"].endswith("!/bin/busybox")]
+    assert busybox and busybox[0]["linkage"] == "glibc-dynamic"
+    assert all(v["runs"] for v in busybox[0]["verdicts"])
