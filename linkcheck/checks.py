@@ -321,12 +321,14 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
     if not e.needed:
         return ()
     has_interp = e.interpreter is not None and target.files.exists(e.interpreter)
-    if not target.loaders and not has_interp:
-        found.notes.append(f"{target.name} has no dynamic loader: its libraries were not searched")
-        return ()
     # 3. Libraries, 4. symbol versions, 5. symbols.
     res = resolve(e, target, origin_dir=install_dir, origin_files=origin_files, program=program)
     _missing_libraries(e, target, program, res, found)
+    if not target.loaders and not has_interp:
+        # Nothing would be loaded at all; the libraries are still listed, so that a fix which only adds
+        # a loader (or a libc) is not mistaken for the whole fix (Rust on distroless/static: libgcc_s).
+        found.notes.append(f"{target.name} has no dynamic loader; the libraries listed are missing too")
+        return ()
     if res.family is LoaderFamily.GLIBC and target.libc is Libc.GLIBC:
         _versions(e, target, program, res, found)
     elif e.version_needs and res.family is LoaderFamily.MUSL and not found.problems:
@@ -371,7 +373,9 @@ def _missing_libraries(e: ElfFacts, target: Target, program: str, res: Resolutio
         why = f"{m.needed_by} needs {m.name}, which {target.name} does not have where the loader looks."
         detail = f"{m.name}: {m.error}"
         problem = Problem(Outcome.MISSING_LIBRARY, m.name, m.needed_by, detail, search=m.search)
-        found.add(problem, why + where, explain.library_fixes(m.name, e, target))
+        # Behind a missing loader, the loader's fixes (another base, a static build) are the fixes.
+        fixes = () if gone is not None else explain.library_fixes(m.name, e, target)
+        found.add(problem, why + where, fixes)
         if not first:
             continue
         if res.family is LoaderFamily.MUSL:  # musl reports every missing library, then exits

@@ -475,3 +475,18 @@ def test_version_fixes_follow_the_highest_missing_version() -> None:
     assert [p.subject for p in v.problems] == ["GLIBC_2.32", "GLIBC_2.38"]
     newer = [f for f in v.fixes if "newer image" in f]
     assert newer == ["or run it on a newer image: ubuntu:24.04"]  # 2.39 covers 2.38; 22.04 would not
+
+
+def test_every_problem_is_listed_behind_a_missing_loader() -> None:
+    """A Rust program on distroless/static: the loader is missing, and so is libgcc_s.so.1 (the fixture's
+    recipe links it; see fixtures/manifest.json), which a fix adding only glibc would still lack."""
+    from linkcheck.target import load_target
+
+    from conftest import FIXTURES, load_manifest
+
+    rust = load_manifest()["rust-glibc"]
+    verdict = check(analyze(FIXTURES / rust["path"]), load_target("distroless/static", platform="amd64"))
+    assert verdict.outcome is Outcome.MISSING_INTERPRETER
+    missing = {p.subject for p in verdict.problems if p.kind is Outcome.MISSING_LIBRARY}
+    assert set(rust["needed_includes"]) <= missing
+    assert any("distroless/cc" in fix for fix in verdict.fixes)
