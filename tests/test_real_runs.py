@@ -170,6 +170,13 @@ def test_no_shell_fallback_for_text_without_shebang(root_factory: RootFactory) -
     assert got.stdout == ""
 
 
+def test_file_without_execute_bit_is_eacces(root_factory: RootFactory) -> None:  # noqa: F811
+    root = root_factory.get("scratch")
+    program = install(root, need_fixture("c-glibc-static"), "/app/no-x-bit", mode=0o644)
+    got = run_in_root(root, program)
+    assert got.errno == errno.EACCES and got.outcome is Outcome.NOT_EXECUTABLE, got
+
+
 def test_i386_program_needs_its_own_loader(root_factory: RootFactory) -> None:  # noqa: F811
     # The x86-64 kernel runs i386 programs (IA-32 emulation): the failure is the missing
     # /lib/ld-linux.so.2, ENOENT, not an exec format error.
@@ -218,7 +225,13 @@ _CACHE_SKIPS_DECOY = (
     "file first and predicts missing-library libm.so.6 ('the loader stops with an error'), which only "
     "happens in a directory walk (RPATH/RUNPATH, LD_LIBRARY_PATH, or no cache)"
 )
+_ENV_HINT_BULLSEYE = (
+    "bullseye's env (coreutils 8.32) prints only \"/usr/bin/env: 'sh\\r': No such file or directory\"; "
+    "linkcheck's shell message adds bookworm's second line '/usr/bin/env: use -[v]S to pass options in "
+    "shebang lines', which coreutils 8.32 does not print"
+)
 KNOWN_MISMATCHES: dict[tuple[str, str], str] = {
+    ("script-env-crlf", "debian-bullseye"): _ENV_HINT_BULLSEYE,
     ("cxx-glibc", "glibc-host-decoys"): _CACHE_SKIPS_DECOY,
     ("c-glibc-arc4random", "musl-glibc-link"): _ARC4RANDOM_ON_MUSL,
     ("c-glibc-arc4random", "alpine-glibc-link"): _ARC4RANDOM_ON_MUSL,
