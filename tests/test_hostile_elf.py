@@ -4,7 +4,7 @@ never another exception, within a per-example deadline and with bounded memory.
 Inputs are made three ways: truncation at every structural boundary of written files and real fixtures;
 one named field of a written file set to an out-of-range, huge, zero or looping value (so each case says
 what it breaks); and hypothesis-driven byte flips / field overwrites on real fixtures. Every file in
-fixtures/regressions/ (inputs the fuzzer once found, and the bugs pinned below) is replayed.
+fixtures/regressions/ (inputs scripts/fuzz.py or these tests once found) is replayed.
 
 Set LINKCHECK_HYPOTHESIS_EXAMPLES to run the random parts longer.
 """
@@ -181,18 +181,13 @@ class Patcher:
         value &= (1 << (8 * size)) - 1
         struct.pack_into(self.e + fmt, self.data, off, value)
 
-    def word(self) -> str:
-        return "Q" if self.is64 else "I"
-
     # ELF header fields
     def ehdr(self, field: str, value: int) -> None:
-        w = self.word()
         off64 = {"e_phoff": (32, "Q"), "e_shoff": (40, "Q"), "e_phentsize": (54, "H"), "e_phnum": (56, "H"),
                  "e_shentsize": (58, "H"), "e_shnum": (60, "H"), "e_shstrndx": (62, "H")}
         off32 = {"e_phoff": (28, "I"), "e_shoff": (32, "I"), "e_phentsize": (42, "H"), "e_phnum": (44, "H"),
                  "e_shentsize": (46, "H"), "e_shnum": (48, "H"), "e_shstrndx": (50, "H")}
         off, fmt = (off64 if self.is64 else off32)[field]
-        del w
         self.put(fmt, off, value)
 
     # program header fields
