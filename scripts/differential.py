@@ -215,7 +215,7 @@ def lief_facts(path_or_bytes: str | bytes) -> Facts | None:
     import lief
 
     lief.logging.disable()
-    binary = lief.ELF.parse(list(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes)
+    binary: Any = lief.ELF.parse(list(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes)
     if binary is None:
         return None
     h = binary.header
@@ -352,9 +352,9 @@ def compare_file(path: str) -> list[Disagreement]:
         mine = linkcheck_facts(data, path)
     except Exception as exc:  # noqa: BLE001 - a reference read it, so any refusal is reported
         errors = "; ".join(re_.extra.get("errors", ()))
-        kind = "all-refuse" if errors else "linkcheck-refused"
+        refusal = "all-refuse" if errors else "linkcheck-refused"
         shown = f"{type(exc).__name__}: {exc}"
-        return [Disagreement(path, "parse", shown, errors or "read", "read" if li else None, kind)]
+        return [Disagreement(path, "parse", shown, errors or "read", "read" if li else None, refusal)]
     out = []
     for fact in FACTS:
         kind = classify(fact, mine.get(fact), re_, li)

@@ -33,6 +33,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = ROOT / "fixtures" / "regressions"
@@ -166,7 +167,7 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif kind < 0.85:
             width = rng.choice([2, 4, 8])
             at -= at % width
-            order = "big" if len(buf) > 5 and buf[5] == 2 else "little"
+            order: Literal["little", "big"] = "big" if len(buf) > 5 and buf[5] == 2 else "little"
             value = rng.choice(INTERESTING + [rng.randrange(len(buf) + 64)]) & ((1 << (8 * width)) - 1)
             buf[at : at + width] = value.to_bytes(width, order)
         else:  # copy a chunk elsewhere (duplicates headers, tables)

@@ -326,15 +326,15 @@ def write_with_layout(spec: ElfSpec) -> tuple[bytes, Layout]:
         if spec.version_needs:
             vn = bytearray()
             base_off = _align(len(out), 4)
-            for i, (_, vs) in enumerate(spec.version_needs):
+            for i, (_, vers) in enumerate(spec.version_needs):
                 rec_off = base_off + len(vn)
                 last = i == len(spec.version_needs) - 1
-                size = 16 + 16 * len(vs)
+                size = 16 + 16 * len(vers)
                 lay.verneed_offsets.append(rec_off)
-                vn += struct.pack(f"{e}HHIII", 1, len(vs), vn_file_off[i], 16, 0 if last else size)
-                for j, v in enumerate(vs):
+                vn += struct.pack(f"{e}HHIII", 1, len(vers), vn_file_off[i], 16, 0 if last else size)
+                for j, v in enumerate(vers):
                     lay.vernaux_offsets.append(base_off + len(vn))
-                    vlast = j == len(vs) - 1
+                    vlast = j == len(vers) - 1
                     vn += struct.pack(
                         f"{e}IHHII",
                         elf_hash(v.encode("utf-8", "surrogateescape")),

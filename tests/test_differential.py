@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -65,10 +66,10 @@ def fixture_elves() -> list[str]:
     return sorted(str(p) for p in FIXTURE_BIN.rglob("*") if p.is_file() and diff.is_elf(str(p)))
 
 
-def _report(disagreements: list[object]) -> str:
+def _report(disagreements: list[Any]) -> str:
     return "\n".join(
         f"{d.kind}: {d.path}: {d.fact}: linkcheck={d.linkcheck!r} readelf={d.readelf!r} lief={d.lief!r}"
-        for d in disagreements  # type: ignore[attr-defined]
+        for d in disagreements
     )
 
 

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="func-returns-value"
+# (the field-patch tables below apply several patches as one tuple expression)
 """Hostile ELF input: every input ends in facts or in a LinkcheckError (MalformedElfError/FormatError),
 never another exception, within a per-example deadline and with bounded memory.
 
@@ -22,7 +24,7 @@ import tempfile
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -342,7 +344,7 @@ def test_every_short_prefix(cls: int, endian: str, machine: int, sections: bool)
 HUGE = (1 << 64) - 1
 PAST = 0x7FFF0000  # past every file here, and representable in 32 bits
 
-Case = Callable[[Patcher], None]
+Case = Callable[[Patcher], object]  # a patch, or a tuple of patches applied in order
 REFUSED: dict[str, Case] = {
     # the program header table or what it points at is out of the file: the kernel would refuse it too
     "e_phoff past end": lambda p: p.ehdr("e_phoff", PAST),
@@ -597,7 +599,7 @@ def mutated(draw: st.DrawFn) -> bytes:
             width = draw(st.sampled_from([2, 4, 8]))
             value = draw(st.sampled_from(INTERESTING)) & ((1 << (8 * width)) - 1)
             at -= at % width
-            order = "little" if data[5] != 2 else "big"
+            order: Literal["little", "big"] = "little" if data[5] != 2 else "big"
             data[at : at + width] = value.to_bytes(width, order)
     if draw(st.integers(0, 9)) == 0:
         data = data[: draw(st.integers(0, len(data)))]
