@@ -171,7 +171,7 @@ def _record_error(path: str, message: str, options: Options, report: Report,
     if options.output == "jsonl":
         click.echo(json.dumps({"path": path, "error": message}))
     elif options.output == "text" and inside is None:
-        click.echo(f"linkcheck: {message}", err=True)
+        _say_error(message)
     if options.keep_results:
         from linkcheck.scan import ScanResult
 
@@ -214,7 +214,7 @@ def _check_file(path: str, options: Options, report: Report) -> None:
         for verdict in verdicts:
             if not (options.quiet and verdict.runs):
                 lines += render.describe_verdict(verdict)
-    click.echo("\n".join(lines))
+    click.echo("\n".join(render.terminal_lines(lines)))
 
 
 def _emit(document: dict[str, Any], options: Options, report: Report) -> None:
@@ -274,7 +274,7 @@ def _check_container(path: str, options: Options, report: Report) -> None:
         rows += [(shown, "", note) for note in first.notes]
         rows += [(shown, "", f"gate {g.gate}: FAILED: {g.detail}") for g in gates if not g.passed]
     if options.output == "text":
-        click.echo("\n".join(render.describe_scan(path, rows, len(merged))))
+        click.echo("\n".join(render.terminal_lines(render.describe_scan(path, rows, len(merged)))))
 
 
 class _ProgressBar:
@@ -356,6 +356,13 @@ def _print_targets(as_json: bool) -> None:
         click.echo(p.describe())
 
 
+def _say_error(message: str) -> None:
+    """One line on stderr, whatever bytes the message carries from a hostile file name."""
+    from linkcheck.render import terminal_lines
+
+    click.echo("linkcheck: " + " ".join(" ".join(terminal_lines([message])).split()), err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: errors become one line on stderr and exit status 2, never a traceback."""
     try:
@@ -365,12 +372,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         raise SystemExit(done.exit_code) from None
     except click.ClickException as err:
-        click.echo(f"linkcheck: {' '.join(err.format_message().split())}", err=True)
+        _say_error(err.format_message())
         raise SystemExit(ExitStatus.ERROR) from None
     except click.exceptions.Abort:
         raise SystemExit(ExitStatus.ERROR) from None
     except LinkcheckError as err:
-        click.echo(f"linkcheck: {err.message}", err=True)
+        _say_error(err.message)
         raise SystemExit(ExitStatus.ERROR) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

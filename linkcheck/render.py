@@ -9,6 +9,23 @@ from typing import Any
 from linkcheck.gates import GateResult
 from linkcheck.model import SCHEMA_VERSION, Analysis, Target, Verdict
 
+# Names come from the files read: a DT_NEEDED, a #! line or a path can hold any byte. Control characters
+# are shown escaped, and a line break a name carries is shown as an indented continuation, so a file can
+# neither forge a report line ("  on alpine: runs") nor send escape sequences to a terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A}
+_CONTINUATION = " " * 14
+
+
+def terminal_lines(lines: Sequence[str]) -> list[str]:
+    """The report's lines made safe to print: control characters escaped, embedded line breaks
+    turned into indented continuation lines."""
+    out: list[str] = []
+    for line in lines:
+        first, *rest = line.translate(_CONTROL).split("\n")
+        out.append(first)
+        out += [_CONTINUATION + part for part in rest]
+    return out
+
 
 def describe_analysis(analysis: Analysis) -> list[str]:
     """The readable summary of one file's facts."""
