@@ -333,7 +333,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
         _versions(e, target, program, res, found)
     elif e.version_needs and res.family is LoaderFamily.MUSL and not found.problems:
         found.notes.append("musl's loader ignores symbol versions: they were not checked")
-    _symbols(e, program, res, found)
+    _symbols(e, program, res, found, is_library=is_library)
     return res.loaded
 
 
@@ -427,8 +427,12 @@ def _versions(e: ElfFacts, target: Target, program: str, res: Resolution, found:
         found.shell_message = "\n".join(found.messages)
 
 
-def _symbols(e: ElfFacts, program: str, res: Resolution, found: _Findings) -> None:
-    """Imports nobody exports, when every loaded library's exports are known."""
+def _symbols(e: ElfFacts, program: str, res: Resolution, found: _Findings, *, is_library: bool) -> None:
+    """Imports nobody exports, when every loaded library's exports are known.
+
+    A shared library (an extension module, a plugin) may leave unversioned symbols to the program that
+    loads it (Python's PyList_New for an extension module): those are a note, not a problem. A versioned
+    import names its library, so a missing one is a problem for a library too."""
     if res.missing:
         return  # what a missing library would have provided cannot be judged
     musl = res.family is LoaderFamily.MUSL
@@ -451,6 +455,13 @@ def _symbols(e: ElfFacts, program: str, res: Resolution, found: _Findings) -> No
     missing = [s for s in e.imports
                if not s.weak and s.version not in reported and s.name not in exports
                and f"{s.name}@{s.version}" not in exports]
+    if is_library:
+        from_program = [s.name for s in missing if s.version is None]
+        if from_program:
+            shown = ", ".join(from_program[:5]) + (" ..." if len(from_program) > 5 else "")
+            found.notes.append(f"{len(from_program)} undefined symbols ({shown}) are defined by no library "
+                               "it loads: they must come from the program that loads it")
+        missing = [s for s in missing if s.version is not None]
     for s in missing:
         why = f"{posixpath.basename(program)} uses {s.name}, which no library loaded in the image defines."
         found.add(Problem(Outcome.MISSING_SYMBOL, s.name, program, f"undefined symbol {s.name}"), why,

@@ -261,6 +261,24 @@ def test_missing_symbol_musl_lists_all() -> None:
                                       "Error relocating /app/hello: b: symbol not found"]
 
 
+def test_extension_module_leaves_unversioned_symbols_to_the_program() -> None:
+    """A Python extension module imports PyList_New from the interpreter that loads it: not a problem.
+    A versioned import names its library, so a version that library lacks still is one."""
+    libc = dataclasses.replace(LIBC, exports=frozenset({"puts", "puts@GLIBC_2.2.5"}))
+    loader = lib(GLIBC_LOADER, soname="ld-linux-x86-64.so.2", exports=frozenset())
+    module = elf(interpreter=None, pie=False, soname=None, linkage_evidence="DT_NEEDED libc.so.6",
+                 imports=(SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),
+                          SymbolImport("PyList_New", None, None, False)))
+    v = check(analysis(module, "_mod.so"), glibc_target([libc, loader]))
+    assert v.runs
+    assert any("PyList_New" in n and "program that loads it" in n for n in v.notes)
+    program = elf(imports=module.imports)
+    assert check(analysis(program), glibc_target([libc, loader])).outcome is Outcome.MISSING_SYMBOL
+    pinned = elf(interpreter=None, pie=False, soname=None,
+                 imports=(SymbolImport("gets_s", "GLIBC_2.2.5", "libc.so.6", False),))
+    assert check(analysis(pinned, "_mod.so"), glibc_target([libc, loader])).outcome is Outcome.MISSING_SYMBOL
+
+
 def test_symbols_not_judged_when_exports_unknown() -> None:
     facts = elf(imports=(SymbolImport("frobnicate", None, None, False),))
     assert check(analysis(facts), glibc_target([LIBC])).runs
