@@ -380,10 +380,11 @@ class _Resolver:
         return path, file, d.source
 
     def _lookup(self, path: str) -> tuple[bool, LibraryFile | None]:
-        """Whether ``path`` exists in the image and the library there: files beside the program
-        (``origin_files``) first, since they are copied with it, then the target."""
+        """Whether ``path`` exists in the image and the library there: files copied with the program
+        (``origin_files``: its own directory, or the whole tree being scanned, which answers only for
+        paths under where it is mounted) first, then the target."""
         beside = self.origin_files
-        if beside is not None and _under(path, self.origin_dir) and beside.exists(path):
+        if beside is not None and beside.exists(path):
             return True, beside.library(path)
         files = self.target.files
         return files.exists(path), files.library(path)

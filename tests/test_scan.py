@@ -274,3 +274,25 @@ def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
     assert first.path == str(tmp_path / "s0000.sh")
     scan.close()  # the workers may still be busy (or already done): either way none is left behind
     assert multiprocessing.active_children() == []
+
+
+def test_origin_libraries_elsewhere_in_the_scanned_tree_are_found(tmp_path: Path) -> None:
+    """A program in bin/ with RUNPATH $ORIGIN/../lib finds lib/ of the same tree, since the whole tree is
+    copied together (a bundled Python's libpython, a relocatable install)."""
+    from linkcheck.target import load_target
+
+    from elfwriter import ElfSpec, write
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    spec = ElfSpec(interp="/lib64/ld-linux-x86-64.so.2", needed=("libfixture.so", "libc.so.6"),
+                   runpath="$ORIGIN/../lib", pie=True)
+    (tmp_path / "bin" / "prog").write_bytes(write(spec))
+    target = load_target("debian:bookworm-slim", platform="amd64")
+    [alone] = list(scan_paths([str(tmp_path / "bin")], target=target, jobs=1))
+    assert alone.outcome is Outcome.MISSING_LIBRARY  # bin/ copied alone: ../lib is not there
+    shutil.copy(FIXTURE_BIN / "lib" / "libfixture.so", tmp_path / "lib" / "libfixture.so")
+    results = {Path(r.path).name: r for r in scan_paths([str(tmp_path)], target=target, jobs=1)}
+    assert results["prog"].outcome is Outcome.RUNS
+    loaded = {lib.name: lib.path for lib in results["prog"].verdicts[0].loaded}
+    assert loaded["libfixture.so"] == "/app/lib/libfixture.so"
