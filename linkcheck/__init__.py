@@ -13,7 +13,7 @@ Nothing inspected is ever executed.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import (
     ArchiveError,
@@ -38,6 +38,12 @@ from linkcheck.model import (
     Target,
     Verdict,
 )
+
+if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (below)
+    from linkcheck.analyze import analyze
+    from linkcheck.checks import check_matrix_path as check_matrix
+    from linkcheck.checks import check_path as check
+    from linkcheck.target import load_target
 
 __version__ = "0.1.0"
 
