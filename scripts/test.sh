@@ -9,6 +9,8 @@ need=()
 command -v readelf >/dev/null || need+=(binutils)
 [ -e /lib/ld-musl-x86_64.so.1 ] || need+=(musl)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# The slow tests build Debian roots with debootstrap.
+[ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

