@@ -32,7 +32,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.model import (
@@ -47,6 +49,8 @@ from linkcheck.model import (
     glibc_version_key,
 )
 from linkcheck.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
+
+T = TypeVar("T")
 
 # Docker's default PATH for a container whose image sets none (moby: oci/defaults, DefaultPathEnv).
 DOCKER_DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -133,15 +137,23 @@ def _is_regular(tree: Tree, path: str) -> tuple[str, TreeEntry] | None:
 
 def _read_text(tree: Tree, path: str, limit: int = MAX_CONF_BYTES) -> str | None:
     """A small text file inside the tree (symlinks resolved inside), or None."""
+    return _read_file(tree, path, lambda buf: bytes(buf[:limit]).decode("utf-8", "replace"), limit)
+
+
+def _read_file(tree: Tree, path: str, use: Callable[[Buffer], T], limit: int | None = None) -> T | None:
+    """``use`` applied to the content of the regular file at ``path`` (symlinks resolved inside the
+    tree); None when there is none, it is larger than ``limit``, or it cannot be read or used."""
     found = _is_regular(tree, path)
-    if found is None or found[1].size > limit:
+    if found is None or (limit is not None and found[1].size > limit):
         return None
     try:
         buf = tree.read(found[0])
     except OSError:
         return None
     try:
-        return bytes(buf[:limit]).decode("utf-8", "replace")
+        return use(buf)
+    except (LinkcheckError, OSError):
+        return None
     finally:
         close = getattr(buf, "close", None)
         if close is not None:
@@ -282,21 +294,7 @@ def _read_elf(tree: Tree, path: str) -> ElfFacts | None:
     readable, well-formed ELF file there."""
     from linkcheck.elf import parse_elf
 
-    found = _is_regular(tree, path)
-    if found is None:
-        return None
-    try:
-        buf = tree.read(found[0])
-    except OSError:
-        return None
-    try:
-        return parse_elf(buf)
-    except (LinkcheckError, OSError):
-        return None
-    finally:
-        close = getattr(buf, "close", None)
-        if close is not None:
-            close()
+    return _read_file(tree, path, parse_elf)
 
 
 def _detect_machine(tree: Tree) -> tuple[str, str, str] | None:
