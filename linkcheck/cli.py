@@ -115,6 +115,10 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         from linkcheck.gates import parse_glibc_version
 
         parse_glibc_version(max_glibc)  # a bad value is a usage error before any work
+    if gate_arch:
+        from linkcheck.arch import normalize_arch
+
+        normalize_arch(gate_arch)
     options = Options(
         targets=_load_targets(targets, platform), platform=platform, gate_static=gate_static,
         max_glibc=max_glibc, gate_arch=gate_arch, install_dir=install_dir,

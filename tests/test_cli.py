@@ -63,6 +63,8 @@ def test_readme_documents_every_exit_status() -> None:
     ["--bogus-option"],
     ["fixtures/bin/c-glibc-dynamic", "--target", "nosuchimage"],
     ["fixtures/bin/truncated-elf"],
+    ["--arch", "vax", "fixtures/bin/c-glibc-dynamic"],
+    ["--json", "--jsonl", "fixtures/bin/c-glibc-dynamic"],
 ])
 def test_bad_input_is_one_line_and_status_2(args: list[str]) -> None:
     assert one_line_error(run(*args)).startswith("linkcheck: ")
