@@ -1,0 +1,39 @@
+"""Text rendering: safe to print whatever the file held; the matrix names the smallest image it runs on."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from linkcheck.model import Outcome, Verdict
+from linkcheck.render import describe_matrix, human_size, terminal_lines
+
+from factories import glibc_target
+
+
+def verdict(target: str, runs: bool) -> Verdict:
+    return Verdict(target, runs, Outcome.RUNS if runs else Outcome.MISSING_INTERPRETER, (), "", "", "", ())
+
+
+def test_control_characters_are_escaped_and_line_breaks_indented() -> None:
+    lines = terminal_lines(["  needs        libx.so\n  on debian: runs\x1b[2J"])
+    assert lines[0] == "  needs        libx.so"
+    assert lines[1].startswith(" " * 14) and "\\x1b" in lines[1]
+    assert not any(line.startswith("  on ") for line in lines)
+
+
+def test_plain_lines_are_unchanged() -> None:
+    assert terminal_lines(["a", "  b: c"]) == ["a", "  b: c"]
+
+
+def test_matrix_names_the_smallest_image_it_runs_on() -> None:
+    targets = [dataclasses.replace(glibc_target(name="small"), size_bytes=5_000_000),
+               dataclasses.replace(glibc_target(name="big"), size_bytes=80_000_000)]
+    lines = describe_matrix([verdict("big", True), verdict("small", True)], targets)
+    assert lines[-1] == "  smallest image it runs on: small (5.0 MB)"
+    lines = describe_matrix([verdict("big", False), verdict("small", False)], targets)
+    assert lines[-1] == "  it runs on none of the built-in images"
+
+
+def test_human_size() -> None:
+    assert human_size(999) == "999 B"
+    assert human_size(4_400_000) == "4.4 MB"
