@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +26,20 @@ def load_manifest() -> dict[str, dict[str, Any]]:
     data: dict[str, Any] = json.loads(MANIFEST.read_text())
     fixtures: dict[str, dict[str, Any]] = data["fixtures"]
     return fixtures
+
+
+def snapshot_tree(path: Path) -> dict[str, tuple[int, int, int, bytes | str]]:
+    """Every entry under ``path``: mode, size, mtime and content (a FIFO is never opened), to show that
+    nothing was written."""
+    out: dict[str, tuple[int, int, int, bytes | str]] = {}
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            content: bytes | str = ""
+            if stat.S_ISREG(st.st_mode):
+                content = Path(p).read_bytes()
+            elif stat.S_ISLNK(st.st_mode):
+                content = os.readlink(p)
+            out[p] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
+    return out

@@ -16,7 +16,6 @@ of the whole tmp tree show nothing is written.
 from __future__ import annotations
 
 import os
-import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.model import Outcome, Target, Verdict
 from linkcheck.tree import DirectoryTree, resolve
 
+from conftest import snapshot_tree
 from elfwriter import ElfSpec, Export, Import, write
 
 # A hang is a failure, not a timing: the work runs in a daemon thread given this long to finish.
@@ -93,20 +93,6 @@ def make_world(base: Path) -> World:
     return World(base, root, host, app)
 
 
-def snapshot(path: Path) -> dict[str, tuple[int, int, int, bytes | str]]:
-    """Every entry under ``path``: mode, size, mtime and content (never opening a FIFO)."""
-    out: dict[str, tuple[int, int, int, bytes | str]] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            content: bytes | str = ""
-            if stat.S_ISREG(st.st_mode):
-                content = Path(p).read_bytes()
-            elif stat.S_ISLNK(st.st_mode):
-                content = os.readlink(p)
-            out[p] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
-    return out
 
 
 def within_deadline(fn: Callable[[], Any]) -> Any:
@@ -259,11 +245,11 @@ def _chain(w: World, n: int) -> None:
 def test_ways_out_change_nothing(tmp_path: Path, case: str) -> None:
     world = make_world(tmp_path)
     ESCAPES[case](world)
-    before = snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     target, verdict = verdict_for(world)
     assert_libfoo_missing(world, target, verdict)
     assert target.libc_version == "2.28"
-    assert snapshot(tmp_path) == before, "something under tmp_path was written"
+    assert snapshot_tree(tmp_path) == before, "something under tmp_path was written"
 
 
 def test_forty_chained_links_are_followed(tmp_path: Path) -> None:
@@ -298,10 +284,10 @@ def test_origin_control(tmp_path: Path) -> None:
 def test_origin_ways_out_change_nothing(tmp_path: Path, case: str) -> None:
     world = make_world(tmp_path)
     ORIGIN_ESCAPES[case](world)
-    before = snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     target, verdict = verdict_for(world, origin=True)
     assert_libfoo_missing(world, target, verdict)
-    assert snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 # ----------------------------------------------------------------------------------------------
@@ -343,7 +329,7 @@ def test_trapped_essentials(tmp_path: Path, case: str) -> None:
 
     world = make_world(tmp_path)
     TRAPS[case](world)
-    before = snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
 
     def work() -> Verdict | LinkcheckError:
         try:
@@ -356,7 +342,7 @@ def test_trapped_essentials(tmp_path: Path, case: str) -> None:
     if isinstance(result, Verdict):
         assert not result.runs, "a root without a usable loader or libc cannot run the app"
         assert str(world.host) not in repr(result.to_dict())
-    assert snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 # ----------------------------------------------------------------------------------------------

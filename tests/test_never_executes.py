@@ -17,7 +17,6 @@ import os
 import pkgutil
 import platform
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ import pytest
 import linkcheck
 from linkcheck.errors import LinkcheckError
 
-from conftest import FIXTURE_BIN
+from conftest import FIXTURE_BIN, snapshot_tree
 from elfwriter import ET_DYN, ET_EXEC, ElfSpec, Export, write
 
 X86_64 = platform.machine() == "x86_64"
@@ -246,19 +245,6 @@ def bait_root(bait: Bait) -> Path:
     return root
 
 
-def _every_file_under(path: Path) -> dict[str, tuple[int, int, bytes | str]]:
-    out: dict[str, tuple[int, int, bytes | str]] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            content: bytes | str = ""
-            if stat.S_ISREG(st.st_mode):
-                content = Path(p).read_bytes()
-            elif stat.S_ISLNK(st.st_mode):
-                content = os.readlink(p)
-            out[p] = (st.st_mode, st.st_mtime_ns, content)
-    return out
 
 
 TARGETS = ["debian:bookworm-slim", "alpine:3.20", "gcr.io/distroless/static-debian12"]
@@ -284,20 +270,20 @@ def _analyze_and_check(paths: list[Path], targets: list[Any]) -> int:
 
 
 def test_analyze_and_check_never_execute_bait(bait: Bait) -> None:
-    before = _every_file_under(bait.base)
+    before = snapshot_tree(bait.base)
     with watching() as events:
         verdicts = _analyze_and_check(list(bait.files.values()), TARGETS)
     assert verdicts == len(bait.files) * len(TARGETS)
     assert events == []
     assert bait.fired() == []
-    assert _every_file_under(bait.base) == before
+    assert snapshot_tree(bait.base) == before
 
 
 def test_checking_against_a_bait_root_never_executes(bait: Bait) -> None:
     from linkcheck.target import load_target
 
     root = bait_root(bait)
-    before = _every_file_under(bait.base)
+    before = snapshot_tree(bait.base)
     with watching() as events:
         target = load_target(str(root))
         verdicts = _analyze_and_check([root / "app/pie-glibc", root / "app/script", *bait.files.values()],
@@ -307,14 +293,14 @@ def test_checking_against_a_bait_root_never_executes(bait: Bait) -> None:
     assert target.libc.value == "glibc"
     assert events == []
     assert bait.fired() == []
-    assert _every_file_under(bait.base) == before
+    assert snapshot_tree(bait.base) == before
 
 
 def test_cli_never_executes(bait: Bait, capsys: pytest.CaptureFixture[str]) -> None:
     from linkcheck.cli import main
 
     root = bait_root(bait)
-    before = _every_file_under(bait.base)
+    before = snapshot_tree(bait.base)
     args = [[str(p) for p in bait.files.values()],
             ["--json", "-t", str(root), "-t", "debian:bookworm-slim", str(bait.files["pie-glibc"])],
             ["-t", str(root), str(root / "app/script"), str(bait.files["nested-script"])]]
@@ -326,7 +312,7 @@ def test_cli_never_executes(bait: Bait, capsys: pytest.CaptureFixture[str]) -> N
     assert "Traceback" not in out.err
     assert events == []
     assert bait.fired() == []
-    assert _every_file_under(bait.base) == before
+    assert snapshot_tree(bait.base) == before
 
 
 def test_analyze_every_fixture_under_the_hook() -> None:
@@ -352,7 +338,7 @@ def test_scanning_the_bait_never_executes(bait: Bait) -> None:
     from linkcheck.scan import scan_paths
 
     root = bait_root(bait)
-    before = _every_file_under(bait.base)
+    before = snapshot_tree(bait.base)
     with watching() as events:
         results = list(scan_paths([str(bait.dir), str(root)], jobs=1))
     assert len(results) >= len(bait.files)
@@ -360,4 +346,4 @@ def test_scanning_the_bait_never_executes(bait: Bait) -> None:
     results = list(scan_paths([str(bait.dir), str(root)], jobs=2))
     assert len(results) >= len(bait.files)
     assert bait.fired() == []
-    assert _every_file_under(bait.base) == before
+    assert snapshot_tree(bait.base) == before
