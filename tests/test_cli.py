@@ -215,3 +215,36 @@ def test_real_oci_image_is_judged_against_itself() -> None:
     busybox = [f for f in files if f["path"].endswith("!/bin/busybox")]
     assert busybox and busybox[0]["linkage"] == "glibc-dynamic"
     assert all(v["runs"] for v in busybox[0]["verdicts"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="needs root to drop to an unprivileged user, and the system python3")
+def test_unreadable_file_is_one_line_and_status_2() -> None:
+    """As an unprivileged user (root reads files whatever their mode): a file without read permission,
+    beside a readable one that the same user checks fine."""
+    import tempfile
+
+    import click
+
+    site = Path(click.__file__).resolve().parent.parent
+    nobody = 65534
+
+    def drop() -> None:
+        os.setgid(nobody)
+        os.setgroups([])
+        os.setuid(nobody)
+
+    def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["/usr/bin/python3", "-m", "linkcheck", *args], capture_output=True, text=True,
+                              timeout=60, check=False, preexec_fn=drop, cwd="/",
+                              env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin"})
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as where:
+        os.chmod(where, 0o755)
+        readable, secret = Path(where) / "ok", Path(where) / "secret"
+        for path, mode in ((readable, 0o644), (secret, 0o000)):
+            path.write_bytes(Path(fixture("go-static")).read_bytes())
+            path.chmod(mode)
+        assert run_as_nobody(str(readable), "--static").returncode == ExitStatus.OK
+        refused = one_line_error(run_as_nobody(str(secret), "--static"))
+        assert refused == f"linkcheck: {secret}: permission denied"
