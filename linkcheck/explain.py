@@ -334,7 +334,7 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
         example = "" if target.name.startswith((".", "/")) else f", e.g. FROM {target.name} AS build"
         fixes.append(f"build in an image whose glibc is <= {have} (the run image's own release{example}), "
                      "so the program asks for no newer symbols")
-        newer = _image_with(version, 1)
+        newer = _image_with(version, 1, target)
         if newer:
             fixes.append(f"or run it on a newer image: {newer}")
         if elf.toolchain.language is Language.GO:
@@ -346,7 +346,7 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
     elif ns in ("GLIBCXX_", "CXXABI_", "GCC_"):
         fixes.append(f"build with a GCC whose runtime is no newer than the image's ({provider_highest}), "
                      "or link it in: -static-libstdc++ -static-libgcc")
-        newer = _image_with(version, 2) if ns == "GLIBCXX_" else None
+        newer = _image_with(version, 2, target) if ns == "GLIBCXX_" else None
         if newer:
             fixes.append(f"or run it on a newer image: {newer}")
     else:
@@ -355,13 +355,16 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
     return fixes
 
 
-def _image_with(version: str, column: int) -> str | None:
-    """The oldest known image that has ``version`` (column 1: glibc release, 2: GLIBCXX node)."""
+def _image_with(version: str, column: int, target: Target) -> str | None:
+    """The oldest known image that has ``version`` (column 1: glibc release, 2: GLIBCXX node), one of
+    the target's own distribution first (bullseye -> bookworm rather than ubuntu)."""
     ns = namespace_of(version)
     need = version_key(version, ns)
     if need is None:
         return None
-    for row in GLIBC_IMAGES:
+    family = target.name.split(":", 1)[0]
+    rows = sorted(GLIBC_IMAGES, key=lambda row: row[0].split(":", 1)[0] != family)  # stable: oldest first
+    for row in rows:
         have = version_key(row[column] if column == 2 else ns + row[column], ns)
         if have is not None and have >= need:
             return row[0]

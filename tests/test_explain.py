@@ -155,3 +155,12 @@ def test_go_with_cgo_on_alpine_can_build_on_golang_alpine() -> None:
     assert any("golang:<version>-alpine" in f and "alpine:3.20" in f for f in fixes)
     assert not any("golang:" in f for f in explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)),
                                                                  empty_target()))
+
+
+def test_a_newer_image_of_the_same_distribution_comes_first() -> None:
+    bullseye = glibc_target(name="debian:bullseye-slim", libc_version="2.31")
+    fixes = explain.version_fixes("GLIBC_2.34", "GLIBC_2.30", elf(), bullseye)
+    assert "or run it on a newer image: debian:bookworm-slim" in fixes  # not ubuntu:22.04, older but foreign
+    focal = glibc_target(name="ubuntu:20.04", libc_version="2.31")
+    fixes = explain.version_fixes("GLIBC_2.34", None, elf(), focal)
+    assert "or run it on a newer image: ubuntu:22.04" in fixes
