@@ -437,7 +437,9 @@ def _symbols(e: ElfFacts, program: str, res: Resolution, found: _Findings, *, is
         return  # what a missing library would have provided cannot be judged
     musl = res.family is LoaderFamily.MUSL
     interp = res.interpreter
-    if musl and (interp is None or not posixpath.basename(interp.path).startswith("ld-musl")):
+    if musl and interp is None:
+        return  # no loader to load anything: the missing interpreter is the problem already reported
+    if musl and interp is not None and not posixpath.basename(interp.path).startswith("ld-musl"):
         # gcompat: a glibc-named shim loader that preloads libgcompat over musl; not modelled.
         found.notes.append("symbols were not checked: the loader is not musl's own (gcompat?)")
         return

@@ -508,3 +508,10 @@ def test_every_problem_is_listed_behind_a_missing_loader() -> None:
     missing = {p.subject for p in verdict.problems if p.kind is Outcome.MISSING_LIBRARY}
     assert set(rust["needed_includes"]) <= missing
     assert any("distroless/cc" in fix for fix in verdict.fixes)
+
+
+def test_glibc_program_on_musl_image_has_no_gcompat_note() -> None:
+    """The missing loader is the whole story: no note about a glibc-named shim loader that is not there."""
+    v = check(analysis(elf()), musl_target())
+    assert v.outcome is Outcome.MISSING_INTERPRETER
+    assert not any("gcompat?" in n for n in v.notes)
