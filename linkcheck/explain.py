@@ -175,15 +175,6 @@ def quote_list(items: Sequence[str], limit: int = 8) -> str:
 # Fixes
 # --------------------------------------------------------------------------------------------
 
-# Images whose glibc and libstdc++ are known (measured or documented in ../shared/images), oldest
-# first, to name a run image new enough for a too-new binary.
-GLIBC_IMAGES: tuple[tuple[str, str, str], ...] = (
-    ("debian:bullseye-slim", "2.31", "GLIBCXX_3.4.28"),
-    ("ubuntu:22.04", "2.35", "GLIBCXX_3.4.30"),
-    ("debian:bookworm-slim", "2.36", "GLIBCXX_3.4.30"),
-    ("ubuntu:24.04", "2.39", "GLIBCXX_3.4.33"),
-    ("debian:trixie-slim", "2.41", "GLIBCXX_3.4.33"),
-)
 
 # soname -> (Alpine package, Debian/Ubuntu package) that installs it.
 PACKAGES: dict[str, tuple[str | None, str | None]] = {
@@ -356,19 +347,40 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
 
 
 def _image_with(version: str, column: int, target: Target) -> str | None:
-    """The oldest known image that has ``version`` (column 1: glibc release, 2: GLIBCXX node), one of
-    the target's own distribution first (bullseye -> bookworm rather than ubuntu)."""
+    """The built-in image with the oldest glibc that has ``version`` (column 1: a GLIBC_ version,
+    2: a GLIBCXX_ node of its libstdc++), one of the target's own distribution first (bullseye ->
+    bookworm rather than ubuntu). The facts come from the profiles, with their sources."""
     ns = namespace_of(version)
     need = version_key(version, ns)
     if need is None:
         return None
     family = target.name.split(":", 1)[0]
-    rows = sorted(GLIBC_IMAGES, key=lambda row: row[0].split(":", 1)[0] != family)  # stable: oldest first
-    for row in rows:
-        have = version_key(row[column] if column == 2 else ns + row[column], ns)
+    rows = sorted(_glibc_images(target.machine), key=lambda row: (row[0].split(":", 1)[0] != family, row[1]))
+    for name, glibc, glibcxx in rows:
+        have = glibc if column == 1 else glibcxx
         if have is not None and have >= need:
-            return row[0]
+            return name
     return None
+
+
+def _glibc_images(machine: str) -> list[tuple[str, tuple[int, ...], tuple[int, ...] | None]]:
+    """(name, glibc release, highest GLIBCXX node) of every built-in glibc image for ``machine``."""
+    from linkcheck.target import builtin_targets  # package data, parsed once per process
+
+    rows = []
+    for t in builtin_targets(machine):
+        glibc = version_key("GLIBC_" + (t.libc_version or ""), "GLIBC_")
+        if t.libc is not Libc.GLIBC or glibc is None:
+            continue
+        glibcxx = None
+        for d in t.search_dirs:
+            lib = t.files.library(posixpath.join(d.path, "libstdc++.so.6"))
+            if lib is not None:
+                keys = [k for v in lib.version_definitions if (k := version_key(v, "GLIBCXX_")) is not None]
+                glibcxx = max(keys, default=None)
+                break
+        rows.append((t.name, glibc, glibcxx))
+    return rows
 
 
 def arch_fixes(elf: ElfFacts, target: Target) -> list[str]:

@@ -164,3 +164,15 @@ def test_a_newer_image_of_the_same_distribution_comes_first() -> None:
     focal = glibc_target(name="ubuntu:20.04", libc_version="2.31")
     fixes = explain.version_fixes("GLIBC_2.34", None, elf(), focal)
     assert "or run it on a newer image: ubuntu:22.04" in fixes
+
+
+def test_the_newer_image_named_really_has_the_version() -> None:
+    """The suggestion comes from the profiles' data, so the image named must pass the same check."""
+    from linkcheck.target import load_target
+
+    for version in ("GLIBC_2.32", "GLIBC_2.35", "GLIBC_2.38", "GLIBC_2.41"):
+        fixes = explain.version_fixes(version, None, elf(), glibc_target(name="debian:bullseye-slim"))
+        [named] = [f.rsplit(": ", 1)[1] for f in fixes if "newer image" in f]
+        have = load_target(named, platform="amd64").libc_version
+        assert have is not None
+        assert tuple(map(int, have.split("."))) >= tuple(map(int, version[len("GLIBC_"):].split(".")))
