@@ -218,6 +218,8 @@ def _read(path: str, zf: zipfile.ZipFile, target: Target | None) -> WheelReport:
     if target is not None:
         modules = _check_modules(zf, infos, modules, target)
     findings += _judge(platforms, modules)
+    if target is not None:
+        findings += _installable(platforms, target)
     return WheelReport(path, dist, version, tags, platforms, tuple(modules), tuple(findings))
 
 
@@ -331,6 +333,34 @@ def _judge(platforms: tuple[PlatformTag, ...], modules: list[WheelModule]) -> li
                                 f"the wheel is tagged 'any' but carries {len(elf_modules)} compiled "
                                 "module(s)"))
     return out
+
+
+def _installable(platforms: tuple[PlatformTag, ...], target: Target) -> list[WheelFinding]:
+    """Whether pip in the target would take the wheel at all, by its platform tags (as pip's tag list
+    does: manylinux_X_Y only on glibc >= X.Y, musllinux_X_Y only on musl >= X.Y, the machine must
+    match, linux_* and any always). An image without a libc runs no Python: nothing to say."""
+    if not platforms or target.libc not in (Libc.GLIBC, Libc.MUSL):
+        return []
+    have = _release(target.libc_version)
+    for p in platforms:
+        if p.kind in (PlatformKind.ANY, PlatformKind.LINUX) and p.machine in (None, target.machine):
+            return []
+        if p.libc is target.libc and p.machine == target.machine and (
+                have is None or p.libc_version is None or p.libc_version <= have):
+            return []
+    libc = f"{target.libc.value} {target.libc_version or ''}".strip()
+    tags = ", ".join(p.text for p in platforms)
+    return [WheelFinding("not-installable", Severity.ERROR,
+                         f"pip on {target.name} ({libc}, {target.machine}) will not install it: none of "
+                         f"its platform tags ({tags}) is one pip accepts there")]
+
+
+def _release(version: str | None) -> tuple[int, int] | None:
+    parts = (version or "").split(".")
+    if len(parts) < 2 or not parts[0].isdigit():
+        return None
+    minor = "".join(ch for ch in parts[1] if ch.isdigit())  # "2_git20230717"-style suffixes
+    return (int(parts[0]), int(minor)) if minor else None
 
 
 # ---------------------------------------------------------------------------------------------

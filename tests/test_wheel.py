@@ -176,3 +176,28 @@ def test_manylinux_modules_against_alpine(tmp_path: Path) -> None:
     musl = read_wheel(str(make_wheel(musl_dir, "cp311-cp311-musllinux_1_2_x86_64",
                                      {"demo/_hello.so": "libhello-musl.so"})), target=alpine)
     assert musl.ok and musl.modules[0].verdicts[0].runs
+
+
+@pytest.mark.parametrize(("tag", "target", "installable"), [
+    # pip's tag rules: manylinux_X_Y needs glibc >= X.Y, musllinux needs musl, the machine must match.
+    ("cp311-cp311-manylinux_2_17_x86_64", "debian:bookworm-slim", True),
+    ("cp311-cp311-manylinux2014_x86_64", "debian:bullseye-slim", True),
+    ("cp311-cp311-manylinux_2_17_x86_64", "alpine:3.20", False),
+    ("cp311-cp311-manylinux_2_38_x86_64", "debian:bookworm-slim", False),  # bookworm's glibc is 2.36
+    ("cp311-cp311-manylinux_2_38_x86_64", "debian:trixie-slim", True),
+    ("cp311-cp311-musllinux_1_2_x86_64", "alpine:3.20", True),
+    ("cp311-cp311-musllinux_1_2_x86_64", "debian:bookworm-slim", False),
+    ("cp311-cp311-manylinux_2_17_aarch64", "debian:bookworm-slim", False),  # amd64 image
+    ("cp311-cp311-manylinux_2_17_x86_64.musllinux_1_1_x86_64", "alpine:3.20", True),
+    ("cp311-cp311-linux_x86_64", "alpine:3.20", True),
+])
+def test_pip_in_the_target_takes_the_wheel_only_if_a_tag_fits(tmp_path: Path, tag: str, target: str,
+                                                              installable: bool) -> None:
+    from linkcheck.target import load_target
+
+    wheel = make_wheel(tmp_path, tag, {"demo/_nolibc.so": "libnolibc.so"})
+    report = read_wheel(str(wheel), target=load_target(target, platform="amd64"))
+    refused = [f for f in report.findings if f.kind == "not-installable"]
+    assert (not refused) is installable, report.findings
+    if refused:
+        assert refused[0].severity is Severity.ERROR and target in refused[0].message
