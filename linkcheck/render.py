@@ -86,7 +86,7 @@ def describe_analysis(analysis: Analysis) -> list[str]:
     return lines
 
 
-def describe_verdict(verdict: Verdict, *, verbose: bool = True) -> list[str]:
+def describe_verdict(verdict: Verdict) -> list[str]:
     mark = "runs" if verdict.runs else f"WON'T RUN ({verdict.outcome.value})"
     lines = [f"  on {verdict.target}: {mark}"]
     if verdict.runs:
@@ -100,14 +100,13 @@ def describe_verdict(verdict: Verdict, *, verbose: bool = True) -> list[str]:
     if len(verdict.problems) > 1:
         lines.append(f"      all {len(verdict.problems)} problems:")
         lines += [f"        - {p.kind.value}: {p.detail}" for p in verdict.problems]
-    if verbose:
-        for problem in verdict.problems:
-            if problem.search:
-                lines.append(f"      search for {problem.subject} (needed by {problem.needed_by}):")
-                for i, step in enumerate(problem.search, 1):
-                    reason = f" ({step.reason})" if step.reason else ""
-                    lines.append(f"        {i}. {step.directory:<32} {step.source.value:<12}"
-                                 f" {step.result}{reason}")
+    for problem in verdict.problems:
+        if problem.search:
+            lines.append(f"      search for {problem.subject} (needed by {problem.needed_by}):")
+            for i, step in enumerate(problem.search, 1):
+                reason = f" ({step.reason})" if step.reason else ""
+                lines.append(f"        {i}. {step.directory:<32} {step.source.value:<12}"
+                             f" {step.result}{reason}")
     for fix in verdict.fixes:
         lines += wrap("fix:", fix)
     for note in verdict.notes:

@@ -13,7 +13,6 @@ import enum
 import errno
 import mmap
 import os
-import posixpath
 import stat
 from dataclasses import dataclass
 from typing import Protocol
@@ -176,6 +175,3 @@ class DirectoryTree:
         finally:
             os.close(fd)
 
-
-def dirname(path: str) -> str:
-    return posixpath.dirname(normalize(path))
