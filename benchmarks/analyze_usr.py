@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linkcheck.analyze import analyze  # noqa: E402
 from linkcheck.errors import LinkcheckError  # noqa: E402
+from linkcheck.facts.reader import analyze  # noqa: E402
 
 
 def elf_files(tree: str) -> list[str]:

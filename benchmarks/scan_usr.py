@@ -47,8 +47,8 @@ def cpu_model() -> str:
 
 
 def host_target() -> Target:
-    from linkcheck.rootfs import target_from_tree
-    from linkcheck.tree import DirectoryTree
+    from linkcheck.image.rootfs import target_from_tree
+    from linkcheck.image.tree import DirectoryTree
 
     return target_from_tree(DirectoryTree("/"), "this machine's root (/)")
 
@@ -90,7 +90,7 @@ def main() -> None:
     if args.target is None:
         target = host_target()
     else:
-        from linkcheck.target import load_target
+        from linkcheck.image.target import load_target
 
         target = load_target(args.target)
     cmd = [scanelf, "-R", args.tree]  # the bar as stated: plain `scanelf -R TREE`

@@ -40,20 +40,20 @@ from linkcheck.model import (
 )
 
 if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (below)
-    from linkcheck.analyze import analyze
-    from linkcheck.checks import check_matrix_path as check_matrix
-    from linkcheck.checks import check_path as check
-    from linkcheck.target import load_target
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.target import load_target
+    from linkcheck.verdict.checks import check_matrix_path as check_matrix
+    from linkcheck.verdict.checks import check_path as check
 
 __version__ = "0.1.0"
 
 # The entry points are imported on first use, so that `import linkcheck` (and the CLI's start-up) only
 # pays for the modules a call needs.
 _LAZY = {
-    "analyze": ("linkcheck.analyze", "analyze"),
-    "check": ("linkcheck.checks", "check_path"),
-    "check_matrix": ("linkcheck.checks", "check_matrix_path"),
-    "load_target": ("linkcheck.target", "load_target"),
+    "analyze": ("linkcheck.facts.reader", "analyze"),
+    "check": ("linkcheck.verdict.checks", "check_path"),
+    "check_matrix": ("linkcheck.verdict.checks", "check_matrix_path"),
+    "load_target": ("linkcheck.image.target", "load_target"),
 }
 
 

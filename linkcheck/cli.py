@@ -14,9 +14,9 @@ import click
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
 
 if TYPE_CHECKING:
-    from linkcheck.gates import GateResult
     from linkcheck.model import Analysis, Target, Verdict
     from linkcheck.scan import ScanResult
+    from linkcheck.verdict.gates import GateResult
 
 HELP = """Tell whether compiled programs will start on a container image, without running them.
 
@@ -112,11 +112,11 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl exclude each other")
     if max_glibc:
-        from linkcheck.gates import parse_glibc_version
+        from linkcheck.verdict.gates import parse_glibc_version
 
         parse_glibc_version(max_glibc)  # a bad value is a usage error before any work
     if gate_arch:
-        from linkcheck.arch import normalize_arch
+        from linkcheck.facts.arch import normalize_arch
 
         normalize_arch(gate_arch)
     options = Options(
@@ -137,7 +137,7 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         _write_sarif(sarif_path, report.results)
     if options.output == "json":
         from linkcheck import __version__
-        from linkcheck.render import json_document
+        from linkcheck.output.render import json_document
 
         click.echo(json.dumps(json_document(report.files, report.errors, __version__), indent=2))
     if report.unreadable:
@@ -148,7 +148,7 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
 def _load_targets(names: tuple[str, ...], platform: str | None) -> list[Target]:
     if not names:
         return []
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     return [load_target(name, platform=platform) for name in names]
 
@@ -158,7 +158,7 @@ def _is_container(path: str) -> bool:
     if os.path.isdir(path) or path.endswith(".whl"):
         return True
     if path.endswith((".tar", ".tar.gz", ".tgz", ".oci")):
-        from linkcheck.archive import is_image_archive
+        from linkcheck.image.archive import is_image_archive
 
         return is_image_archive(path)
     return False
@@ -183,8 +183,8 @@ def _record_error(path: str, message: str, options: Options, report: Report,
 
 
 def _check_file(path: str, options: Options, report: Report) -> None:
-    from linkcheck import render
-    from linkcheck.analyze import analyze
+    from linkcheck.facts.reader import analyze
+    from linkcheck.output import render
 
     analysis = analyze(path)
     gates = _gates(analysis, options)
@@ -194,7 +194,7 @@ def _check_file(path: str, options: Options, report: Report) -> None:
     elif gates or analysis.elf is None and analysis.script is None:
         verdicts = []
     else:
-        from linkcheck.target import builtin_targets
+        from linkcheck.image.target import builtin_targets
 
         machine = analysis.machine or _host_machine(options.platform)
         matrix_targets = list(builtin_targets(machine))
@@ -231,7 +231,7 @@ def _emit(document: dict[str, Any], options: Options, report: Report) -> None:
 def _check_container(path: str, options: Options, report: Report) -> None:
     """A directory, wheel or image archive: every ELF file and script in it, against each target (an
     image archive is judged against itself)."""
-    from linkcheck import render
+    from linkcheck.output import render
     from linkcheck.scan import scan_paths
 
     progress = _ProgressBar(path) if options.output == "text" and sys.stderr.isatty() else None
@@ -301,7 +301,7 @@ class _ProgressBar:
 
 def _write_sarif(path: str, results: list[ScanResult]) -> None:
     from linkcheck import __version__
-    from linkcheck.sarif import to_sarif
+    from linkcheck.output.sarif import to_sarif
 
     try:
         with open(path, "w", encoding="utf-8") as out:
@@ -311,15 +311,15 @@ def _write_sarif(path: str, results: list[ScanResult]) -> None:
 
 
 def _verdicts(analysis: Analysis, targets: list[Target], path: str, install_dir: str) -> list[Verdict]:
-    from linkcheck.checks import check
-    from linkcheck.rootfs import host_dir_files
+    from linkcheck.image.rootfs import host_dir_files
+    from linkcheck.verdict.checks import check
 
     origin = host_dir_files(os.path.dirname(os.path.abspath(path)), install_dir)
     return [check(analysis, t, origin_files=origin, install_dir=install_dir) for t in targets]
 
 
 def _gates(analysis: Analysis, options: Options) -> list[GateResult]:
-    from linkcheck import gates
+    from linkcheck.verdict import gates
 
     out = []
     if options.gate_static:
@@ -327,7 +327,7 @@ def _gates(analysis: Analysis, options: Options) -> list[GateResult]:
     if options.max_glibc:
         out.append(gates.max_glibc_gate(analysis, options.max_glibc))
     if options.gate_arch:
-        from linkcheck.arch import normalize_arch
+        from linkcheck.facts.arch import normalize_arch
 
         out.append(gates.arch_gate(analysis, normalize_arch(options.gate_arch), options.gate_arch))
     return out
@@ -340,17 +340,17 @@ def _smallest(verdicts: list[Verdict], targets: list[Target]) -> str | None:
 
 
 def _host_machine(platform: str | None) -> str:
-    from linkcheck.target import host_machine
+    from linkcheck.image.target import host_machine
 
     if platform:
-        from linkcheck.arch import normalize_arch
+        from linkcheck.facts.arch import normalize_arch
 
         return str(normalize_arch(platform))
     return str(host_machine())
 
 
 def _print_targets(as_json: bool) -> None:
-    from linkcheck.target import list_profiles
+    from linkcheck.image.target import list_profiles
 
     profiles = list_profiles()
     if as_json:
@@ -362,7 +362,7 @@ def _print_targets(as_json: bool) -> None:
 
 def _say_error(message: str) -> None:
     """One line on stderr, whatever bytes the message carries from a hostile file name."""
-    from linkcheck.render import terminal_lines
+    from linkcheck.output.render import terminal_lines
 
     click.echo("linkcheck: " + " ".join(" ".join(terminal_lines([message])).split()), err=True)
 

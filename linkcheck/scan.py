@@ -128,7 +128,7 @@ class _DirectoryJob:
 
     def origin(self) -> TargetFiles:
         if self._origin is None:
-            from linkcheck.rootfs import host_dir_files
+            from linkcheck.image.rootfs import host_dir_files
 
             self._origin = host_dir_files(self.root, "/app")
         return self._origin
@@ -158,7 +158,7 @@ class _DirectoryJob:
         if seen is not None:
             analysis = dataclasses.replace(seen, path=host)
         else:
-            from linkcheck.analyze import analyze
+            from linkcheck.facts.reader import analyze
 
             try:
                 analysis = analyze(host)
@@ -177,7 +177,7 @@ class _ImageJob:
 
     def __init__(self, archive: str, tree: Any, target: Target) -> None:
         self.archive = archive
-        self.tree = tree  # linkcheck.archive.ImageTree
+        self.tree = tree  # linkcheck.image.archive.ImageTree
         self.target = target
         self._linked: dict[tuple[int, int], Analysis] = {}
 
@@ -189,7 +189,7 @@ class _ImageJob:
             return _image_result(shown, self, member, None, f"{shown}: cannot read ({exc.strerror or exc})")
         if not head.startswith(_WANTED):
             return None
-        from linkcheck.analyze import analyze_bytes
+        from linkcheck.facts.reader import analyze_bytes
 
         # Hard links (busybox's applets): read once per worker, whatever the number of names.
         shared = self.tree.content_key(member)
@@ -219,7 +219,7 @@ def _image_result(shown: str, job: _ImageJob, member: str, analysis: Analysis | 
 
 def _checked(shown: str, analysis: Analysis, target: Target, origin: TargetFiles, install_dir: str
              ) -> ScanResult:
-    from linkcheck.checks import check
+    from linkcheck.verdict.checks import check
 
     try:
         verdict = check(analysis, target, origin_files=origin, install_dir=install_dir)
@@ -332,7 +332,7 @@ def walk_files(root: str) -> list[str]:
 
 
 def _image_files(tree: Any) -> list[str]:
-    from linkcheck.tree import EntryKind
+    from linkcheck.image.tree import EntryKind
 
     return [p for p in tree.paths() if (e := tree.lstat(p)) is not None and e.kind is EntryKind.FILE]
 
@@ -479,7 +479,7 @@ def scan_paths(
 
 def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | None,
               platform: str | None = None) -> Iterator[ScanResult]:
-    from linkcheck.archive import is_image_archive
+    from linkcheck.image.archive import is_image_archive
 
     try:
         st = os.stat(path)
@@ -495,8 +495,8 @@ def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | 
         for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
     else:
-        from linkcheck.analyze import analyze
-        from linkcheck.rootfs import host_dir_files
+        from linkcheck.facts.reader import analyze
+        from linkcheck.image.rootfs import host_dir_files
 
         try:
             analysis = analyze(path)
@@ -523,15 +523,15 @@ def image_target(tree: Any, name: str) -> Target:
     """The target an opened image is: read from its files (loaders, ld.so.conf, libraries), with the
     config's PATH; for an image with no loader, shell or libc (``scratch`` plus a static program), a
     target with no libc for the architecture its config names."""
-    from linkcheck.rootfs import TreeFiles, target_from_tree
+    from linkcheck.image.rootfs import TreeFiles, target_from_tree
 
     try:
         return target_from_tree(tree, name, path_env=tree.path_env)
     except TargetError:
         if tree.architecture is None:
             raise
-    from linkcheck.arch import normalize_arch
-    from linkcheck.rootfs import DOCKER_DEFAULT_PATH
+    from linkcheck.facts.arch import normalize_arch
+    from linkcheck.image.rootfs import DOCKER_DEFAULT_PATH
 
     try:
         machine = normalize_arch(f"{tree.architecture}/{tree.variant}" if tree.variant else tree.architecture)
@@ -553,7 +553,7 @@ def image_target(tree: Any, name: str) -> Target:
 
 def _scan_image(path: str, jobs: int, progress: Progress | None, platform: str | None = None
                 ) -> Iterator[ScanResult]:
-    from linkcheck.archive import open_image_tree
+    from linkcheck.image.archive import open_image_tree
 
     try:
         tree = open_image_tree(path, platform)
@@ -570,7 +570,7 @@ def _scan_image(path: str, jobs: int, progress: Progress | None, platform: str |
 
 
 def _scan_wheel(path: str, target: Target | None) -> Iterator[ScanResult]:
-    from linkcheck.wheel import read_wheel
+    from linkcheck.facts.wheel import read_wheel
 
     try:
         report = read_wheel(path, target=target)

@@ -275,8 +275,8 @@ def lief_facts(path_or_bytes: str | bytes) -> Facts | None:
 
 
 def linkcheck_facts(data: bytes, name: str = "") -> Facts:
-    """Facts as linkcheck.elf.parse_elf reads them (raises what parse_elf raises)."""
-    from linkcheck.elf import parse_elf
+    """Facts as linkcheck.facts.elf.parse_elf reads them (raises what parse_elf raises)."""
+    from linkcheck.facts.elf import parse_elf
 
     e = parse_elf(data, name)
     f = Facts(

@@ -58,9 +58,9 @@ class Campaign:
         self._error: type[BaseException] = Exception
 
     def load(self) -> None:
-        from linkcheck.analyze import analyze_bytes
         from linkcheck.errors import LinkcheckError
-        from linkcheck.script import parse_shebang
+        from linkcheck.facts.reader import analyze_bytes
+        from linkcheck.facts.script import parse_shebang
 
         self._analyze, self._shebang, self._error = analyze_bytes, parse_shebang, LinkcheckError
 
@@ -206,10 +206,10 @@ def run_atheris(c: Campaign, seeds: list[bytes], seconds: int, max_len: int) -> 
     import atheris
 
     with atheris.instrument_imports():
-        import linkcheck.analyze  # noqa: F401
-        import linkcheck.elf  # noqa: F401
-        import linkcheck.java  # noqa: F401
-        import linkcheck.script  # noqa: F401
+        import linkcheck.facts.elf  # noqa: F401
+        import linkcheck.facts.java  # noqa: F401
+        import linkcheck.facts.reader  # noqa: F401
+        import linkcheck.facts.script  # noqa: F401
     c.load()
     corpus = tempfile.mkdtemp(prefix="linkcheck-fuzz-corpus-")
     for s in seeds:

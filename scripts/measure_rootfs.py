@@ -23,7 +23,8 @@ machine's apt sources, DIR a scratch directory outside the repository):
     measure_rootfs.py measure DIR/X --where "..." [--assume-ld-so-cache for --foreign roots]
         -o ENTRIES/<key>.<arch>.json   (keys: debian-SUITE, alpine-3.20, busybox-{glibc,musl,uclibc},
         distroless-{base,cc})
-    measure_rootfs.py build --measured ENTRIES --images ../shared/images/images.json --out linkcheck/profiles
+    measure_rootfs.py build --measured ENTRIES --images ../shared/images/images.json \
+        --out linkcheck/image/profiles
 
 Nothing here is imported by linkcheck; it only writes data files.
 """
@@ -42,10 +43,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from linkcheck.image.rootfs import DOCKER_DEFAULT_PATH, TreeFiles, target_from_tree
+from linkcheck.image.target import FACTS, PROFILE_FORMAT, parse_profile
+from linkcheck.image.tree import DirectoryTree, EntryKind, resolve
 from linkcheck.model import version_key
-from linkcheck.rootfs import DOCKER_DEFAULT_PATH, TreeFiles, target_from_tree
-from linkcheck.target import FACTS, PROFILE_FORMAT, parse_profile
-from linkcheck.tree import DirectoryTree, EntryKind, resolve
 
 Entry = dict[str, Any]
 
@@ -133,7 +134,7 @@ def measure(root: str, where: str, date: str | None, assume_cache: bool) -> Entr
             "libraries": _src(
                 "measured",
                 f"{where}: files in the search dirs whose name is their DT_SONAME, "
-                "version definitions read with linkcheck.elf",
+                "version definitions read with linkcheck.facts.elf",
                 date,
             ),
             "programs": _src("measured", f"{where}: executable files in the PATH directories", date),

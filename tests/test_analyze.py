@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from linkcheck.analyze import analyze, analyze_bytes
 from linkcheck.errors import FormatError, InputError, LinkcheckError, MalformedElfError, NotFoundError
+from linkcheck.facts.reader import analyze, analyze_bytes
 from linkcheck.model import FileFormat, Language, Linkage, version_key
 
 from conftest import FIXTURE_BIN, MANIFEST, load_manifest

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from linkcheck.arch import (
+from linkcheck.errors import UsageError
+from linkcheck.facts.arch import (
     docker_arch_of,
     glibc_loader,
     libc_of_interpreter,
@@ -12,7 +13,6 @@ from linkcheck.arch import (
     musl_loader,
     normalize_arch,
 )
-from linkcheck.errors import UsageError
 from linkcheck.model import Libc
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.archive import Limits, is_image_archive, open_image_tree
 from linkcheck.errors import ArchiveError
-from linkcheck.tree import EntryKind, resolve
+from linkcheck.image.archive import Limits, is_image_archive, open_image_tree
+from linkcheck.image.tree import EntryKind, resolve
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS
 

@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from linkcheck.analyze import analyze
-from linkcheck.checks import check, check_matrix, check_matrix_path, check_path
+from linkcheck.facts.reader import analyze
 from linkcheck.model import (
     Analysis,
     ElfType,
@@ -22,6 +21,7 @@ from linkcheck.model import (
     Toolchain,
     VersionNeed,
 )
+from linkcheck.verdict.checks import check, check_matrix, check_matrix_path, check_path
 
 from conftest import FIXTURE_BIN
 from factories import (
@@ -498,7 +498,7 @@ def test_version_fixes_follow_the_highest_missing_version() -> None:
 def test_every_problem_is_listed_behind_a_missing_loader() -> None:
     """A Rust program on distroless/static: the loader is missing, and so is libgcc_s.so.1 (the fixture's
     recipe links it; see fixtures/manifest.json), which a fix adding only glibc would still lack."""
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     from conftest import FIXTURES, load_manifest
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.classify import classify, libc_of_needs
-from linkcheck.elf import parse_elf
+from linkcheck.facts.classify import classify, libc_of_needs
+from linkcheck.facts.elf import parse_elf
 from linkcheck.model import ElfType, Libc, Linkage, VersionNeed
 
 from conftest import FIXTURE_BIN

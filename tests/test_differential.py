@@ -28,7 +28,7 @@ from conftest import FIXTURE_BIN, ROOT
 from elfwriter import PT_INTERP, ElfSpec, Import, write, write_with_layout
 
 needs_readelf = pytest.mark.skipif(shutil.which("readelf") is None, reason="readelf (binutils) not installed")
-pytest.importorskip("linkcheck.elf", reason="linkcheck.elf not written yet")
+pytest.importorskip("linkcheck.facts.elf", reason="linkcheck.facts.elf not written yet")
 pytest.importorskip("lief")
 
 

@@ -1,4 +1,4 @@
-"""linkcheck.elf.parse_elf against two independent readers (pyelftools, LIEF), and on corrupt files.
+"""linkcheck.facts.elf.parse_elf against two independent readers (pyelftools, LIEF), and on corrupt files.
 
 The differential tests read every ELF fixture and a deterministic sample of ELF files under /usr. The
 corrupt variants are made here by patching named bytes of a fixture (or of /usr/bin/true when the
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from linkcheck.elf import parse_elf
 from linkcheck.errors import MalformedElfError
+from linkcheck.facts.elf import parse_elf
 from linkcheck.model import ElfFacts
 
 from conftest import FIXTURE_BIN, MANIFEST, load_manifest

@@ -306,7 +306,7 @@ def test_random_specs_read_back_by_readelf_and_lief(tmp_path: Path, spec: ElfSpe
 
 
 def _parse_elf() -> Any:
-    elf = pytest.importorskip("linkcheck.elf", reason="linkcheck.elf not written yet")
+    elf = pytest.importorskip("linkcheck.facts.elf", reason="linkcheck.facts.elf not written yet")
     return elf.parse_elf
 
 

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from linkcheck import explain
-from linkcheck.explain import Shell
 from linkcheck.model import Language, Libc, Toolchain
+from linkcheck.verdict import explain
+from linkcheck.verdict.explain import Shell
 
 from factories import DictFiles, elf, empty_target, glibc_target, musl_target
 
@@ -168,7 +168,7 @@ def test_a_newer_image_of_the_same_distribution_comes_first() -> None:
 
 def test_the_newer_image_named_really_has_the_version() -> None:
     """The suggestion comes from the profiles' data, so the image named must pass the same check."""
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     for version in ("GLIBC_2.32", "GLIBC_2.35", "GLIBC_2.38", "GLIBC_2.41"):
         fixes = explain.version_fixes(version, None, elf(), glibc_target(name="debian:bullseye-slim"))

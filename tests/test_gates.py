@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from linkcheck.analyze import analyze
 from linkcheck.errors import UsageError
-from linkcheck.gates import arch_gate, max_glibc_gate, parse_glibc_version, static_gate
+from linkcheck.facts.reader import analyze
+from linkcheck.verdict.gates import arch_gate, max_glibc_gate, parse_glibc_version, static_gate
 
 from conftest import FIXTURES, load_manifest
 

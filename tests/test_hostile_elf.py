@@ -63,8 +63,8 @@ from elfwriter import (
     write_with_layout,
 )
 
-elf = pytest.importorskip("linkcheck.elf", reason="linkcheck.elf not written yet")
-analyze_mod = pytest.importorskip("linkcheck.analyze", reason="linkcheck.analyze not written yet")
+elf = pytest.importorskip("linkcheck.facts.elf", reason="linkcheck.facts.elf not written yet")
+analyze_mod = pytest.importorskip("linkcheck.facts.reader", reason="linkcheck.facts.reader not written yet")
 parse_elf: Callable[..., ElfFacts] = elf.parse_elf
 analyze_bytes: Callable[..., Any] = analyze_mod.analyze_bytes
 
@@ -622,7 +622,7 @@ def test_mutated_files_memory_bounded(data: bytes) -> None:
 @given(data=mutated())
 def test_mutated_files_through_analyze_path(data: bytes) -> None:
     """analyze(path) maps the file instead of taking bytes: the same inputs end as well that way."""
-    from linkcheck.analyze import analyze
+    from linkcheck.facts.reader import analyze
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "input"
@@ -716,7 +716,7 @@ def test_sharing_inputs_are_what_they_say() -> None:
 # ----------------------------------------------------------------------------------------------
 
 JAR_DEFLATE_BUG = (
-    "linkcheck.java.parse_jar catches BadZipFile/LargeZipFile/NotImplementedError/EOFError/ValueError/"
+    "linkcheck.facts.java.parse_jar catches BadZipFile/LargeZipFile/NotImplementedError/EOFError/ValueError/"
     "OSError but not zlib.error: a jar whose deflate stream is corrupt (hello17.jar with one byte "
     "changed) escapes analyze()/analyze_bytes() as zlib.error ('invalid code -- missing end-of-block', "
     "'invalid distance too far back') instead of an ArchiveError"

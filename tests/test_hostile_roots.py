@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.image.tree import DirectoryTree, resolve
 from linkcheck.model import Outcome, Target, Verdict
-from linkcheck.tree import DirectoryTree, resolve
 
 from conftest import snapshot_tree
 from elfwriter import ElfSpec, Export, Import, write
@@ -115,10 +115,10 @@ def within_deadline(fn: Callable[[], Any]) -> Any:
 
 
 def verdict_for(world: World, *, origin: bool = False) -> tuple[Target, Verdict]:
-    from linkcheck.analyze import analyze
-    from linkcheck.checks import check
-    from linkcheck.rootfs import host_dir_files
-    from linkcheck.target import load_target
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.rootfs import host_dir_files
+    from linkcheck.image.target import load_target
+    from linkcheck.verdict.checks import check
 
     def work() -> tuple[Target, Verdict]:
         target = load_target(str(world.root))
@@ -323,9 +323,9 @@ def _rmtree(p: Path) -> None:
 
 @pytest.mark.parametrize("case", sorted(TRAPS))
 def test_trapped_essentials(tmp_path: Path, case: str) -> None:
-    from linkcheck.analyze import analyze
-    from linkcheck.checks import check
-    from linkcheck.target import load_target
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.target import load_target
+    from linkcheck.verdict.checks import check
 
     world = make_world(tmp_path)
     TRAPS[case](world)
@@ -396,7 +396,7 @@ def test_sparse_loader_is_not_copied_into_memory(tmp_path: Path) -> None:
     """Was SPARSE_LOADER_BUG (found here, fixed in rootfs)."""
     import tracemalloc
 
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     world = make_world(tmp_path)
     with open(world.root / LOADER.lstrip("/"), "r+b") as f:
@@ -419,7 +419,7 @@ def test_sparse_library_is_read_in_bounded_memory(tmp_path: Path) -> None:
     _put(world.root / LIBDIR / "libfoo.so.1", LIBFOO)
     with open(world.root / LIBDIR / "libfoo.so.1", "r+b") as f:
         f.truncate(64 << 20)
-    from linkcheck.rootfs import TreeFiles
+    from linkcheck.image.rootfs import TreeFiles
 
     files = TreeFiles(DirectoryTree(world.root))
     tracemalloc.start()

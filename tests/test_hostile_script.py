@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from linkcheck.errors import LinkcheckError
 from linkcheck.model import FileFormat, ScriptFacts
 
-script = pytest.importorskip("linkcheck.script", reason="linkcheck.script not written yet")
+script = pytest.importorskip("linkcheck.facts.script", reason="linkcheck.facts.script not written yet")
 parse_shebang = script.parse_shebang
 EXAMPLES = int(os.environ.get("LINKCHECK_HYPOTHESIS_EXAMPLES", "0")) or None
 KERNEL_BUF = 256
@@ -173,7 +173,7 @@ HOSTILE_FILES["newline flood"] = b"#!/bin/sh\n" + b"\n" * (1 << 20)
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
 def test_analyze_hostile_script_files(tmp_path: Path, case: str) -> None:
-    from linkcheck.analyze import analyze
+    from linkcheck.facts.reader import analyze
 
     path = tmp_path / "script"
     path.write_bytes(HOSTILE_FILES[case])

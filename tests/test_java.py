@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.analyze import analyze, analyze_bytes
 from linkcheck.errors import ArchiveError, FormatError
-from linkcheck.java import MAX_CLASSES, MAX_MANIFEST, is_class_file, is_fat_macho, parse_class, parse_jar
+from linkcheck.facts.java import (
+    MAX_CLASSES,
+    MAX_MANIFEST,
+    is_class_file,
+    is_fat_macho,
+    parse_class,
+    parse_jar,
+)
+from linkcheck.facts.reader import analyze, analyze_bytes
 from linkcheck.model import FileFormat
 
 from conftest import FIXTURE_BIN

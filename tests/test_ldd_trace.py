@@ -89,11 +89,11 @@ class Judge:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.analyze = pytest.importorskip("linkcheck.analyze").analyze
-        self.check = pytest.importorskip("linkcheck.checks").check
-        self.host_dir_files = pytest.importorskip("linkcheck.rootfs").host_dir_files
+        self.analyze = pytest.importorskip("linkcheck.facts.reader").analyze
+        self.check = pytest.importorskip("linkcheck.verdict.checks").check
+        self.host_dir_files = pytest.importorskip("linkcheck.image.rootfs").host_dir_files
         self.outcome = pytest.importorskip("linkcheck.model").Outcome
-        target_mod = pytest.importorskip("linkcheck.target")
+        target_mod = pytest.importorskip("linkcheck.image.target")
         self.target = target_mod.load_target(str(root))
         self.count = 0
 

@@ -251,9 +251,9 @@ TARGETS = ["debian:bookworm-slim", "alpine:3.20", "gcr.io/distroless/static-debi
 
 
 def _analyze_and_check(paths: list[Path], targets: list[Any]) -> int:
-    from linkcheck.analyze import analyze
-    from linkcheck.checks import check
-    from linkcheck.target import load_target
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.target import load_target
+    from linkcheck.verdict.checks import check
 
     loaded = [t if not isinstance(t, str) else load_target(t, platform="linux/amd64") for t in targets]
     verdicts = 0
@@ -280,7 +280,7 @@ def test_analyze_and_check_never_execute_bait(bait: Bait) -> None:
 
 
 def test_checking_against_a_bait_root_never_executes(bait: Bait) -> None:
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     root = bait_root(bait)
     before = snapshot_tree(bait.base)
@@ -316,7 +316,7 @@ def test_cli_never_executes(bait: Bait, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_analyze_every_fixture_under_the_hook() -> None:
-    from linkcheck.analyze import analyze
+    from linkcheck.facts.reader import analyze
 
     paths = sorted(p for p in FIXTURE_BIN.rglob("*") if p.is_file())
     assert paths

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from linkcheck.errors import TargetError
+from linkcheck.image.target import FACTS, SOURCE_KINDS, load_profile_file, load_target
 from linkcheck.model import Libc, Target, version_key
-from linkcheck.target import FACTS, SOURCE_KINDS, load_profile_file, load_target
 
 from conftest import FIXTURE_BIN, ROOT, SHARED_ROOTFS, slow
 
-PROFILES = ROOT / "linkcheck" / "profiles"
+PROFILES = ROOT / "linkcheck" / "image" / "profiles"
 FAMILIES = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
 RESEARCH = ROOT.parent / "shared" / "images" / "images.json"
 IMAGES = (
@@ -161,7 +161,7 @@ def _lib_paths(t: Target, directory: str) -> list[str]:
 
 def fixture_verdicts(target: Target) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Each runnable fixture's verdict on ``target``: outcome and the subjects of its problems."""
-    from linkcheck.checks import check_path
+    from linkcheck.verdict.checks import check_path
 
     out = {}
     for path in sorted(FIXTURE_BIN.iterdir()):
@@ -299,8 +299,8 @@ def debian_mirror() -> str | None:
 )
 @pytest.mark.parametrize("suite", ["bullseye", "bookworm", "trixie"])
 def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: str) -> None:
-    from linkcheck.rootfs import target_from_tree
-    from linkcheck.tree import DirectoryTree
+    from linkcheck.image.rootfs import target_from_tree
+    from linkcheck.image.tree import DirectoryTree
 
     mirror = debian_mirror()
     if mirror is None:
@@ -345,7 +345,7 @@ def test_debian_profile_agrees_with_a_fresh_debootstrap(tmp_path: Path, suite: s
 def test_measure_script_entry_validates_and_lists_what_the_root_has(tmp_path: Path) -> None:
     import sys
 
-    from linkcheck.target import PROFILE_FORMAT, parse_profile
+    from linkcheck.image.target import PROFILE_FORMAT, parse_profile
 
     root = tmp_path / "root"
     lib = root / "lib/x86_64-linux-gnu"

@@ -243,10 +243,10 @@ _TARGETS: dict[str, Any] = {}
 def linkcheck_api() -> SimpleNamespace:
     """linkcheck's reader, targets and verdicts; skip until they exist."""
     return SimpleNamespace(
-        analyze=pytest.importorskip("linkcheck.analyze").analyze,
-        load_target=pytest.importorskip("linkcheck.target").load_target,
-        check=pytest.importorskip("linkcheck.checks").check,
-        host_dir_files=pytest.importorskip("linkcheck.rootfs").host_dir_files,
+        analyze=pytest.importorskip("linkcheck.facts.reader").analyze,
+        load_target=pytest.importorskip("linkcheck.image.target").load_target,
+        check=pytest.importorskip("linkcheck.verdict.checks").check,
+        host_dir_files=pytest.importorskip("linkcheck.image.rootfs").host_dir_files,
     )
 
 

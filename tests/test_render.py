@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from linkcheck.model import Outcome, Verdict
-from linkcheck.render import describe_matrix, human_size, terminal_lines
+from linkcheck.output.render import describe_matrix, human_size, terminal_lines
 
 from factories import glibc_target
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkcheck.model import SearchSource
-from linkcheck.resolve import LoaderFamily, is_musl_builtin, loader_family, resolve
+from linkcheck.verdict.resolve import LoaderFamily, is_musl_builtin, loader_family, resolve
 
 from factories import DictFiles, elf, glibc_target, lib, musl_elf, musl_target
 

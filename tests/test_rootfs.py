@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkcheck.errors import TargetError
-from linkcheck.model import Libc
-from linkcheck.rootfs import (
+from linkcheck.image.rootfs import (
     DOCKER_DEFAULT_PATH,
     MUSL_DEFAULT_DIRS,
     TreeFiles,
@@ -22,7 +21,8 @@ from linkcheck.rootfs import (
     parse_ld_so_conf,
     target_from_tree,
 )
-from linkcheck.tree import DirectoryTree
+from linkcheck.image.tree import DirectoryTree
+from linkcheck.model import Libc
 
 from conftest import SHARED_ROOTFS
 
@@ -34,7 +34,7 @@ needs_host_glibc = pytest.mark.skipif(
 
 
 def _elf_reader() -> None:
-    pytest.importorskip("linkcheck.elf", reason="the ELF reader (linkcheck.elf) is not there yet")
+    pytest.importorskip("linkcheck.facts.elf", reason="the ELF reader (linkcheck.facts.elf) is not there yet")
 
 
 def write(path: Path, text: str) -> Path:
@@ -337,8 +337,8 @@ def test_real_busybox_musl_root_has_no_loader(tmp_path: Path) -> None:
 
 
 def test_abi_table_agrees_with_arch_module() -> None:
-    arch = pytest.importorskip("linkcheck.arch")
-    from linkcheck.rootfs import _ABIS, _musl_loader
+    arch = pytest.importorskip("linkcheck.facts.arch")
+    from linkcheck.image.rootfs import _ABIS, _musl_loader
 
     for abi in _ABIS:
         assert arch.glibc_loader(abi.machine) == abi.glibc_loader

@@ -14,11 +14,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from linkcheck.image.rootfs import target_from_tree
+from linkcheck.image.tree import DirectoryTree
 from linkcheck.model import Outcome
-from linkcheck.rootfs import target_from_tree
-from linkcheck.sarif import SARIF_VERSION, to_sarif
+from linkcheck.output.sarif import SARIF_VERSION, to_sarif
 from linkcheck.scan import ScanResult, scan_paths
-from linkcheck.tree import DirectoryTree
 
 from conftest import FIXTURE_BIN
 

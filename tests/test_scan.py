@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.archive import open_image_tree
+from linkcheck.image.archive import open_image_tree
+from linkcheck.image.rootfs import target_from_tree
+from linkcheck.image.tree import DirectoryTree, EntryKind
 from linkcheck.model import Outcome
-from linkcheck.rootfs import target_from_tree
 from linkcheck.scan import ScanResult, scan_paths, walk_files
-from linkcheck.tree import DirectoryTree, EntryKind
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS, needs_root
 
@@ -279,7 +279,7 @@ def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
 def test_origin_libraries_elsewhere_in_the_scanned_tree_are_found(tmp_path: Path) -> None:
     """A program in bin/ with RUNPATH $ORIGIN/../lib finds lib/ of the same tree, since the whole tree is
     copied together (a bundled Python's libpython, a relocatable install)."""
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     from elfwriter import ElfSpec, write
 

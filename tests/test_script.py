@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkcheck.script import BINPRM_BUF_SIZE, parse_shebang
+from linkcheck.facts.script import BINPRM_BUF_SIZE, parse_shebang
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import LinkcheckError, TargetError
-from linkcheck.model import Libc
-from linkcheck.target import (
+from linkcheck.image.target import (
     ProfileFiles,
     builtin_targets,
     host_machine,
     list_profiles,
     load_target,
 )
-from linkcheck.tree import DirectoryTree
+from linkcheck.image.tree import DirectoryTree
+from linkcheck.model import Libc
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_missing_path_is_a_target_error(tmp_path: Path) -> None:
 def test_archive_without_archive_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "image.tar"
     archive.write_bytes(b"")
-    monkeypatch.setitem(sys.modules, "linkcheck.archive", None)  # import fails
+    monkeypatch.setitem(sys.modules, "linkcheck.image.archive", None)  # import fails
     with pytest.raises(TargetError) as info:
         load_target(str(archive))
     assert "archive" in str(info.value)
@@ -169,9 +169,9 @@ def test_archive_is_read_through_open_image_tree(tmp_path: Path, monkeypatch: py
         opened.append(path)
         return DirectoryTree(root)
 
-    fake = types.ModuleType("linkcheck.archive")
+    fake = types.ModuleType("linkcheck.image.archive")
     fake.open_image_tree = open_image_tree  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "linkcheck.archive", fake)
+    monkeypatch.setitem(sys.modules, "linkcheck.image.archive", fake)
     t = load_target(str(archive))
     assert opened == [str(archive)] and t.libc is Libc.MUSL and t.name == str(archive)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from linkcheck.tree import DirectoryTree, EntryKind, normalize, resolve
+from linkcheck.image.tree import DirectoryTree, EntryKind, normalize, resolve
 
 
 def make_root(tmp_path: Path) -> Path:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import ArchiveError
+from linkcheck.facts.wheel import PlatformKind, Severity, WheelReport, parse_platform_tag, read_wheel
+from linkcheck.image.rootfs import target_from_tree
+from linkcheck.image.tree import DirectoryTree
 from linkcheck.model import Libc, Outcome
-from linkcheck.rootfs import target_from_tree
-from linkcheck.tree import DirectoryTree
-from linkcheck.wheel import PlatformKind, Severity, WheelReport, parse_platform_tag, read_wheel
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS
 
@@ -161,7 +161,7 @@ ALPINE = SHARED_ROOTFS / "alpine-3.20.3-x86_64.tar.gz"
 
 @pytest.mark.skipif(not ALPINE.is_file(), reason="shared alpine rootfs tarball absent")
 def test_manylinux_modules_against_alpine(tmp_path: Path) -> None:
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     alpine = load_target(str(ALPINE))
     wheel = make_wheel(tmp_path, "cp311-cp311-manylinux_2_17_x86_64",
@@ -193,7 +193,7 @@ def test_manylinux_modules_against_alpine(tmp_path: Path) -> None:
 ])
 def test_pip_in_the_target_takes_the_wheel_only_if_a_tag_fits(tmp_path: Path, tag: str, target: str,
                                                               installable: bool) -> None:
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     wheel = make_wheel(tmp_path, tag, {"demo/_nolibc.so": "libnolibc.so"})
     report = read_wheel(str(wheel), target=load_target(target, platform="amd64"))

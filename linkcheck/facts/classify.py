@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linkcheck.arch import libc_of_interpreter
+from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import ElfType, Libc, Linkage, VersionNeed
 
 _LINKAGE_OF = {

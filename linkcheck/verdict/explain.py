@@ -365,7 +365,7 @@ def _image_with(version: str, column: int, target: Target) -> str | None:
 
 def _glibc_images(machine: str) -> list[tuple[str, tuple[int, ...], tuple[int, ...] | None]]:
     """(name, glibc release, highest GLIBCXX node) of every built-in glibc image for ``machine``."""
-    from linkcheck.target import builtin_targets  # package data, parsed once per process
+    from linkcheck.image.target import builtin_targets  # package data, parsed once per process
 
     rows = []
     for t in builtin_targets(machine):

@@ -15,7 +15,6 @@ import stat
 import struct
 from typing import IO
 
-from linkcheck.elf import ELF_MAGIC, parse_elf
 from linkcheck.errors import (
     ArchiveError,
     FormatError,
@@ -24,9 +23,10 @@ from linkcheck.errors import (
     MalformedElfError,
     NotFoundError,
 )
-from linkcheck.java import is_class_file, is_fat_macho, parse_class, parse_jar
+from linkcheck.facts.elf import ELF_MAGIC, parse_elf
+from linkcheck.facts.java import is_class_file, is_fat_macho, parse_class, parse_jar
+from linkcheck.facts.script import parse_shebang
 from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Libc, Linkage
-from linkcheck.script import parse_shebang
 
 HEAD_SIZE = 4096
 SMALL_FILE = 1 << 16  # ELF files up to this size are read whole; larger ones are mapped

@@ -6,8 +6,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from linkcheck.gates import GateResult
 from linkcheck.model import SCHEMA_VERSION, Analysis, Target, Verdict
+from linkcheck.verdict.gates import GateResult
 
 # Names come from the files read: a DT_NEEDED, a #! line or a path can hold any byte. Control characters
 # are shown escaped, and a line break a name carries is shown as an indented continuation, so a file can

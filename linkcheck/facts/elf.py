@@ -26,9 +26,9 @@ import struct
 import sys
 from dataclasses import fields
 
-from linkcheck.arch import EM_S390, machine_names
-from linkcheck.classify import classify
 from linkcheck.errors import MalformedElfError
+from linkcheck.facts.arch import EM_S390, machine_names
+from linkcheck.facts.classify import classify
 from linkcheck.model import (
     ElfFacts,
     ElfType,

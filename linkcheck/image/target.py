@@ -1,6 +1,6 @@
 """Targets: the built-in image profiles (data files), a root filesystem directory, or an image archive.
 
-A built-in profile is one JSON file per image family in ``linkcheck/profiles/`` (written by
+A built-in profile is one JSON file per image family in ``linkcheck/image/profiles/`` (written by
 ``scripts/measure_rootfs.py`` from real roots and researched facts). Each file is validated strictly when
 loaded (an unknown key, a missing key or a wrong type is a TargetError naming the file and the key) and
 turned into frozen ``Target`` objects whose ``files`` answer from the profile: the loaders, the libraries
@@ -34,8 +34,8 @@ from importlib import resources
 from typing import Any
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
+from linkcheck.image.tree import normalize
 from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
-from linkcheck.tree import normalize
 
 PROFILE_FORMAT = "linkcheck-profiles/1"
 # The facts every platform entry states, each with a source.
@@ -309,7 +309,7 @@ def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
 def _builtin_images() -> tuple[ProfileImage, ...]:
     """The built-in profiles, parsed once per process (module-level cache of immutable data: the package's
     own data files do not change while it runs)."""
-    root = resources.files("linkcheck.profiles")
+    root = resources.files("linkcheck.image.profiles")
     names = sorted(e.name for e in root.iterdir() if e.name.endswith(".json"))
     order = {f"{fam}.json": i for i, fam in enumerate(FAMILY_ORDER)}
     names.sort(key=lambda n: (order.get(n, len(order)), n))
@@ -339,7 +339,7 @@ def _builtin_images() -> tuple[ProfileImage, ...]:
 
 def host_machine() -> str:
     """This host's architecture as a machine name (x86_64, aarch64 ...), as ``docker run`` would pick."""
-    from linkcheck.arch import normalize_arch
+    from linkcheck.facts.arch import normalize_arch
 
     raw = _platform.machine()
     try:
@@ -351,7 +351,7 @@ def host_machine() -> str:
 def _machine_of(platform: str | None) -> str:
     if platform is None:
         return host_machine()
-    from linkcheck.arch import normalize_arch
+    from linkcheck.facts.arch import normalize_arch
 
     text = platform.strip().lower()
     try:
@@ -444,8 +444,8 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
             os.path.join(path, "oci-layout")):
         target = _archive_target(path, text, platform)  # an OCI image layout directory
     elif os.path.isdir(path):
-        from linkcheck.rootfs import target_from_tree
-        from linkcheck.tree import DirectoryTree
+        from linkcheck.image.rootfs import target_from_tree
+        from linkcheck.image.tree import DirectoryTree
 
         target = target_from_tree(DirectoryTree(path), text)
     elif os.path.isfile(path):
@@ -466,12 +466,12 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
 
 def _archive_target(path: str, name: str, platform: str | None) -> Target:
     """An image archive (``docker save``, OCI layout directory or tar, root filesystem tarball), read
-    through ``linkcheck.archive`` without unpacking it; PATH from the image config when it sets one."""
+    through ``linkcheck.image.archive`` without unpacking it; PATH from the image config when it sets one."""
     try:
-        archive = importlib.import_module("linkcheck.archive")
+        archive = importlib.import_module("linkcheck.image.archive")
     except ImportError:
         raise TargetError(f"{name}: image archives cannot be read by this build of linkcheck") from None
-    from linkcheck.rootfs import target_from_tree
+    from linkcheck.image.rootfs import target_from_tree
 
     try:
         tree = archive.open_image_tree(path, platform)

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from linkcheck import explain
-from linkcheck.arch import libc_of_interpreter
-from linkcheck.explain import Shell
+from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import (
     Analysis,
     ElfFacts,
@@ -32,7 +30,9 @@ from linkcheck.model import (
     TargetFiles,
     Verdict,
 )
-from linkcheck.resolve import MUSL_BAD_RELOCATION, LoaderFamily, Resolution, resolve
+from linkcheck.verdict import explain
+from linkcheck.verdict.explain import Shell
+from linkcheck.verdict.resolve import MUSL_BAD_RELOCATION, LoaderFamily, Resolution, resolve
 
 # (file, image) pairs the kernel runs: 32-bit x86 on x86-64 (compat mode), and either 32-bit ARM
 # float ABI on the other (the kernel does not look at it; the loader and libraries do). 32-bit ARM on
@@ -125,7 +125,7 @@ def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
     (for a script or non-ELF file: ``platform``'s, else this host's)."""
     analysis = _analysis_of(path_or_analysis)
     if targets is None:
-        from linkcheck.target import builtin_targets
+        from linkcheck.image.target import builtin_targets
 
         chosen: list[Target] = list(builtin_targets(analysis.machine or platform))
     else:
@@ -136,7 +136,7 @@ def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
 def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysis:
     if isinstance(path_or_analysis, Analysis):
         return path_or_analysis
-    from linkcheck.analyze import analyze
+    from linkcheck.facts.reader import analyze
 
     return analyze(os.fspath(path_or_analysis))
 
@@ -144,18 +144,18 @@ def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysi
 def _target_of(target: str | Target, platform: str | None) -> Target:
     if isinstance(target, Target):
         return target
-    from linkcheck.target import load_target
+    from linkcheck.image.target import load_target
 
     return load_target(target, platform=platform)
 
 
 def _origin_files(analysis: Analysis) -> TargetFiles | None:
-    """The file's host directory, seen at /app, when linkcheck.rootfs provides that view."""
+    """The file's host directory, seen at /app, when linkcheck.image.rootfs provides that view."""
     host_dir = os.path.dirname(os.path.abspath(analysis.path))
     if not os.path.isdir(host_dir):
         return None
     try:
-        from linkcheck import rootfs
+        from linkcheck.image import rootfs
     except ImportError:
         return None
     make = getattr(rootfs, "host_dir_files", None)

@@ -27,10 +27,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from linkcheck.arch import normalize_arch
 from linkcheck.errors import ArchiveError, LinkcheckError
+from linkcheck.facts.arch import normalize_arch
+from linkcheck.image.tree import Buffer, EntryKind, TreeEntry, normalize
 from linkcheck.model import Analysis, Libc, Linkage, Target, Verdict, glibc_version_key
-from linkcheck.tree import Buffer, EntryKind, TreeEntry, normalize
 
 MAX_MEMBER_BYTES = 512 << 20  # one extension module or bundled library
 MAX_TOTAL_BYTES = 4 << 30  # all the modules of one wheel
@@ -256,7 +256,7 @@ def _read_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes
 
 
 def _read_modules(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[WheelModule]:
-    from linkcheck.analyze import analyze_bytes
+    from linkcheck.facts.reader import analyze_bytes
 
     modules: list[WheelModule] = []
     total = 0
@@ -417,8 +417,8 @@ class WheelTree:
 
 def _check_modules(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], modules: list[WheelModule],
                    target: Target) -> list[WheelModule]:
-    from linkcheck.checks import check
-    from linkcheck.rootfs import TreeFiles
+    from linkcheck.image.rootfs import TreeFiles
+    from linkcheck.verdict.checks import check
 
     origin = TreeFiles(WheelTree(zf.filename or "wheel", zf, infos))
     out = []

@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from linkcheck.arch import docker_arch_of, normalize_arch
 from linkcheck.errors import ArchiveError, LinkcheckError
-from linkcheck.tree import MAX_FILE_BYTES, Buffer, EntryKind, TreeEntry, normalize
+from linkcheck.facts.arch import docker_arch_of, normalize_arch
+from linkcheck.image.tree import MAX_FILE_BYTES, Buffer, EntryKind, TreeEntry, normalize
 
 _CHUNK = 1 << 20
 _MAX_JSON_BYTES = 4 << 20  # a manifest, index or config larger than this is not an image's
@@ -96,7 +96,7 @@ class _Node:
 
 
 class ImageTree:
-    """One image's root filesystem, read from an archive (implements ``linkcheck.tree.Tree``).
+    """One image's root filesystem, read from an archive (implements ``linkcheck.image.tree.Tree``).
 
     ``config_env`` is the image config's Env ("KEY=VALUE" strings); ``path_env`` its PATH split on ":"
     (None when the config sets none); ``architecture``/``os``/``variant`` come from the image config

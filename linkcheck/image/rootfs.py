@@ -1,6 +1,6 @@
 """A target read from a root filesystem: the truth of a directory, an unpacked image or an archive's layers.
 
-Everything is read through a ``Tree`` (``linkcheck.tree``): paths are absolute inside the root and every
+Everything is read through a ``Tree`` (``linkcheck.image.tree``): paths are absolute inside the root and every
 symlink is resolved inside it, so nothing outside the root is ever read, nothing is executed and nothing
 is written. The facts read here are the ones the kernel and the dynamic loader act on:
 
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.image.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
 from linkcheck.model import (
     ElfFacts,
     ElfType,
@@ -48,7 +49,6 @@ from linkcheck.model import (
     TargetFiles,
     glibc_version_key,
 )
-from linkcheck.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
 
 T = TypeVar("T")
 
@@ -292,7 +292,7 @@ def _elf_machine(tree: Tree, path: str) -> tuple[str, str] | None:
 def _read_elf(tree: Tree, path: str) -> ElfFacts | None:
     """The facts of the ELF file at ``path`` (symlinks resolved inside the tree), or None when there is no
     readable, well-formed ELF file there."""
-    from linkcheck.elf import parse_elf
+    from linkcheck.facts.elf import parse_elf
 
     return _read_file(tree, path, parse_elf)
 
@@ -494,7 +494,7 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
     detected = _detect_machine(tree)
     where = tree.name
     if detected is None and machine_hint is not None:
-        from linkcheck.arch import docker_arch_of
+        from linkcheck.facts.arch import docker_arch_of
 
         detected = (machine_hint, docker_arch_of(machine_hint), "")
     if detected is None:

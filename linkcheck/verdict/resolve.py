@@ -48,7 +48,7 @@ import enum
 import posixpath
 from dataclasses import dataclass
 
-from linkcheck.arch import libc_of_interpreter
+from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import (
     ElfFacts,
     Libc,
@@ -165,7 +165,7 @@ def resolve(
 
     ``origin_dir`` is where the file is installed in the image ($ORIGIN of the program); files under
     it are looked up first in ``origin_files`` (the host directory the file came from, seen as
-    mounted at ``origin_dir``: ``linkcheck.rootfs.host_dir_files``), then in the target. ``program`` is
+    mounted at ``origin_dir``: ``linkcheck.image.rootfs.host_dir_files``), then in the target. ``program`` is
     the program's in-image path as the loader prints it (default ``origin_dir``/a.out).
     """
     origin_dir = _norm(origin_dir)

@@ -1,0 +1,1 @@
+"""Describing a target image: built-in profiles, root filesystem directories, image archives."""

@@ -1,0 +1,1 @@
+"""Output: the text report, JSON, SARIF."""

@@ -1,1 +1,0 @@
-"""Built-in image profiles: one JSON data file per image family, read by ``linkcheck.target``."""
