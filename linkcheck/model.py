@@ -90,7 +90,112 @@ class SymbolExport:
 
     name: str
     version: str | None  # the version node it is defined in, if the library versions symbols
-    hidden: bool = False  # a non-default version ("name@VER", not "name@@VER")
+    hidden: bool = False  # a non-default version ("name@VER", not "name@@VER"): musl ignores it
+    ifunc: bool = False  # STT_GNU_IFUNC: glibc calls it to get the address; musl ignores the definition
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedSymbols:
+    """What decoding a dynamic symbol table (and the relocations naming it) gives."""
+
+    imports: tuple[SymbolImport, ...] = ()
+    exports: tuple[SymbolExport, ...] = ()
+    # Imports referenced by PLT relocations (DT_JMPREL) only: with lazy binding glibc resolves
+    # them at their first call, not at start. None when the file's relocations were not read.
+    lazy_imports: frozenset[str] | None = None
+    # The file has IRELATIVE relocations (in this architecture's numbering); musl's loader refuses them.
+    irelative: bool = False
+    warnings: tuple[str, ...] = ()  # what could not be read in the symbol table or relocations
+
+
+class SymbolSource(Protocol):
+    """Something that decodes a symbol table when first asked (the ELF reader's view of the file)."""
+
+    def decode(self) -> DecodedSymbols: ...
+
+
+class Symbols:
+    """The dynamic symbols of an ELF file, decoded only when first asked for.
+
+    The header-level facts (ElfFacts' other fields) are read with the file; the symbol table and
+    relocations cost far more and most callers (a tree scan without target) need none of them.
+    Reading ``imports``, ``exports``, ``lazy_imports``, ``irelative`` or ``warnings`` decodes them
+    once; ``decoded`` says whether that happened, so a caller can check it never paid for it.
+    ``Symbols.omitted()`` stands for a table deliberately not carried (scan results sent between
+    processes): it reads as empty, with ``omitted`` set. Two Symbols are equal when their decoded
+    contents are."""
+
+    __slots__ = ("_source", "_decoded", "omitted")
+
+    def __init__(self, decoded: DecodedSymbols | None = None, source: SymbolSource | None = None,
+                 omitted: bool = False) -> None:
+        self._source = source
+        self._decoded = decoded if decoded is not None or source is not None else DecodedSymbols()
+        self.omitted = omitted
+
+    @classmethod
+    def of(cls, imports: tuple[SymbolImport, ...] = (), exports: tuple[SymbolExport, ...] = (),
+           **more: Any) -> Symbols:
+        """Already decoded symbols (facts built by hand, tests)."""
+        return cls(DecodedSymbols(imports, exports, **more))
+
+    @classmethod
+    def omitted_table(cls) -> Symbols:
+        return cls(omitted=True)
+
+    @property
+    def decoded(self) -> bool:
+        return self._decoded is not None
+
+    def get(self) -> DecodedSymbols:
+        d = self._decoded
+        if d is None:
+            assert self._source is not None
+            d = self._decoded = self._source.decode()
+            self._source = None
+        return d
+
+    @property
+    def imports(self) -> tuple[SymbolImport, ...]:
+        return self.get().imports
+
+    @property
+    def exports(self) -> tuple[SymbolExport, ...]:
+        return self.get().exports
+
+    @property
+    def lazy_imports(self) -> frozenset[str] | None:
+        return self.get().lazy_imports
+
+    @property
+    def irelative(self) -> bool:
+        return self.get().irelative
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.get().warnings
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Symbols):
+            return NotImplemented
+        return self.omitted == other.omitted and self.get() == other.get()
+
+    def __hash__(self) -> int:
+        return hash(self.get())
+
+    def __repr__(self) -> str:
+        if self.omitted:
+            return "Symbols(omitted)"
+        if self._decoded is None:
+            return "Symbols(not decoded)"
+        return f"Symbols({len(self._decoded.imports)} imports, {len(self._decoded.exports)} exports)"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.get(), self.omitted)  # decoded before pickling: the source holds the file's bytes
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self._decoded, self.omitted = state
+        self._source = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +250,25 @@ class ElfFacts:
     nodeflib: bool  # DF_1_NODEFLIB: the loader skips its default directories for this object's needs
     version_needs: tuple[VersionNeed, ...]
     version_definitions: tuple[str, ...]  # Verdef names, the base (soname) entry excluded
-    imports: tuple[SymbolImport, ...]
-    exports: tuple[SymbolExport, ...]
     has_section_headers: bool
     libc: Libc
     linkage: Linkage
     linkage_evidence: str  # which evidence decided, in words: "PT_INTERP /lib/ld-musl-x86_64.so.1"
     toolchain: Toolchain
-    warnings: tuple[str, ...] = ()  # facts that could not be read but did not stop the reading
+    warnings: tuple[str, ...] = ()  # header-level facts that could not be read (symbols have their own)
+    # DF_BIND_NOW in DT_FLAGS, DF_1_NOW in DT_FLAGS_1 or DT_BIND_NOW: every symbol is bound at start.
+    bind_now: bool = False
+    symbols: Symbols = field(default_factory=Symbols)  # decoded on first use; see Symbols
+
+    @property
+    def imports(self) -> tuple[SymbolImport, ...]:
+        """The undefined dynamic symbols (decodes the symbol table on first use)."""
+        return self.symbols.imports
+
+    @property
+    def exports(self) -> tuple[SymbolExport, ...]:
+        """The defined dynamic symbols (decodes the symbol table on first use)."""
+        return self.symbols.exports
 
     @property
     def min_glibc(self) -> str | None:
@@ -254,7 +370,7 @@ class Analysis:
             "versioned_symbols": _versioned_symbols(e) if e else {},
             "min_glibc": e.min_glibc if e else None,
             "toolchain": _toolchain_dict(e.toolchain) if e else None,
-            "warnings": list(e.warnings) if e else [],
+            "warnings": list(e.warnings) + list(e.symbols.warnings) if e else [],
             "script": _script_dict(self.script) if self.script else None,
             "java": _java_dict(self.java) if self.java else None,
         }

@@ -20,9 +20,10 @@ Work is spread over ``jobs`` worker processes (default: the CPUs this process ma
 ``os.sched_getaffinity`` says, else ``os.cpu_count()``), started with ``fork`` so the
 target and an open image are shared without pickling; results come back in chunks and are yielded in
 order. Files are never read whole unless they are ELF or scripts (header reads, then ``mmap``).
-Results carry each file's facts without its symbol lists (``ElfFacts.imports`` and ``exports`` are
-empty, so ``to_dict()``'s "versioned_symbols" is too): sending them between processes would cost more
-than reading them; ``linkcheck.analyze()`` on one file gives them. Verdicts are complete.
+Results carry each file's facts without its symbol lists (``ElfFacts.symbols`` is
+``Symbols.omitted_table()``: imports and exports read as empty, so ``to_dict()``'s "versioned_symbols"
+is too): sending them between processes would cost more than reading them; ``linkcheck.analyze()``
+on one file gives them. Verdicts are complete.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.model import (
     SCHEMA_VERSION,
     Analysis,
-    ElfFacts,
     Libc,
     LibraryFile,
     Outcome,
+    Symbols,
     Target,
     TargetFiles,
     Verdict,
@@ -267,9 +268,6 @@ def cached_target(target: Target) -> Target:
     return dataclasses.replace(target, files=CachedFiles(target.files))
 
 
-_ELF_FIELDS = tuple(f.name for f in dataclasses.fields(ElfFacts))
-
-
 def _light(result: ScanResult) -> ScanResult:
     """The result as sent back from a worker: the ELF facts without the exported symbols and with only
     the versioned imports (all that ``to_dict`` and the verdicts' explanations use). Pickling every
@@ -277,10 +275,8 @@ def _light(result: ScanResult) -> ScanResult:
     a = result.analysis
     if a is None or a.elf is None:
         return result
-    e = a.elf
-    # Never touch imports/exports here: the reader may decode them lazily, and this must not force it.
-    values = {name: getattr(e, name) for name in _ELF_FIELDS if name not in ("imports", "exports")}
-    light = dataclasses.replace(a, elf=ElfFacts(imports=(), exports=(), **values))
+    # The symbols are replaced, never read here: reading them would decode them.
+    light = dataclasses.replace(a, elf=dataclasses.replace(a.elf, symbols=Symbols.omitted_table()))
     return dataclasses.replace(result, analysis=light)
 
 

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v readelf >/dev/null || need+=(binutils)
+# gcc builds small programs in the tests (IFUNCs, lazy binding, symbol versions) read against readelf.
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
 [ -e /lib/ld-musl-x86_64.so.1 ] || need+=(musl)
 [ -x /bin/busybox ] || need+=(busybox-static)
 # The slow tests build Debian roots with debootstrap.

@@ -20,6 +20,7 @@ from linkcheck.model import (
     ScriptFacts,
     SearchDir,
     SymbolImport,
+    Symbols,
     Target,
     Toolchain,
     VersionNeed,
@@ -82,7 +83,8 @@ def lib(
 
 
 def elf(**overrides: Any) -> ElfFacts:
-    """A 64-bit x86-64 glibc PIE executable needing libc.so.6; override any field."""
+    """A 64-bit x86-64 glibc PIE executable needing libc.so.6; override any field (``imports`` and
+    ``exports`` stand for the symbols' own)."""
     base = ElfFacts(
         machine="x86_64",
         docker_arch="amd64",
@@ -100,14 +102,22 @@ def elf(**overrides: Any) -> ElfFacts:
         nodeflib=False,
         version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5",)),),
         version_definitions=(),
-        imports=(SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),),
-        exports=(),
         has_section_headers=True,
         libc=Libc.GLIBC,
         linkage=Linkage.GLIBC_DYNAMIC,
         linkage_evidence="PT_INTERP " + GLIBC_LOADER,
         toolchain=Toolchain(Language.C),
+        symbols=Symbols.of((SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),)),
     )
+    return _replace(base, overrides)
+
+
+def _replace(base: ElfFacts, overrides: dict[str, Any]) -> ElfFacts:
+    """dataclasses.replace, where ``imports`` and ``exports`` replace those of the symbols."""
+    if "imports" in overrides or "exports" in overrides:
+        overrides["symbols"] = Symbols.of(
+            overrides.pop("imports", base.imports), overrides.pop("exports", base.exports)
+        )
     return dataclasses.replace(base, **overrides)
 
 
@@ -121,7 +131,7 @@ def musl_elf(**overrides: Any) -> ElfFacts:
         linkage=Linkage.MUSL_DYNAMIC,
         linkage_evidence="PT_INTERP " + MUSL_LOADER,
     )
-    return dataclasses.replace(base, **overrides)
+    return _replace(base, overrides)
 
 
 def static_elf(**overrides: Any) -> ElfFacts:
@@ -136,7 +146,7 @@ def static_elf(**overrides: Any) -> ElfFacts:
         linkage=Linkage.STATIC,
         linkage_evidence="no PT_INTERP, no PT_DYNAMIC",
     )
-    return dataclasses.replace(base, **overrides)
+    return _replace(base, overrides)
 
 
 def analysis(facts: ElfFacts, name: str = "hello") -> Analysis:

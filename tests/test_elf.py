@@ -465,16 +465,22 @@ def test_memoryview_and_bytes_read_the_same(base: tuple[bytes, Layout]) -> None:
     assert parse_elf(memoryview(data), "x") == parse_elf(data, "x")
 
 
-def test_lazy_symbols_equal_an_eager_copy(base: tuple[bytes, Layout]) -> None:
-    """ElfFacts from parse_elf compares, hashes and prints like a plain ElfFacts with the same fields."""
+def test_symbols_are_decoded_only_when_asked_for(base: tuple[bytes, Layout]) -> None:
+    """parse_elf reads no symbol table: the header-level facts, their repr and to_dict's header part
+    leave ``symbols.decoded`` False; the first read decodes once, and the facts then compare, hash and
+    print like facts built with the same symbols by hand."""
     import dataclasses
 
+    from linkcheck.model import Symbols
+
     facts = parse_elf(base[0], "x")
-    plain = ElfFacts(**{f.name: getattr(facts, f.name) for f in dataclasses.fields(ElfFacts)})
-    assert type(plain) is ElfFacts
-    assert plain == facts and facts == plain and hash(plain) == hash(facts)
-    assert repr(plain) == repr(facts)
-    assert facts.imports and plain.imports == facts.imports
+    _ = (facts.needed, facts.version_needs, facts.warnings, facts.bind_now, facts.linkage, repr(facts))
+    assert not facts.symbols.decoded
+    assert facts.imports and facts.symbols.decoded
+    plain = dataclasses.replace(facts, symbols=Symbols.of(facts.imports, facts.exports, **{
+        "lazy_imports": facts.symbols.lazy_imports, "irelative": facts.symbols.irelative}))
+    assert plain == facts and hash(plain) == hash(facts)
+    assert plain != dataclasses.replace(facts, symbols=Symbols.of(facts.imports[1:], facts.exports))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -574,7 +580,7 @@ def test_symbol_names_pointing_into_one_long_string_are_capped(base: tuple[bytes
     decoded = sum(len(s.name) for s in facts.imports) + sum(len(s.name) for s in facts.exports)
     assert decoded <= 4 * (len(bad) - new_strtab) + (1 << 20)
     if (count - 1) * len(long_name) > 4 * (len(bad) - new_strtab) + (1 << 20):
-        assert any("decoding capped" in w for w in facts.warnings)
+        assert any("decoding capped" in w for w in facts.symbols.warnings)
 
 
 def test_go_build_info_in_the_pre_1_18_pointer_format() -> None:
@@ -628,7 +634,7 @@ def test_symbol_name_outside_the_string_table_is_skipped_with_a_warning(base: tu
     struct.pack_into("<I", bad, dynsym["sh_offset"] + 24, lay.dynstr_size + 10)  # symbol 1's st_name
     good, facts = parse_elf(data, "x"), parse_elf(bytes(bad), "x")
     assert len(facts.imports) + len(facts.exports) == len(good.imports) + len(good.exports) - 1
-    assert any("outside the string table" in w for w in facts.warnings)
+    assert any("outside the string table" in w for w in facts.symbols.warnings)
 
 
 @pytest.mark.parametrize(
@@ -646,3 +652,120 @@ def test_short_or_foreign_data_is_refused_by_name(data: bytes, message: str) -> 
     with pytest.raises(MalformedElfError) as info:
         parse_elf(data, "short")
     assert str(info.value) == f"short: {message}"
+
+
+# ----------------------------------------------------------------------------------------------
+# What the loaders act on beyond names: lazy binding, IFUNCs, IRELATIVE, non-default versions.
+# Each file is compiled here by gcc and the facts are compared with readelf's reading of it.
+# ----------------------------------------------------------------------------------------------
+
+_IFUNC_C = """
+#include <stdio.h>
+static int impl(void) { return 42; }
+static void *resolve(void) { return (void *)impl; }
+int chosen(void) __attribute__((ifunc("resolve")));
+int plain(void) { return 1; }
+int main(void) { int (*f)(int) = abs; printf("%d\\n", chosen() + f(-1)); fputs("x", stdout); return 0; }
+"""
+_IFUNC_C = "#include <stdlib.h>\n" + _IFUNC_C
+
+
+def _cc(tmp_path: Path, source: str, name: str, *flags: str) -> Path:
+    import subprocess
+
+    src = tmp_path / f"{name}.c"
+    src.write_text(source)
+    out = tmp_path / name
+    subprocess.run(["gcc", "-O1", "-o", str(out), str(src), *flags], check=True)
+    return out
+
+
+def _readelf(*args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["readelf", "-W", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _reloc_symbols(path: Path) -> dict[str, set[str]]:
+    """readelf -r: relocation section name -> the symbol names its entries name."""
+    out: dict[str, set[str]] = {}
+    current = ""
+    for line in _readelf("-r", str(path)).splitlines():
+        if line.startswith("Relocation section"):
+            current = line.split("'")[1]
+            out[current] = set()
+            continue
+        parts = line.split()
+        if current and len(parts) >= 5 and parts[2].startswith("R_"):
+            out[current].add(parts[4].split("@")[0])
+    return out
+
+
+needs_cc = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("readelf") is None,
+                              reason="needs gcc and readelf (scripts/test.sh installs them)")
+
+
+@needs_cc
+@pytest.mark.parametrize(("flag", "expected"), [("-Wl,-z,now", True), ("-Wl,-z,lazy", False)])
+def test_bind_now_is_what_the_linker_wrote(tmp_path: Path, flag: str, expected: bool) -> None:
+    prog = _cc(tmp_path, _IFUNC_C, "prog", flag)
+    dynamic = _readelf("-d", str(prog))
+    assert ("BIND_NOW" in dynamic or "Flags: NOW" in dynamic) is expected  # readelf agrees
+    facts = parse_elf(prog.read_bytes(), "prog")
+    assert facts.bind_now is expected
+    assert not facts.symbols.decoded  # a header-level fact: no symbol table read
+
+
+@needs_cc
+def test_irelative_relocations_and_ifunc_exports_are_seen(tmp_path: Path) -> None:
+    prog = _cc(tmp_path, _IFUNC_C, "prog")
+    lib = _cc(tmp_path, _IFUNC_C, "lib.so", "-shared", "-fPIC")
+    plain = _cc(tmp_path, "int main(void) { return 0; }", "plain")
+    assert "R_X86_64_IRELATIVE" in _readelf("-r", str(prog))  # the program calls its own IFUNC
+    assert "R_X86_64_IRELATIVE" not in _readelf("-r", str(lib))  # the library exports it instead
+    assert parse_elf(prog.read_bytes(), "prog").symbols.irelative
+    assert not parse_elf(lib.read_bytes(), "lib").symbols.irelative
+    assert not parse_elf(plain.read_bytes(), "plain").symbols.irelative
+    exports = {e.name: e for e in parse_elf(lib.read_bytes(), "lib").exports}
+    assert exports["chosen"].ifunc and not exports["plain"].ifunc
+    # readelf's IFUNC symbols in the system's libc are exactly those the reader marks.
+    libc = Path("/lib/x86_64-linux-gnu/libc.so.6")
+    if libc.exists():
+        marked = {e.name for e in parse_elf(libc.read_bytes(), "libc").exports if e.ifunc}
+        listed = {line.split()[7].split("@")[0] for line in _readelf("--dyn-syms", str(libc)).splitlines()
+                  if len(line.split()) >= 8 and line.split()[3] == "IFUNC" and line.split()[6] != "UND"}
+        assert marked == listed and "memcpy" in marked
+
+
+@needs_cc
+def test_lazy_imports_are_those_only_plt_relocations_name(tmp_path: Path) -> None:
+    """glibc binds DT_JMPREL entries at first call; any other relocation naming a symbol binds it at
+    start (a function whose address is taken, data such as stdout)."""
+    prog = _cc(tmp_path, _IFUNC_C, "prog", "-Wl,-z,lazy")
+    facts = parse_elf(prog.read_bytes(), "prog")
+    relocs = _reloc_symbols(prog)
+    expected = relocs.get(".rela.plt", set()) - relocs.get(".rela.dyn", set())
+    assert facts.symbols.lazy_imports == expected
+    assert "printf" in expected and "abs" not in expected and "stdout" not in expected
+    for path in (Path("/usr/bin/ls"), Path("/usr/bin/python3")):
+        if path.exists():
+            relocs = _reloc_symbols(path.resolve())
+            got = parse_elf(path.resolve().read_bytes(), str(path)).symbols.lazy_imports
+            assert got == relocs.get(".rela.plt", set()) - relocs.get(".rela.dyn", set()) - {""}
+
+
+@needs_cc
+def test_non_default_versions_are_hidden_exports(tmp_path: Path) -> None:
+    src = """
+int old_f(void) { return 1; }
+int new_f(void) { return 2; }
+__asm__(".symver old_f, f@V1");
+__asm__(".symver new_f, f@@V2");
+"""
+    script = tmp_path / "v.map"
+    script.write_text("V1 { global: f; local: *; };\nV2 { global: f; } V1;\n")
+    lib = _cc(tmp_path, src, "libv.so", "-shared", "-fPIC", f"-Wl,--version-script={script}")
+    got = {(e.name, e.version, e.hidden) for e in parse_elf(lib.read_bytes(), "libv").exports}
+    assert ("f", "V1", True) in got and ("f", "V2", False) in got
+    listed = _readelf("--dyn-syms", str(lib))
+    assert "f@V1" in listed and "f@@V2" in listed

@@ -23,6 +23,24 @@ EM_X86_64 = 62
 EM_AARCH64 = 183
 EM_RISCV = 243
 EM_LOONGARCH = 258
+EM_SPARC, EM_SPARC32PLUS = 2, 18
+
+# The IRELATIVE relocation type per e_machine (glibc's elf.h; musl's loader refuses every one of
+# them with "unsupported relocation type N"). MIPS has none.
+IRELATIVE_RELOC = {
+    EM_X86_64: 37,  # R_X86_64_IRELATIVE (also x32)
+    EM_386: 42,  # R_386_IRELATIVE
+    EM_AARCH64: 1032,  # R_AARCH64_IRELATIVE
+    EM_ARM: 160,  # R_ARM_IRELATIVE
+    EM_PPC: 248,  # R_PPC_IRELATIVE
+    EM_PPC64: 248,  # R_PPC64_IRELATIVE
+    EM_S390: 61,  # R_390_IRELATIVE
+    EM_RISCV: 58,  # R_RISCV_IRELATIVE
+    EM_LOONGARCH: 12,  # R_LARCH_IRELATIVE
+    EM_SPARC: 249,  # R_SPARC_IRELATIVE
+    EM_SPARC32PLUS: 249,
+    EM_SPARCV9: 249,
+}
 
 EF_ARM_ABI_FLOAT_HARD = 0x400
 

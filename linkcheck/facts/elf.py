@@ -24,12 +24,12 @@ import itertools
 import mmap
 import struct
 import sys
-from dataclasses import fields
 
 from linkcheck.errors import MalformedElfError
-from linkcheck.facts.arch import EM_S390, machine_names
+from linkcheck.facts.arch import EM_MIPS, EM_S390, IRELATIVE_RELOC, machine_names
 from linkcheck.facts.classify import classify
 from linkcheck.model import (
+    DecodedSymbols,
     ElfFacts,
     ElfType,
     GoBuildInfo,
@@ -38,6 +38,7 @@ from linkcheck.model import (
     Linkage,
     SymbolExport,
     SymbolImport,
+    Symbols,
     Toolchain,
     VersionNeed,
 )
@@ -52,9 +53,13 @@ ELF_MAGIC = b"\x7fELF"
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
 SHT_DYNAMIC, SHT_NOBITS, SHT_DYNSYM = 6, 8, 11
-DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 4, 5, 6
+DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 2, 4, 5, 6
+DT_RELA, DT_RELASZ, DT_RELAENT = 7, 8, 9
 DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH, DT_RUNPATH = 10, 11, 14, 15, 29
-DT_DEBUG = 21
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_DEBUG, DT_JMPREL, DT_BIND_NOW = 17, 18, 19, 20, 21, 23, 24
+DT_FLAGS = 30
+DF_BIND_NOW = 0x8
+DF_1_NOW = 0x1
 DT_GNU_HASH = 0x6FFFFEF5
 DT_VERSYM = 0x6FFFFFF0
 DT_FLAGS_1 = 0x6FFFFFFB
@@ -65,7 +70,7 @@ DF_1_NODEFLIB = 0x800
 DF_1_PIE = 0x08000000
 VER_FLG_BASE = 1
 STB_LOCAL, STB_WEAK = 0, 2
-STT_SECTION, STT_FILE = 3, 4
+STT_SECTION, STT_FILE, STT_GNU_IFUNC = 3, 4, 10
 EM_ALPHA = 0x9026
 
 _ET = {1: ElfType.REL, 2: ElfType.EXEC, 3: ElfType.DYN, 4: ElfType.CORE}
@@ -276,8 +281,11 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
     flags_1 = 0
+    bind_now = False
     if dyn:
         flags_1 = dyn.get(DT_FLAGS_1, [0])[0]
+        bind_now = (bool(flags_1 & DF_1_NOW) or bool(dyn.get(DT_FLAGS, [0])[0] & DF_BIND_NOW)
+                    or DT_BIND_NOW in dyn)
         if DT_STRTAB in dyn:
             strtab = _read_strtab(r, dyn)
         elif DT_NEEDED in dyn or DT_SONAME in dyn or DT_RPATH in dyn or DT_RUNPATH in dyn:
@@ -301,7 +309,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
             version_needs = _read_verneed(r, lay, dyn, strtab, vmap)
         if DT_VERDEF in dyn:
             version_definitions = _read_verdef(r, lay, dyn, strtab, vmap)
-        if DT_SYMTAB in dyn:
+        if DT_SYMTAB in dyn or DT_JMPREL in dyn or DT_RELA in dyn or DT_REL in dyn:
             symbols = _locate_symbols(r, lay, dyn, strtab, vmap, named)
 
     note_names = _read_notes(r, lay, notes) if notes else set()
@@ -320,7 +328,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     if not e_phnum and elf_type in (ElfType.EXEC, ElfType.DYN):
         r.warn("no program headers: the kernel will not load this file")
     toolchain = _toolchain(r, named, note_names, tuple(needed), strtab, libc, sections)
-    facts = (ElfFacts if symbols is None else _LazyElfFacts)(
+    return ElfFacts(
         machine=machine,
         docker_arch=docker_arch,
         e_machine=e_machine,
@@ -337,18 +345,15 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         nodeflib=bool(flags_1 & DF_1_NODEFLIB),
         version_needs=version_needs,
         version_definitions=version_definitions,
-        imports=(),
-        exports=(),
         has_section_headers=has_section_headers,
         libc=libc,
         linkage=linkage,
         linkage_evidence=evidence,
         toolchain=toolchain,
         warnings=tuple(r.warnings),
+        bind_now=bind_now,
+        symbols=Symbols() if symbols is None else Symbols(source=symbols),
     )
-    if symbols is not None:
-        object.__setattr__(facts, "_pending", symbols)
-    return facts
 
 
 def _split_path(value: str) -> tuple[str, ...]:
@@ -576,13 +581,17 @@ def _symbol_count(
 
 
 class _SymbolTable:
-    """The dynamic symbol table, copied out of the file and checked; decoded into objects on first use.
-    (A plain class: building a dataclass at import costs more than this saves.)"""
+    """The dynamic symbol table and relocation tables, copied out of the file and checked; decoded
+    into objects only when ``decode`` is called (by ``Symbols`` on first use). A plain class: building
+    a dataclass at import costs more than this saves."""
 
-    __slots__ = ("sym", "is64", "swap", "strtab", "versym", "vmap")
+    __slots__ = (
+        "sym", "is64", "swap", "strtab", "versym", "vmap", "relocs", "irelative", "mips64", "warnings",
+    )
 
     def __init__(
-        self, sym: bytes, is64: bool, swap: bool, strtab: _Strtab, versym: bytes | None, vmap: _VersionMap
+        self, sym: bytes, is64: bool, swap: bool, strtab: _Strtab, versym: bytes | None, vmap: _VersionMap,
+        relocs: list[tuple[bytes, int, bool]], irelative: int | None, mips64: bool, warnings: list[str],
     ) -> None:
         self.sym = sym  # the entries, index 0 included
         self.is64 = is64
@@ -590,46 +599,131 @@ class _SymbolTable:
         self.strtab = strtab
         self.versym = versym  # one u16 per entry, or None
         self.vmap = vmap
+        self.relocs = relocs  # (entries, entry size, from DT_JMPREL)
+        self.irelative = irelative  # this machine's IRELATIVE type, if it has one
+        self.mips64 = mips64  # MIPS64's r_info is laid out differently: relocations not decoded
+        self.warnings = warnings  # found while locating the tables
+
+    def decode(self) -> DecodedSymbols:
+        imports, exports, index, warnings = _decode_symbols(self)
+        lazy: frozenset[str] | None = None
+        irelative = False
+        if not self.mips64:
+            plt: set[int] = set()
+            other: set[int] = set()
+            for raw, esz, jmprel in self.relocs:
+                types, syms = _reloc_columns(raw, esz, self.is64, self.swap)
+                if self.irelative is not None and self.irelative in types:
+                    irelative = True
+                (plt if jmprel else other).update(syms)
+            lazy = frozenset(index[i] for i in plt - other if i in index)
+        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings)
+
+
+def _reloc_columns(raw: bytes, esz: int, is64: bool, swap: bool) -> tuple[array.array[int], array.array[int]]:
+    """(types, symbol indexes) of a REL or RELA table, at C speed."""
+    if is64:
+        # r_info is a u64: symbol in the high half, type in the low half.
+        lo, hi = _column(raw, "I", 8, esz, swap), _column(raw, "I", 12, esz, swap)
+        little = (sys.byteorder == "little") != swap
+        return (lo, hi) if little else (hi, lo)
+    info = _column(raw, "I", 4, esz, swap)
+    return array.array("I", [v & 0xFF for v in info]), array.array("I", [v >> 8 for v in info])
 
 
 def _locate_symbols(
     r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap,
     named: dict[str, _Section],
 ) -> _SymbolTable | None:
-    """Find and check the dynamic symbol table; problems become warnings."""
+    """Find and check the dynamic symbol table and relocation tables; problems become warnings
+    (kept for when the symbols are decoded)."""
+    esz = 24 if lay.is64 else 16
+    data = r.data
+    swap = (lay.u32[0] == "<") != (sys.byteorder == "little")
+    warnings: list[str] = []
+    sym = b""
+    versym = None
+    count = _checked_symbol_count(r, lay, dyn, named, warnings) if DT_SYMTAB in dyn else None
+    if count is not None and count > 1:
+        off = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")[0]
+        sym = bytes(data[off : off + count * esz])
+        if DT_VERSYM in dyn:
+            try:
+                voff, vavail = r.addr(dyn[DT_VERSYM][0], "DT_VERSYM")
+                if 2 * count <= vavail:
+                    versym = bytes(data[voff : voff + 2 * count])
+                else:
+                    warnings.append("DT_VERSYM table is shorter than the symbol table; versions not read")
+            except MalformedElfError as exc:
+                warnings.append(f"symbol versions not read: {_tail(exc)}")
+    relocs = _locate_relocations(r, lay, dyn, warnings)
+    if not sym and not relocs and not warnings:
+        return None
+    return _SymbolTable(sym, lay.is64, swap, strtab, versym, vmap, relocs, IRELATIVE_RELOC.get(r.e_machine),
+                        r.e_machine == EM_MIPS and lay.is64, warnings)
+
+
+def _checked_symbol_count(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, _Section], warnings: list[str]
+) -> int | None:
+    """How many symbol entries to read: the count the file declares, bounded by what it holds."""
+    esz = 24 if lay.is64 else 16
     try:
         count = _symbol_count(r, lay, dyn, named)
         if count is None:
-            r.warn("dynamic symbol count unknown (no .dynsym, DT_HASH or DT_GNU_HASH); symbols not read")
+            warnings.append(
+                "dynamic symbol count unknown (no .dynsym, DT_HASH or DT_GNU_HASH); symbols not read"
+            )
             return None
-        off, avail = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")
+        avail = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")[1]
     except MalformedElfError as exc:
-        r.warn(f"dynamic symbols not read: {_tail(exc)}")
+        warnings.append(f"dynamic symbols not read: {_tail(exc)}")
         return None
-    esz = 24 if lay.is64 else 16
     syment = dyn.get(DT_SYMENT, [esz])[0]
     if syment != esz:
-        r.warn(f"DT_SYMENT is {syment}, expected {esz}; symbols not read")
+        warnings.append(f"DT_SYMENT is {syment}, expected {esz}; symbols not read")
         return None
     if count * esz > avail:
-        r.warn(f"dynamic symbol table claims {count} entries, only {avail // esz} fit; reading those")
+        warnings.append(
+            f"dynamic symbol table claims {count} entries, only {avail // esz} fit; reading those"
+        )
         count = avail // esz
-    if count <= 1:
-        return None
-    data = r.data
-    sym = bytes(data[off : off + count * esz])
-    swap = (lay.u32[0] == "<") != (sys.byteorder == "little")
-    versym = None
-    if DT_VERSYM in dyn:
-        try:
-            voff, vavail = r.addr(dyn[DT_VERSYM][0], "DT_VERSYM")
-            if 2 * count <= vavail:
-                versym = bytes(data[voff : voff + 2 * count])
-            else:
-                r.warn("DT_VERSYM table is shorter than the symbol table; versions not read")
-        except MalformedElfError as exc:
-            r.warn(f"symbol versions not read: {_tail(exc)}")
-    return _SymbolTable(sym, lay.is64, swap, strtab, versym, vmap)
+    return count
+
+
+def _locate_relocations(
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], warnings: list[str]
+) -> list[tuple[bytes, int, bool]]:
+    """The REL/RELA tables (DT_RELA, DT_REL) and the PLT ones (DT_JMPREL), as copied entries. Where
+    the PLT table lies inside the RELA/REL one (some linkers count it in DT_RELASZ), it is cut out of
+    that one, as glibc does."""
+    rela_size = 24 if lay.is64 else 12
+    rel_size = 16 if lay.is64 else 8
+    ranges: list[tuple[int, int, int, bool]] = []  # (file offset, bytes, entry size, from DT_JMPREL)
+    plt: tuple[int, int] | None = None
+    try:
+        if DT_JMPREL in dyn and DT_PLTRELSZ in dyn:
+            esz = rela_size if dyn.get(DT_PLTREL, [DT_RELA])[0] == DT_RELA else rel_size
+            off, avail = r.addr(dyn[DT_JMPREL][0], "DT_JMPREL")
+            length = min(dyn[DT_PLTRELSZ][0], avail)
+            ranges.append((off, length, esz, True))
+            plt = (off, off + length)
+        for tag, size_tag, ent_tag, esz in ((DT_RELA, DT_RELASZ, DT_RELAENT, rela_size),
+                                            (DT_REL, DT_RELSZ, DT_RELENT, rel_size)):
+            if tag not in dyn or size_tag not in dyn:
+                continue
+            if dyn.get(ent_tag, [esz])[0] != esz:
+                warnings.append("relocation entry size is not the ABI's; relocations not read")
+                continue
+            off, avail = r.addr(dyn[tag][0], "relocation table")
+            end = off + min(dyn[size_tag][0], avail)
+            if plt is not None and off <= plt[0] < end:
+                end = plt[0] if plt[1] >= end else end
+            ranges.append((off, end - off, esz, False))
+    except MalformedElfError as exc:
+        warnings.append(f"relocations not read: {_tail(exc)}")
+    return [(bytes(r.data[off : off + length - length % esz]), esz, jmprel)
+            for off, length, esz, jmprel in ranges if length >= esz]
 
 
 def _column(raw: bytes, code: str, first: int, stride: int, swap: bool) -> array.array[int]:
@@ -650,11 +744,13 @@ _KEEP_INFO = bytes(
 
 def _decode_symbols(
     t: _SymbolTable,
-) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...], tuple[str, ...]]:
-    """Imports (undefined) and exports (defined) of a symbol table, and warnings. Names are decoded
-    once each."""
+) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...], dict[int, str], tuple[str, ...]]:
+    """Imports (undefined) and exports (defined) of a symbol table, the name of each import by its
+    index, and warnings. Names are decoded once each."""
     esz = 24 if t.is64 else 16
     count = len(t.sym) // esz
+    if count == 0:
+        return (), (), {}, ()
     names = _column(t.sym, "I", 0, esz, t.swap)
     info = t.sym[4 if t.is64 else 12 :: esz]
     shndx = _column(t.sym, "H", 6 if t.is64 else 14, esz, t.swap)
@@ -666,6 +762,7 @@ def _decode_symbols(
     get = t.strtab.get
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
+    index: dict[int, str] = {}
     vmap = t.vmap
     for i in itertools.compress(range(count), info.translate(_KEEP_INFO)):
         if i == 0:
@@ -684,8 +781,9 @@ def _decode_symbols(
                 hidden = vs >= 0x8000
         if shndx[i] == 0:
             imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
+            index[i] = name
         else:
-            exports.append(SymbolExport(name, version, hidden))
+            exports.append(SymbolExport(name, version, hidden, info[i] & 0xF == STT_GNU_IFUNC))
     warnings: list[str] = []
     if max(names) >= len(t.strtab.raw):
         warnings.append("some dynamic symbol names lie outside the string table; those symbols are skipped")
@@ -693,75 +791,7 @@ def _decode_symbols(
         warnings.append(
             "symbol names overlap far more than a linker writes them; decoding capped, some symbols skipped"
         )
-    return tuple(imports), tuple(exports), tuple(warnings)
-
-
-_IMPORTS_SLOT = ElfFacts.__dict__["imports"]
-_EXPORTS_SLOT = ElfFacts.__dict__["exports"]
-_WARNINGS_SLOT = ElfFacts.__dict__["warnings"]
-
-
-class _LazyElfFacts(ElfFacts):
-    """ElfFacts whose imports and exports are decoded from the copied symbol table on first access.
-
-    Building hundreds of thousands of symbol objects dominated analyze() over /usr, and most callers
-    never look at them. Reading ``warnings`` decodes them too (decoding may add one). Everything
-    else behaves as ElfFacts: equal to an ElfFacts with the same fields, same repr, frozen."""
-
-    __slots__ = ("_pending",)
-
-    def _ready(self) -> None:
-        pending: _SymbolTable | None = getattr(self, "_pending", None)
-        if pending is not None:
-            imports, exports, warnings = _decode_symbols(pending)
-            _IMPORTS_SLOT.__set__(self, imports)
-            _EXPORTS_SLOT.__set__(self, exports)
-            if warnings:
-                _WARNINGS_SLOT.__set__(self, _WARNINGS_SLOT.__get__(self) + warnings)
-            object.__setattr__(self, "_pending", None)
-
-    @property
-    def imports(self) -> tuple[SymbolImport, ...]:
-        self._ready()
-        value: tuple[SymbolImport, ...] = _IMPORTS_SLOT.__get__(self)
-        return value
-
-    @imports.setter
-    def imports(self, value: tuple[SymbolImport, ...]) -> None:
-        _IMPORTS_SLOT.__set__(self, value)
-
-    @property
-    def exports(self) -> tuple[SymbolExport, ...]:
-        self._ready()
-        value: tuple[SymbolExport, ...] = _EXPORTS_SLOT.__get__(self)
-        return value
-
-    @exports.setter
-    def exports(self, value: tuple[SymbolExport, ...]) -> None:
-        _EXPORTS_SLOT.__set__(self, value)
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        self._ready()
-        value: tuple[str, ...] = _WARNINGS_SLOT.__get__(self)
-        return value
-
-    @warnings.setter
-    def warnings(self, value: tuple[str, ...]) -> None:
-        _WARNINGS_SLOT.__set__(self, value)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ElfFacts):
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
-
-    __hash__ = ElfFacts.__hash__
-
-    def __repr__(self) -> str:
-        return "ElfFacts" + ElfFacts.__repr__(self)[len(type(self).__qualname__) :]
-
-
-_FIELDS = tuple(f.name for f in fields(ElfFacts))
+    return tuple(imports), tuple(exports), index, tuple(warnings)
 
 
 def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:

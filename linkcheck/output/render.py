@@ -66,7 +66,7 @@ def describe_analysis(analysis: Analysis) -> list[str]:
         elif tool.language.value != "unknown":
             rows.append(("toolchain", f"{tool.language.value} ({'; '.join(tool.evidence)})"
                          if tool.evidence else tool.language.value))
-        for warning in elf.warnings:
+        for warning in elf.warnings + elf.symbols.warnings:
             rows.append(("warning", warning))
         lines += [f"  {k:<12} {v}" for k, v in rows]
     script = analysis.script
