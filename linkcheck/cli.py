@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -137,9 +138,10 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         _write_sarif(sarif_path, report.results)
     if options.output == "json":
         from linkcheck import __version__
+        from linkcheck.output.escape import dumps
         from linkcheck.output.render import json_document
 
-        click.echo(json.dumps(json_document(report.files, report.errors, __version__), indent=2))
+        click.echo(dumps(json_document(report.files, report.errors, __version__), indent=2))
     if report.unreadable:
         raise SystemExit(ExitStatus.ERROR)
     raise SystemExit(ExitStatus.WONT_RUN if report.failed else ExitStatus.OK)
@@ -173,7 +175,9 @@ def _record_error(path: str, message: str, options: Options, report: Report,
     else:
         report.unreadable = True
     if options.output == "jsonl":
-        click.echo(json.dumps({"path": path, "error": message}))
+        from linkcheck.output.escape import dumps
+
+        click.echo(dumps({"path": path, "error": message}))
     elif options.output == "text" and inside is None:
         _say_error(message)
     if options.keep_results:
@@ -223,7 +227,9 @@ def _check_file(path: str, options: Options, report: Report) -> None:
 
 def _emit(document: dict[str, Any], options: Options, report: Report) -> None:
     if options.output == "jsonl":
-        click.echo(json.dumps(document))
+        from linkcheck.output.escape import dumps
+
+        click.echo(dumps(document))
     elif options.output == "json":
         report.files.append(document)
 
@@ -301,11 +307,10 @@ class _ProgressBar:
 
 def _write_sarif(path: str, results: list[ScanResult]) -> None:
     from linkcheck import __version__
-    from linkcheck.output.sarif import to_sarif
+    from linkcheck.output.sarif import write_sarif
 
     try:
-        with open(path, "w", encoding="utf-8") as out:
-            json.dump(to_sarif(results, __version__), out, indent=1)
+        write_sarif(path, results, __version__)
     except OSError as err:
         raise UsageError(f"--sarif {path}: cannot write ({err.strerror or err})") from None
 
@@ -369,6 +374,10 @@ def _say_error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: errors become one line on stderr and exit status 2, never a traceback."""
+    # Names are escaped to printable text, but a locale without UTF-8 (latin-1, ASCII) cannot encode
+    # every printable character: show those as escapes instead of failing half-way through a report.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         command.main(args=argv, prog_name="linkcheck", standalone_mode=False)
     except SystemExit:

@@ -310,7 +310,7 @@ class ScriptFacts:
     program: str | None  # for "#!/usr/bin/env X": X, the program env looks up on PATH
     crlf: bool  # the shebang line ends in "\r\n": the kernel looks for "/bin/sh\r"
     truncated: bool  # the line is longer than the kernel reads (256 bytes since Linux 5.1)
-    line: str  # the shebang line, decoded with backslash escapes for bytes that are not UTF-8
+    line: str  # the shebang line, decoded as names are ("surrogateescape": lossless)
 
 
 @dataclass(frozen=True, slots=True)

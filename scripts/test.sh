@@ -11,6 +11,9 @@ command -v readelf >/dev/null || need+=(binutils)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 [ -e /lib/ld-musl-x86_64.so.1 ] || need+=(musl)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# The output-encoding tests run the CLI under en_US.UTF-8 (a C locale hides encoding errors).
+has_locale() { locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8'; }
+has_locale || [ -x /usr/sbin/locale-gen ] || need+=(locales)
 # The slow tests build Debian roots with debootstrap.
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,6 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "test.sh: not root; tests needing ${need[*]} will be skipped" >&2
   fi
+fi
+if ! has_locale && [ "$(id -u)" = 0 ] && [ -x /usr/sbin/locale-gen ]; then
+  sed -i 's/^# *\(en_US\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^en_US\.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >> /etc/locale.gen
+  locale-gen >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

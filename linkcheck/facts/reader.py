@@ -157,9 +157,9 @@ def _other(name: str, head: bytes, size: int) -> Analysis:
         script = parse_shebang(head)
         desc = "script, no interpreter"
         if script.interpreter:
-            desc = f"script, interpreter {script.interpreter!r}"
+            desc = f"script, interpreter '{script.interpreter}'"
         if script.argument is not None:
-            desc += f" with argument {script.argument!r}"
+            desc += f" with argument '{script.argument}'"
         if script.crlf:
             desc += ", CRLF line endings"
         return Analysis(name, FileFormat.SCRIPT, desc, size, script=script)

@@ -74,7 +74,7 @@ def parse_shebang(head: bytes) -> ScriptFacts:
         program=program,
         crlf=crlf,
         truncated=truncated,
-        line=bytes(shown).decode("utf-8", "backslashreplace"),
+        line=_path(bytes(shown)),
     )
 
 

@@ -7,24 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from linkcheck.model import SCHEMA_VERSION, Analysis, Target, Verdict
+from linkcheck.output.escape import escape_text
 from linkcheck.verdict.gates import GateResult
-
-# Names come from the files read: a DT_NEEDED, a #! line or a path can hold any byte. Control characters
-# are shown escaped, and a line break a name carries is shown as an indented continuation, so a file can
-# neither forge a report line ("  on alpine: runs") nor send escape sequences to a terminal.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A}
-_CONTINUATION = " " * 14
 
 
 def terminal_lines(lines: Sequence[str]) -> list[str]:
-    """The report's lines made safe to print: control characters escaped, embedded line breaks
-    turned into indented continuation lines."""
-    out: list[str] = []
-    for line in lines:
-        first, *rest = line.translate(_CONTROL).split("\n")
-        out.append(first)
-        out += [_CONTINUATION + part for part in rest]
-    return out
+    """The report's lines made safe to print in any locale: names come from the files read (a DT_NEEDED,
+    a #! line, a path can hold any byte), so bytes that are not UTF-8 and control characters, line
+    breaks included, are shown as ``\\xNN`` (see ``linkcheck.output.escape``): a file can neither forge a
+    report line ("  on alpine: runs") nor send escape sequences to a terminal."""
+    return [escape_text(line) for line in lines]
 
 
 def describe_analysis(analysis: Analysis) -> list[str]:
@@ -71,10 +63,10 @@ def describe_analysis(analysis: Analysis) -> list[str]:
         lines += [f"  {k:<12} {v}" for k, v in rows]
     script = analysis.script
     if script is not None:
-        lines.append(f"  {'interpreter':<12} {script.interpreter!r}"
-                     + (f" with argument {script.argument!r}" if script.argument else ""))
+        lines.append(f"  {'interpreter':<12} '{script.interpreter}'"
+                     + (f" with argument '{script.argument}'" if script.argument else ""))
         if script.program:
-            lines.append(f"  {'looks up':<12} {script.program!r} on PATH (through env)")
+            lines.append(f"  {'looks up':<12} '{script.program}' on PATH (through env)")
         if script.crlf:
             lines.append(f"  {'warning':<12} the #! line ends in CR LF:"
                          " the kernel looks for a name ending in \\r")
@@ -116,8 +108,10 @@ def describe_verdict(verdict: Verdict) -> list[str]:
 
 def wrap(label: str, text: str, width: int = 100) -> list[str]:
     """A labelled paragraph, indented under the verdict line and wrapped for a terminal."""
-    return textwrap.wrap(text, width, initial_indent=f"      {label:<8}", subsequent_indent=" " * 14,
-                         break_long_words=False, break_on_hyphens=False) or [f"      {label}"]
+    # Escaped first: textwrap would turn a line break or tab a name holds into a space.
+    return textwrap.wrap(escape_text(text), width, initial_indent=f"      {label:<8}",
+                         subsequent_indent=" " * 14, break_long_words=False,
+                         break_on_hyphens=False) or [f"      {label}"]
 
 
 def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target]) -> list[str]:

@@ -9,13 +9,18 @@ the message and in the result's properties). A problem that stops the program fr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import secrets
+import stat
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 from linkcheck.model import Outcome, Problem, Verdict
+from linkcheck.output.escape import escape_json
 from linkcheck.scan import ScanResult
 
 SARIF_VERSION = "2.1.0"
@@ -76,9 +81,11 @@ def _rule(rule_id: str) -> dict[str, Any]:
 
 def _uri(path: str) -> str:
     """A URI reference for a file path: relative paths stay relative (what code scanning wants)."""
+    # Percent-encoding the bytes keeps a name that is not UTF-8 exact.
+    raw = path.encode("utf-8", "surrogateescape")
     if os.path.isabs(path):
-        return "file://" + quote(path)
-    return quote(path.replace(os.sep, "/"))
+        return "file://" + quote(raw)
+    return quote(raw)
 
 
 def _fingerprint(*parts: str) -> str:
@@ -156,3 +163,27 @@ def to_sarif(results: Iterable[ScanResult], tool_version: str) -> dict[str, Any]
             "results": out,
         }],
     }
+
+
+def write_sarif(path: str, results: Iterable[ScanResult], tool_version: str) -> None:
+    """Write the log to ``path`` only once it is complete: into a new file beside it, then renamed over
+    it, so a reader (or a run that is interrupted) never sees half a log. Names that are not UTF-8 are
+    escaped as ``linkcheck.output.escape`` says. A FIFO or device (``/dev/stdout``) is written directly.
+    Raises OSError."""
+    text = json.dumps(escape_json(to_sarif(results, tool_version)), indent=1)
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            with open(path, "w", encoding="ascii") as out:
+                out.write(text)
+            return
+    final = os.path.realpath(path)  # through a symlink the user named, as open() would
+    tmp = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(text)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
