@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import ArchiveError
-from linkcheck.image.archive import Limits, is_image_archive, open_image_tree
+from linkcheck.image.archive import ImageBuilder, Limits, is_image_archive, open_image_tree
+from linkcheck.image.manifest import ImageConfig
 from linkcheck.image.tree import EntryKind, resolve
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS
@@ -234,13 +235,23 @@ def test_plain_rootfs_tarball(tmp_path: Path) -> None:
         assert tree.architecture is None and tree.path_env is None
 
 
-def test_temporary_files_are_removed_on_close(tmp_path: Path) -> None:
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_decompressed_layers_have_no_name_and_go_with_the_tree(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     root = oci_dir(tmp_path / "oci", [BASE, TOP])
+    before = open_fds()
     tree = open_image_tree(str(root))
-    tmp = tree._tmp
-    assert tmp is not None and os.path.isdir(tmp.name)
+    assert tree.read("/etc/kept") == b"kept"  # read from the decompressed copy ...
+    assert list(scratch.iterdir()) == []  # ... which has no name: nothing to leave behind, however we end
+    assert open_fds() - before  # it is held open by the tree
     tree.close()
-    assert not os.path.exists(tmp.name)
+    assert open_fds() == before
 
 
 # -- hostile archives -------------------------------------------------------------------------
@@ -383,8 +394,8 @@ def test_failed_open_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pyte
     assert list(scratch.iterdir()) == []  # the first layer's decompressed copy is gone too
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     with open_image_tree(str(docker_save(tmp_path / "ok.tar", [gzip.compress(BASE)]))) as tree:
-        assert len(list(scratch.iterdir())) == 1
         assert tree.read("/etc/kept") == b"kept"
+        assert list(scratch.iterdir()) == []
     assert list(scratch.iterdir()) == []
 
 
@@ -444,3 +455,68 @@ def test_oci_blob_linked_out_of_the_layout_is_refused(tmp_path: Path) -> None:
     layer.symlink_to(outside)
     with pytest.raises(ArchiveError, match="link out of the layout"):
         open_image_tree(str(root))
+
+
+def test_layers_given_as_streams_make_the_same_image(tmp_path: Path) -> None:
+    """A registry pull feeds layers as download streams: no seeking, compressed or not."""
+
+    class Download(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            chunk = self._data.read(min(len(b), 4096))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    gz = gzip.compress(BASE)
+    with ImageBuilder("registry/img") as builder:
+        builder.add_stream_layer(Download(gz), digest(gz))
+        builder.add_stream_layer(Download(TOP))
+        tree = builder.finish(ImageConfig.from_json(json.loads(config_json())))
+    with tree, open_image_tree(str(docker_save(tmp_path / "img.tar", [BASE, TOP]))) as saved:
+        assert list(tree.paths()) == list(saved.paths())
+        for path in tree.paths():
+            assert tree.lstat(path) == saved.lstat(path)
+            if tree.lstat(path).kind is EntryKind.FILE:  # type: ignore[union-attr]
+                assert tree.read(path) == saved.read(path)
+        assert tree.config == saved.config
+    with pytest.raises(ArchiveError, match="layer 1 does not match its digest"), ImageBuilder("x") as b:
+        b.add_stream_layer(Download(gz), "sha256:" + "0" * 64)
+
+
+def test_many_layers_keep_few_files_open(tmp_path: Path) -> None:
+    """1,500 layers, uncompressed blobs of an OCI layout (one file each) and gzip ones: under a file
+    limit of 1024 (RLIMIT_NOFILE), as a CI runner sets it, the image opens and every layer is read."""
+    script = f"""
+import gzip, hashlib, json, os, resource, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_archive import layer_tar, config_json
+from linkcheck.image.archive import open_image_tree
+root = {str(tmp_path / "oci")!r}
+os.makedirs(root + "/blobs/sha256")
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(root + "/blobs/sha256/" + h, "wb").write(data)
+    return {{"digest": "sha256:" + h, "size": len(data)}}
+layers = []
+for i in range(1500):
+    tar = layer_tar([("f", f"l/{{i}}", str(i).encode())])
+    layers.append(put(gzip.compress(tar) if i % 2 else tar))
+manifest = put(json.dumps({{"config": put(config_json()), "layers": layers}}).encode())
+open(root + "/index.json", "w").write(json.dumps({{"manifests": [manifest]}}))
+resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+with open_image_tree(root) as tree:
+    assert tree.layers == 1500, tree.layers
+    assert [tree.read(f"/l/{{i}}") for i in (0, 1, 1498, 1499)] == [b"0", b"1", b"1498", b"1499"]
+    print(len(os.listdir("/proc/self/fd")))
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) < 40  # open files stay bounded, whatever the number of layers
