@@ -3,9 +3,11 @@
 Public API::
 
     linkcheck.analyze(path) -> Analysis          # facts about one file, read statically
-    linkcheck.check(path_or_analysis, target) -> Verdict
-    linkcheck.check_matrix(path_or_analysis, targets=None) -> tuple[Verdict, ...]
+    linkcheck.check(path_or_analysis, target, platform=None) -> Verdict
+    linkcheck.check_matrix(path_or_analysis, targets=None, platform=None) -> tuple[Verdict, ...]
     linkcheck.load_target(name_or_path, platform=None) -> Target
+    linkcheck.scan_paths(paths, targets=(), jobs=None, platform=None) -> Iterator[ScanResult]
+    linkcheck.Run(targets, platform=None, gates=Gates(...)).check(path) -> Iterator[Checked]; .status
 
 Nothing inspected is ever executed.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from linkcheck.api import analyze, check, check_matrix, load_target, scan_paths
 from linkcheck.errors import (
     ArchiveError,
     ExitStatus,
@@ -40,27 +43,24 @@ from linkcheck.model import (
 )
 
 if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (below)
-    from linkcheck.facts.reader import analyze
-    from linkcheck.image.target import load_target
-    from linkcheck.verdict.checks import check_matrix_path as check_matrix
-    from linkcheck.verdict.checks import check_path as check
+    from linkcheck.report import Checked, Gates, Run
+    from linkcheck.scan import ScanResult
 
 __version__ = "0.1.0"
 
-# The entry points are imported on first use, so that `import linkcheck` (and the CLI's start-up) only
-# pays for the modules a call needs.
+# Classes of the modules that scanning needs, imported on first use so that `import linkcheck` (and the
+# command's start-up) stays light. No module is named like a public name, so none can shadow one.
 _LAZY = {
-    "analyze": ("linkcheck.facts.reader", "analyze"),
-    "check": ("linkcheck.verdict.checks", "check_path"),
-    "check_matrix": ("linkcheck.verdict.checks", "check_matrix_path"),
-    "load_target": ("linkcheck.image.target", "load_target"),
+    "Checked": "linkcheck.report",
+    "Gates": "linkcheck.report",
+    "Run": "linkcheck.report",
+    "ScanResult": "linkcheck.scan",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        module_name, attr = _LAZY[name]
-        return getattr(importlib.import_module(module_name), attr)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'linkcheck' has no attribute {name!r}")
 
 
@@ -68,10 +68,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
     "ArchiveError",
+    "Checked",
     "ElfFacts",
     "ExitStatus",
     "FileFormat",
     "FormatError",
+    "Gates",
     "InputError",
     "Libc",
     "LinkcheckError",
@@ -79,6 +81,8 @@ __all__ = [
     "MalformedElfError",
     "NotFoundError",
     "Outcome",
+    "Run",
+    "ScanResult",
     "ScriptFacts",
     "Target",
     "TargetError",
@@ -88,4 +92,5 @@ __all__ = [
     "check",
     "check_matrix",
     "load_target",
+    "scan_paths",
 ]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
-import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,9 +12,9 @@ import click
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
 
 if TYPE_CHECKING:
-    from linkcheck.model import Analysis, Target, Verdict
+    from linkcheck.model import Target
+    from linkcheck.report import Checked
     from linkcheck.scan import ScanResult
-    from linkcheck.verdict.gates import GateResult
 
 HELP = """Tell whether compiled programs will start on a container image, without running them.
 
@@ -51,31 +48,6 @@ Exit status: 0 it runs on every target named and every gate passed;
 1 it would not run on a target named, or a gate failed;
 2 usage error or unreadable input (one line on stderr).
 """
-
-
-@dataclass
-class Report:
-    """What the command found, accumulated for rendering and the exit status."""
-
-    files: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    results: list[ScanResult] = field(default_factory=list)  # kept only when a SARIF log is asked for
-    failed: bool = False  # something would not run, or a gate failed: status 1
-    unreadable: bool = False  # an input named on the command line could not be read: status 2
-
-
-@dataclass(frozen=True)
-class Options:
-    targets: list[Target]
-    platform: str | None
-    gate_static: bool
-    max_glibc: str | None
-    gate_arch: str | None
-    install_dir: str
-    output: str  # "text", "json" or "jsonl"
-    quiet: bool
-    jobs: int | None
-    keep_results: bool
 
 
 @click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -112,39 +84,56 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         raise UsageError("no PATH given (try 'linkcheck --help')")
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl exclude each other")
-    if max_glibc:
-        from linkcheck.verdict.gates import parse_glibc_version
+    from linkcheck.report import Gates, Run
 
-        parse_glibc_version(max_glibc)  # a bad value is a usage error before any work
-    if gate_arch:
-        from linkcheck.facts.arch import normalize_arch
-
-        normalize_arch(gate_arch)
-    options = Options(
-        targets=_load_targets(targets, platform), platform=platform, gate_static=gate_static,
-        max_glibc=max_glibc, gate_arch=gate_arch, install_dir=install_dir,
-        output="json" if as_json else "jsonl" if as_jsonl else "text", quiet=quiet, jobs=jobs,
-        keep_results=sarif_path is not None)
-    report = Report()
+    gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work
+    run = Run(_load_targets(targets, platform), platform=platform, gates=gates, install_dir=install_dir,
+              jobs=jobs)
+    output = "json" if as_json else "jsonl" if as_jsonl else "text"
+    documents: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    kept: list[ScanResult] = []  # only when a SARIF log is asked for
     for path in paths:
+        progress = _ProgressBar(path) if output == "text" and sys.stderr.isatty() else None
+        run.progress = progress
+        rows: list[tuple[str, str, str]] = []
+        container: str | None = None
+        files = failing = 0
+        judged = False  # verdicts or gates: without, a scan reads facts only
         try:
-            if _is_container(path):
-                _check_container(path, options, report)
-            else:
-                _check_file(path, options, report)
-        except LinkcheckError as err:
-            _record_error(path, err.message, options, report)
+            for checked in run.check(path):
+                if sarif_path is not None:
+                    kept.append(checked.result)
+                _record(checked, output, documents, errors)
+                if checked.inside is None:
+                    if output == "text":
+                        _say_file(checked, quiet)
+                    continue
+                container = checked.inside
+                files += 1
+                failing += checked.failed
+                judged = judged or bool(checked.result.verdicts or checked.gates)
+                if output == "text" and (checked.failed or not quiet):
+                    from linkcheck.output import render
+
+                    rows += render.scan_rows(checked.result, checked.gates)
+        finally:
+            if progress is not None:
+                progress.done()
+        if container is not None and output == "text":
+            from linkcheck.output import render
+
+            click.echo("\n".join(render.terminal_lines(
+                render.describe_scan(container, rows, files, failing, judged))))
     if sarif_path is not None:
-        _write_sarif(sarif_path, report.results)
-    if options.output == "json":
+        _write_sarif(sarif_path, kept)
+    if output == "json":
         from linkcheck import __version__
         from linkcheck.output.escape import dumps
         from linkcheck.output.render import json_document
 
-        click.echo(dumps(json_document(report.files, report.errors, __version__), indent=2))
-    if report.unreadable:
-        raise SystemExit(ExitStatus.ERROR)
-    raise SystemExit(ExitStatus.WONT_RUN if report.failed else ExitStatus.OK)
+        click.echo(dumps(json_document(documents, errors, __version__), indent=2))
+    raise SystemExit(run.status)
 
 
 def _load_targets(names: tuple[str, ...], platform: str | None) -> list[Target]:
@@ -155,136 +144,55 @@ def _load_targets(names: tuple[str, ...], platform: str | None) -> list[Target]:
     return [load_target(name, platform=platform) for name in names]
 
 
-def _is_container(path: str) -> bool:
-    """A directory, a wheel or an image archive: scanned file by file."""
-    if os.path.isdir(path) or path.endswith(".whl"):
-        return True
-    if path.endswith((".tar", ".tar.gz", ".tgz", ".oci")):
-        from linkcheck.image.archive import is_image_archive
+def _record(checked: Checked, output: str, documents: list[dict[str, Any]], errors: list[dict[str, str]]
+            ) -> None:
+    """The machine-readable outputs: one document per file, one entry per error."""
+    if output == "text":
+        return
+    from linkcheck.output.escape import dumps
 
-        return is_image_archive(path)
-    return False
+    result = checked.result
+    if result.error is not None:
+        entry = {"path": result.path, "error": result.error}
+        if output == "jsonl":
+            click.echo(dumps(entry))
+        else:
+            errors.append(entry)
+        return
+    if result.analysis is None:
+        return
+    from linkcheck.output.render import file_document
 
-
-def _record_error(path: str, message: str, options: Options, report: Report,
-                  inside: str | None = None) -> None:
-    """An input that could not be read; ``inside`` names the tree, wheel or image it was found in."""
-    report.errors.append({"path": path, "error": message})
-    if inside is not None:
-        report.failed = True
+    document = file_document(result.analysis, result.verdicts, checked.gates, checked.smallest)
+    document["path"] = result.path
+    document["warnings"] = document["warnings"] + [str(n) for n in result.notes]
+    if output == "jsonl":
+        click.echo(dumps(document))
     else:
-        report.unreadable = True
-    if options.output == "jsonl":
-        from linkcheck.output.escape import dumps
-
-        click.echo(dumps({"path": path, "error": message}))
-    elif options.output == "text" and inside is None:
-        _say_error(message)
-    if options.keep_results:
-        from linkcheck.scan import ScanResult
-
-        report.results.append(ScanResult(path, None, message))
+        documents.append(document)
 
 
-def _check_file(path: str, options: Options, report: Report) -> None:
-    from linkcheck.facts.reader import analyze
+def _say_file(checked: Checked, quiet: bool) -> None:
+    """A file named itself: its facts, gates and verdicts (with -q: only what fails, under its name)."""
     from linkcheck.output import render
 
-    analysis = analyze(path)
-    gates = _gates(analysis, options)
-    matrix_targets: list[Target] = []
-    if options.targets:
-        verdicts = _verdicts(analysis, options.targets, path, options.install_dir)
-    elif gates or analysis.elf is None and analysis.script is None:
-        verdicts = []
-    else:
-        from linkcheck.image.target import builtin_targets
-
-        machine = analysis.machine or _host_machine(options.platform)
-        matrix_targets = list(builtin_targets(machine))
-        verdicts = _verdicts(analysis, matrix_targets, path, options.install_dir)
-    smallest = _smallest(verdicts, matrix_targets)
-    failing = [v for v in verdicts if not v.runs] if options.targets else []
-    if failing or any(not g.passed for g in gates):
-        report.failed = True
-    _emit(render.file_document(analysis, verdicts, gates, smallest), options, report)
-    if options.keep_results:
-        from linkcheck.scan import ScanResult
-
-        report.results.append(ScanResult(path, analysis, verdicts=tuple(verdicts)))
-    if options.output != "text" or options.quiet and not failing and all(g.passed for g in gates):
+    result = checked.result
+    if result.error is not None:
+        _say_error(result.error)
         return
-    lines: list[str] = [] if options.quiet else render.describe_analysis(analysis)
-    lines += render.describe_gates(gates)
-    if matrix_targets:
-        lines += render.describe_matrix(verdicts, matrix_targets)
+    analysis = result.analysis
+    assert analysis is not None
+    if quiet and not checked.failed:
+        return
+    lines = [analysis.path] if quiet else render.describe_analysis(analysis)
+    lines += render.describe_gates(checked.gates)
+    if checked.matrix:
+        lines += render.describe_matrix(result.verdicts, checked.matrix, checked.platform)
     else:
-        for verdict in verdicts:
-            if not (options.quiet and verdict.runs):
+        for verdict in result.verdicts:
+            if not (quiet and verdict.runs):
                 lines += render.describe_verdict(verdict)
     click.echo("\n".join(render.terminal_lines(lines)))
-
-
-def _emit(document: dict[str, Any], options: Options, report: Report) -> None:
-    if options.output == "jsonl":
-        from linkcheck.output.escape import dumps
-
-        click.echo(dumps(document))
-    elif options.output == "json":
-        report.files.append(document)
-
-
-def _check_container(path: str, options: Options, report: Report) -> None:
-    """A directory, wheel or image archive: every ELF file and script in it, against each target (an
-    image archive is judged against itself)."""
-    from linkcheck.output import render
-    from linkcheck.scan import scan_paths
-
-    progress = _ProgressBar(path) if options.output == "text" and sys.stderr.isatty() else None
-    passes: list[Target | None] = list(options.targets) or [None]
-    merged: dict[str, list[ScanResult]] = {}
-    try:
-        for target in passes:
-            for result in scan_paths([path], target=target, jobs=options.jobs, progress=progress,
-                                     platform=options.platform):
-                merged.setdefault(result.path, []).append(result)
-    finally:
-        if progress is not None:
-            progress.done()
-    rows: list[tuple[str, str, str]] = []
-    for shown, results in merged.items():
-        first = results[0]
-        if first.analysis is None:
-            if first.error is not None:
-                # One unreadable file inside a tree is a finding about the tree (status 1), not an
-                # input this command could not read (status 2).
-                _record_error(shown, first.error, options, report, inside=path)
-                rows.append((shown, "unreadable", first.error))
-            continue
-        verdicts = tuple(v for r in results for v in r.verdicts)
-        gates = _gates(first.analysis, options)
-        wheel_errors = [n for n in first.notes if n.startswith("error:")]
-        if any(not v.runs for v in verdicts) or any(not g.passed for g in gates) or wheel_errors:
-            report.failed = True
-        document = render.file_document(first.analysis, verdicts, gates, None)
-        document["path"] = shown
-        document["warnings"] = document["warnings"] + list(first.notes)
-        _emit(document, options, report)
-        if options.keep_results:
-            report.results.append(dataclasses.replace(first, verdicts=verdicts))
-        bad = [v for v in verdicts if not v.runs]
-        if options.quiet and not bad and not wheel_errors and all(g.passed for g in gates):
-            continue
-        result_text = ", ".join(f"{v.target}: {v.outcome.value}" for v in bad) or (
-            "runs" if verdicts else "-")
-        problems = "; ".join(p.detail for v in bad[:1] for p in v.problems[:2])
-        if problems:
-            result_text += f" ({problems})"
-        rows.append((shown, first.analysis.linkage.value, result_text))
-        rows += [(shown, "", note) for note in first.notes]
-        rows += [(shown, "", f"gate {g.gate}: FAILED: {g.detail}") for g in gates if not g.passed]
-    if options.output == "text":
-        click.echo("\n".join(render.terminal_lines(render.describe_scan(path, rows, len(merged)))))
 
 
 class _ProgressBar:
@@ -313,45 +221,6 @@ def _write_sarif(path: str, results: list[ScanResult]) -> None:
         write_sarif(path, results, __version__)
     except OSError as err:
         raise UsageError(f"--sarif {path}: cannot write ({err.strerror or err})") from None
-
-
-def _verdicts(analysis: Analysis, targets: list[Target], path: str, install_dir: str) -> list[Verdict]:
-    from linkcheck.image.rootfs import host_dir_files
-    from linkcheck.verdict.checks import check
-
-    origin = host_dir_files(os.path.dirname(os.path.abspath(path)), install_dir)
-    return [check(analysis, t, origin_files=origin, install_dir=install_dir) for t in targets]
-
-
-def _gates(analysis: Analysis, options: Options) -> list[GateResult]:
-    from linkcheck.verdict import gates
-
-    out = []
-    if options.gate_static:
-        out.append(gates.static_gate(analysis))
-    if options.max_glibc:
-        out.append(gates.max_glibc_gate(analysis, options.max_glibc))
-    if options.gate_arch:
-        from linkcheck.facts.arch import normalize_arch
-
-        out.append(gates.arch_gate(analysis, normalize_arch(options.gate_arch), options.gate_arch))
-    return out
-
-
-def _smallest(verdicts: list[Verdict], targets: list[Target]) -> str | None:
-    sizes = {t.name: t.size_bytes for t in targets if t.size_bytes is not None}
-    running = [v.target for v in verdicts if v.runs and v.target in sizes]
-    return min(running, key=lambda name: sizes[name]) if running else None
-
-
-def _host_machine(platform: str | None) -> str:
-    from linkcheck.image.target import host_machine
-
-    if platform:
-        from linkcheck.facts.arch import normalize_arch
-
-        return str(normalize_arch(platform))
-    return str(host_machine())
 
 
 def _print_targets(as_json: bool) -> None:

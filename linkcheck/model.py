@@ -486,6 +486,28 @@ class Target:
 
 
 # --------------------------------------------------------------------------------------------
+# Findings that are not verdicts
+# --------------------------------------------------------------------------------------------
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"  # fails the check: e.g. a wheel breaks its own promise, or will not load where it says
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A finding about a file that is not a verdict (a wheel's tags against its modules)."""
+
+    severity: Severity
+    message: str  # one line
+
+    def __str__(self) -> str:
+        return f"{self.severity.value}: {self.message}"
+
+
+# --------------------------------------------------------------------------------------------
 # Verdicts
 # --------------------------------------------------------------------------------------------
 

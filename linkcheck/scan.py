@@ -38,20 +38,24 @@ import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.errors import LinkcheckError
 from linkcheck.model import (
     SCHEMA_VERSION,
     Analysis,
-    Libc,
+    FileFormat,
     LibraryFile,
+    Note,
     Outcome,
     Symbols,
     Target,
     TargetFiles,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from linkcheck.image.archive import ImageTree
 
 # How many files one task carries to a worker: big enough to amortise the queues, small enough to
 # balance two workers over a few thousand ELF files.
@@ -77,9 +81,8 @@ class ScanResult:
     verdicts: tuple[Verdict, ...] = ()
     container: str | None = None
     member: str | None = None
-    # Findings that are not verdicts (a wheel's tags against its modules), each "error: ...",
-    # "warning: ..." or "note: ...".
-    notes: tuple[str, ...] = ()
+    # Findings that are not verdicts (a wheel's tags against its modules).
+    notes: tuple[Note, ...] = ()
 
     @property
     def runs(self) -> bool | None:
@@ -108,7 +111,7 @@ class ScanResult:
             "outcome": self.outcome.value if self.outcome is not None else None,
             "analysis": self.analysis.to_dict() if self.analysis is not None else None,
             "verdicts": [v.to_dict() for v in self.verdicts],
-            "notes": list(self.notes),
+            "notes": [str(n) for n in self.notes],
         }
 
 
@@ -120,10 +123,10 @@ class ScanResult:
 class _DirectoryJob:
     """Files under a host directory, checked against ``target`` as if the directory were at /app."""
 
-    def __init__(self, root: str, target: Target | None) -> None:
+    def __init__(self, root: str, targets: tuple[Target, ...]) -> None:
         self.root = root
         self._prefix = root.rstrip("/")  # "" for "/": paths under it are "/usr/...", not "//usr/..."
-        self.target = target
+        self.targets = targets
         self._origin: TargetFiles | None = None
         self._linked: dict[tuple[int, int], Analysis] = {}
 
@@ -167,19 +170,23 @@ class _DirectoryJob:
                 return ScanResult(host, None, exc.message)
             if key is not None:
                 self._linked[key] = analysis
-        if self.target is None:
+        if not self.targets:
             return ScanResult(host, analysis)
         install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
-        return _checked(host, analysis, self.target, self.origin(), install)
+        return _checked(host, analysis, self.targets, self.origin(), install)
 
 
 class _ImageJob:
-    """Files inside an image, each judged against the image itself."""
+    """Files inside an image, each judged against ``targets``: the image itself when none is named (is
+    it sound as built?), else each target named (will the build stage's outputs run on the final base?).
+    A file's own directory in the image counts as copied with it ($ORIGIN)."""
 
-    def __init__(self, archive: str, tree: Any, target: Target) -> None:
+    def __init__(self, archive: str, tree: ImageTree, targets: tuple[Target, ...], origin: TargetFiles
+                 ) -> None:
         self.archive = archive
-        self.tree = tree  # linkcheck.image.archive.ImageTree
-        self.target = target
+        self.tree = tree
+        self.targets = targets
+        self.origin = origin
         self._linked: dict[tuple[int, int], Analysis] = {}
 
     def run(self, member: str) -> ScanResult | None:
@@ -209,7 +216,7 @@ class _ImageJob:
                 return _image_result(shown, self, member, None, f"{self.archive}!{exc.message}")
             if key is not None:
                 self._linked[key] = analysis
-        result = _checked(shown, analysis, self.target, self.target.files, posixpath.dirname(member))
+        result = _checked(shown, analysis, self.targets, self.origin, posixpath.dirname(member))
         return ScanResult(result.path, analysis, result.error, result.verdicts, self.archive, member)
 
 
@@ -218,15 +225,15 @@ def _image_result(shown: str, job: _ImageJob, member: str, analysis: Analysis | 
     return ScanResult(shown, analysis, error, (), job.archive, member)
 
 
-def _checked(shown: str, analysis: Analysis, target: Target, origin: TargetFiles, install_dir: str
-             ) -> ScanResult:
+def _checked(shown: str, analysis: Analysis, targets: tuple[Target, ...], origin: TargetFiles,
+             install_dir: str) -> ScanResult:
     from linkcheck.verdict.checks import check
 
     try:
-        verdict = check(analysis, target, origin_files=origin, install_dir=install_dir)
+        verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=install_dir) for t in targets)
     except LinkcheckError as exc:
         return ScanResult(shown, analysis, exc.message)
-    return ScanResult(shown, analysis, None, (verdict,))
+    return ScanResult(shown, analysis, None, verdicts)
 
 
 _Job = _DirectoryJob | _ImageJob
@@ -455,25 +462,41 @@ def default_jobs() -> int:
 
 
 def scan_paths(
-    paths: Iterable[str],
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
-    target: Target | None = None,
+    targets: Sequence[Target | str] = (),
+    target: Target | str | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
     platform: str | None = None,
 ) -> Iterator[ScanResult]:
-    """Scan every input (directory, image archive, wheel or file); see the module's docstring.
+    """Every program, library and script in ``paths`` (one path or several: directories, image archives,
+    wheels, files), each with a verdict per target; see the module's docstring. Public as
+    ``linkcheck.scan_paths``.
 
-    ``platform`` ("linux/arm64") picks the image from a multi-platform OCI index (default: the host's).
-    An input that cannot be read at all gives one result with ``error`` set; the scan goes on."""
+    ``targets`` (``Target`` objects or names for ``linkcheck.load_target``; ``target`` adds one) are the
+    images to judge against: with none, a directory's files get facts only and an image's files are
+    judged against the image itself. ``platform`` ("linux/arm64") is the platform of targets given by
+    name and picks the image from a multi-platform OCI index (default: this machine's). An input that
+    cannot be read at all gives one result with ``error`` set, and the scan goes on; a target that
+    cannot be loaded raises ``TargetError`` before anything is read."""
     workers = jobs if jobs is not None and jobs > 0 else default_jobs()
-    if target is not None:
-        target = cached_target(target)
-    for path in paths:
-        yield from _scan_one(path, target, workers, progress, platform)
+    named = [*targets, *([target] if target is not None else [])]
+    loaded = tuple(cached_target(_target_of(t, platform)) for t in named)
+    inputs = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    for path in inputs:
+        yield from _scan_one(os.fspath(path), loaded, workers, progress, platform)
 
 
-def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | None,
+def _target_of(target: Target | str, platform: str | None) -> Target:
+    if isinstance(target, Target):
+        return target
+    from linkcheck.image.target import load_target
+
+    return load_target(target, platform=platform)
+
+
+def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progress | None,
               platform: str | None = None) -> Iterator[ScanResult]:
     from linkcheck.image.archive import is_image_archive
 
@@ -483,11 +506,11 @@ def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | 
         yield ScanResult(path, None, f"{path}: cannot open ({exc.strerror or exc})")
         return
     if path.endswith(".whl") and stat.S_ISREG(st.st_mode):
-        yield from _scan_wheel(path, target)
+        yield from _scan_wheel(path, targets)
     elif is_image_archive(path):
-        yield from _scan_image(path, jobs, progress, platform)
+        yield from _scan_image(path, targets, jobs, progress, platform)
     elif stat.S_ISDIR(st.st_mode):
-        job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, target)
+        job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, targets)
         for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
     else:
@@ -499,11 +522,11 @@ def _scan_one(path: str, target: Target | None, jobs: int, progress: Progress | 
         except LinkcheckError as exc:
             yield ScanResult(path, None, exc.message)
             return
-        if target is None:
+        if not targets:
             yield ScanResult(path, analysis)
         else:
             origin = host_dir_files(os.path.dirname(path) or ".", "/app")
-            yield _checked(path, analysis, target, origin, "/app")
+            yield _checked(path, analysis, targets, origin, "/app")
 
 
 def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:
@@ -511,45 +534,14 @@ def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:
     if given == root or not result.path.startswith(root):
         return result
     shown = os.path.join(given, result.path[len(root) :].lstrip(os.sep))
-    return ScanResult(shown, result.analysis, result.error, result.verdicts, result.container, result.member,
-                      result.notes)
+    return dataclasses.replace(result, path=shown)
 
 
-def image_target(tree: Any, name: str) -> Target:
-    """The target an opened image is: read from its files (loaders, ld.so.conf, libraries), with the
-    config's PATH; for an image with no loader, shell or libc (``scratch`` plus a static program), a
-    target with no libc for the architecture its config names."""
-    from linkcheck.image.rootfs import TreeFiles, target_from_tree
-
-    try:
-        return target_from_tree(tree, name, path_env=tree.path_env)
-    except TargetError:
-        if tree.architecture is None:
-            raise
-    from linkcheck.facts.arch import normalize_arch
-    from linkcheck.image.rootfs import DOCKER_DEFAULT_PATH
-
-    try:
-        machine = normalize_arch(f"{tree.architecture}/{tree.variant}" if tree.variant else tree.architecture)
-    except LinkcheckError:
-        machine = normalize_arch(tree.architecture)
-    return Target(
-        name=name,
-        machine=machine,
-        docker_arch=tree.architecture,
-        libc=Libc.NONE,
-        libc_version=None,
-        loaders=(),
-        search_dirs=(),
-        path_env=tree.path_env if tree.path_env is not None else DOCKER_DEFAULT_PATH,
-        files=TreeFiles(tree),
-        description=f"image {name} (no loader or libc found; architecture from its config)",
-    )
-
-
-def _scan_image(path: str, jobs: int, progress: Progress | None, platform: str | None = None
-                ) -> Iterator[ScanResult]:
+def _scan_image(path: str, targets: tuple[Target, ...], jobs: int, progress: Progress | None,
+                platform: str | None = None) -> Iterator[ScanResult]:
     from linkcheck.image.archive import open_image_tree
+    from linkcheck.image.rootfs import TreeFiles
+    from linkcheck.image.target import image_target
 
     try:
         tree = open_image_tree(path, platform)
@@ -557,27 +549,41 @@ def _scan_image(path: str, jobs: int, progress: Progress | None, platform: str |
         yield ScanResult(path, None, exc.message, container=path)
         return
     with tree:
-        try:
-            target = cached_target(image_target(tree, path))
-        except LinkcheckError as exc:
-            yield ScanResult(path, None, exc.message, container=path)
-            return
-        yield from _run(_ImageJob(path, tree, target), _image_files(tree), jobs, progress)
+        origin = CachedFiles(TreeFiles(tree))
+        if not targets:
+            try:
+                own = image_target(tree, path, platform)
+            except LinkcheckError as exc:
+                yield ScanResult(path, None, exc.message, container=path)
+                return
+            targets = (dataclasses.replace(own, files=origin),)
+        yield from _run(_ImageJob(path, tree, targets, origin), _image_files(tree), jobs, progress)
 
 
-def _scan_wheel(path: str, target: Target | None) -> Iterator[ScanResult]:
+def _scan_wheel(path: str, targets: tuple[Target, ...]) -> Iterator[ScanResult]:
+    """The wheel itself first (its tags, and the findings about the whole wheel: a pure-Python wheel is
+    judged by its tags alone), then each module with its own findings and one verdict per target."""
     from linkcheck.facts.wheel import read_wheel
 
     try:
-        report = read_wheel(path, target=target)
+        reports = [read_wheel(path, target=t) for t in targets] or [read_wheel(path)]
+        size = os.stat(path).st_size
+    except OSError as exc:
+        yield ScanResult(path, None, f"{path}: cannot read ({exc.strerror or exc})", container=path)
+        return
     except LinkcheckError as exc:
         yield ScanResult(path, None, exc.message, container=path)
         return
-    for module in report.modules:
-        shown = f"{path}!{module.member}"
-        notes = tuple(f"{f.severity.value}: {f.message}" for f in report.findings
-                      if f.member in (None, module.member))
-        yield ScanResult(shown, module.analysis, module.error, module.verdicts, path, module.member, notes)
-    if not report.modules:
-        yield ScanResult(path, None, None, (), path, None,
-                         tuple(f"{f.severity.value}: {f.message}" for f in report.findings))
+    first = reports[0]
+    findings = tuple(dict.fromkeys(f for r in reports for f in r.findings))
+    name = " ".join(p for p in (first.distribution, first.version) if p)
+    described = f"Python wheel{' ' + name if name else ''}, tags {', '.join(first.tags) or 'none'}"
+    wheel = Analysis(path, FileFormat.WHEEL, described, size)
+    yield ScanResult(path, wheel, None, (), path, None,
+                     tuple(Note(f.severity, f.message) for f in findings if f.member is None))
+    for i, module in enumerate(first.modules):
+        same = [r.modules[i] for r in reports]
+        error = next((m.error for m in same if m.error is not None), None)
+        notes = tuple(Note(f.severity, f.message) for f in findings if f.member == module.member)
+        yield ScanResult(f"{path}!{module.member}", module.analysis, error,
+                         tuple(v for m in same for v in m.verdicts), path, module.member, notes)

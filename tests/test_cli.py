@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +250,98 @@ def test_unreadable_file_is_one_line_and_status_2() -> None:
         assert run_as_nobody(str(readable), "--static").returncode == ExitStatus.OK
         refused = one_line_error(run_as_nobody(str(secret), "--static"))
         assert refused == f"linkcheck: {secret}: permission denied"
+
+
+def test_platform_without_target_shows_the_matrix_of_that_platform() -> None:
+    result = run(fixture("go-static"), "--platform", "linux/arm64")
+    assert result.returncode == ExitStatus.OK  # no target named: facts, not a failure
+    assert "built-in images for linux/arm64" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "alpine:3.22" in line]
+    assert rows and all("wrong-architecture" in row for row in rows)
+    assert "it runs on none of the built-in images" in result.stdout
+
+
+def test_an_empty_scan_is_one_line_and_status_2(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("the build put nothing here\n")
+    line = one_line_error(run(str(tmp_path), "--target", "alpine"))
+    assert line == f"linkcheck: {tmp_path}: no ELF file or script in it: nothing was checked"
+
+
+def test_a_pure_python_wheel_is_not_an_empty_scan(tmp_path: Path) -> None:
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("demo/__init__.py", "")
+    result = run(str(wheel), "--target", "alpine", "--platform", "amd64")
+    assert result.returncode == ExitStatus.OK, result.stderr
+    assert "py3-none-any" in result.stdout
+
+
+def test_an_image_with_targets_judges_each_of_its_files_on_each_target(tmp_path: Path) -> None:
+    from test_archive import docker_save, layer_tar
+
+    stage = docker_save(tmp_path / "build.tar", [layer_tar([
+        ("f", "out/app", Path(fixture("c-glibc-dynamic")).read_bytes()),
+        ("f", "out/tool", Path(fixture("go-static")).read_bytes())])])
+    result = run(str(stage), "-t", "alpine", "-t", "debian:12-slim", "--platform", "amd64", "--json")
+    assert result.returncode == ExitStatus.WONT_RUN
+    verdicts = {f["path"].split("!")[1]: [(v["target"], v["runs"]) for v in f["verdicts"]]
+                for f in json_of(result)["files"]}
+    assert verdicts == {"/out/app": [("alpine:3.22", False), ("debian:bookworm-slim", True)],
+                        "/out/tool": [("alpine:3.22", True), ("debian:bookworm-slim", True)]}
+
+
+def test_an_image_with_no_elf_file_is_a_target_on_the_platform_asked(tmp_path: Path) -> None:
+    from test_archive import docker_save, layer_tar
+
+    image = docker_save(tmp_path / "scratch.tar", [layer_tar([("f", "etc/motd", b"hello\n")])], arch="arm64")
+    static = run(fixture("go-static-arm64"), "--target", str(image), "--json")
+    assert static.returncode == ExitStatus.OK  # arm64 from the image's config
+    dynamic = run(fixture("c-glibc-dynamic-aarch64"), "--target", str(image), "--json")
+    assert json_of(dynamic)["files"][0]["verdicts"][0]["outcome"] == "missing-interpreter"
+    amd64 = run(fixture("go-static"), "--target", str(image), "--json")
+    assert json_of(amd64)["files"][0]["verdicts"][0]["outcome"] == "wrong-architecture"
+    on_arm = run(fixture("go-static-arm64"), "--target", str(image), "--platform", "linux/arm64")
+    assert on_arm.returncode == ExitStatus.OK
+
+
+def test_quiet_names_each_file_that_would_not_run(tmp_path: Path) -> None:
+    result = run("-q", fixture("c-glibc-dynamic"), fixture("rust-glibc"), fixture("go-static"),
+                 "--target", "alpine", "--platform", "amd64")
+    assert result.returncode == ExitStatus.WONT_RUN
+    headers = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert headers == [fixture("c-glibc-dynamic"), fixture("rust-glibc")]
+
+
+def test_a_tree_row_gives_each_target_its_own_problem(tmp_path: Path) -> None:
+    shutil.copy(fixture("c-glibc-dynamic"), tmp_path / "prog")
+    result = run(str(tmp_path), "-t", "alpine", "-t", "debian:bullseye-slim", "--platform", "amd64")
+    [row] = [line for line in result.stdout.splitlines() if "glibc-dynamic" in line]
+    alpine, bullseye = row.split("; ")
+    assert "alpine:3.22: missing-interpreter" in alpine and "ld-linux-x86-64.so.2" in alpine
+    assert "debian:bullseye-slim: missing-symbol-version" in bullseye and "GLIBC_2.34" in bullseye
+
+
+def test_a_scan_without_target_does_not_say_anything_would_not_run(tmp_path: Path) -> None:
+    for name in ("c-glibc-dynamic", "go-static"):
+        shutil.copy(fixture(name), tmp_path / name)
+    result = run(str(tmp_path))
+    assert result.returncode == ExitStatus.OK
+    assert "would not run" not in result.stdout and "2 files read" in result.stdout
+
+
+def test_a_wheel_finding_is_said_once_not_under_every_module(tmp_path: Path) -> None:
+    wheel = tmp_path / "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name in ("a", "b", "c"):
+            zf.writestr(f"demo/_{name}.so", Path(fixture("libhello-glibc.so")).read_bytes())
+    result = run(str(wheel), "--target", "alpine", "--platform", "amd64")
+    assert result.returncode == ExitStatus.WONT_RUN
+    notes = [line.split("  ")[-1] for line in result.stdout.splitlines() if ": pip on alpine" in line]
+    assert notes and len(notes) == len(set(notes))  # each said once, of the wheel
+    assert "4 files checked" in result.stdout  # the wheel and its 3 modules
+    assert "1 of 4 would not run or fail a check" in result.stdout
+
+
+def test_an_unknown_target_points_at_the_listing_that_exists() -> None:
+    line = one_line_error(run(fixture("go-static"), "--target", "nosuchimage"))
+    assert "--list-targets" in line and "`linkcheck targets`" not in line

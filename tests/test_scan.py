@@ -18,7 +18,7 @@ import pytest
 from linkcheck.image.archive import open_image_tree
 from linkcheck.image.rootfs import target_from_tree
 from linkcheck.image.tree import DirectoryTree, EntryKind
-from linkcheck.model import Outcome
+from linkcheck.model import FileFormat, Outcome
 from linkcheck.scan import ScanResult, scan_paths, walk_files
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS, needs_root
@@ -230,8 +230,9 @@ def test_wheel_in_a_scan(tmp_path: Path) -> None:
         zf.writestr("demo/_ext.so", (FIXTURE_BIN / "libhello-glibc.so").read_bytes())
         zf.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: cp311-cp311-musllinux_1_2_x86_64\n")
     results = list(scan_paths([str(wheel)], jobs=1))
-    assert [r.member for r in results] == ["demo/_ext.so"]
-    assert any("musllinux" in n for n in results[0].notes)
+    assert [r.member for r in results] == [None, "demo/_ext.so"]  # the wheel itself, then its module
+    assert results[0].analysis is not None and results[0].analysis.format is FileFormat.WHEEL
+    assert any("musllinux" in n.message for n in results[1].notes)
 
 
 def test_hard_links_in_an_image_each_get_a_result(tmp_path: Path) -> None:

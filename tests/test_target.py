@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,6 @@ from linkcheck.image.target import (
     list_profiles,
     load_target,
 )
-from linkcheck.image.tree import DirectoryTree
 from linkcheck.model import Libc
 
 
@@ -150,30 +146,13 @@ def test_missing_path_is_a_target_error(tmp_path: Path) -> None:
     assert "no such" in str(info.value)
 
 
-def test_archive_without_archive_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    archive = tmp_path / "image.tar"
-    archive.write_bytes(b"")
-    monkeypatch.setitem(sys.modules, "linkcheck.image.archive", None)  # import fails
-    with pytest.raises(TargetError) as info:
-        load_target(str(archive))
-    assert "archive" in str(info.value)
+def test_archive_is_read_for_its_loaders_and_config(tmp_path: Path) -> None:
+    from test_archive import docker_save, layer_tar
 
-
-def test_archive_is_read_through_open_image_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = _musl_root(tmp_path / "unpacked")
-    archive = tmp_path / "image.tar"
-    archive.write_bytes(b"")
-    opened: list[str] = []
-
-    def open_image_tree(path: str, platform: str | None = None) -> DirectoryTree:
-        opened.append(path)
-        return DirectoryTree(root)
-
-    fake = types.ModuleType("linkcheck.image.archive")
-    fake.open_image_tree = open_image_tree  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "linkcheck.image.archive", fake)
+    archive = docker_save(tmp_path / "image.tar",
+                          [layer_tar([("f", "lib/ld-musl-x86_64.so.1", b"not really")])])
     t = load_target(str(archive))
-    assert opened == [str(archive)] and t.libc is Libc.MUSL and t.name == str(archive)
+    assert t.libc is Libc.MUSL and t.name == str(archive) and t.path_env[-1] == "/bin"
 
 
 def test_a_fifo_is_not_a_target(tmp_path: Path) -> None:
@@ -184,10 +163,17 @@ def test_a_fifo_is_not_a_target(tmp_path: Path) -> None:
         load_target(str(tmp_path / "pipe"))
 
 
-def test_empty_directory_is_a_target_error(tmp_path: Path) -> None:
-    with pytest.raises(TargetError):
-        load_target(str(tmp_path))
-    shutil.rmtree(tmp_path)
+def test_a_root_without_loader_shell_or_libc_is_for_the_platform_asked_else_this_machine(tmp_path: Path
+                                                                                          ) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_target(str(empty)).machine == host_machine()
+    on_arm = load_target(str(empty), "linux/arm64")
+    assert (on_arm.machine, on_arm.libc, on_arm.loaders) == ("aarch64", Libc.NONE, ())
+    dangling = tmp_path / "dangling"
+    (dangling / "lib64").mkdir(parents=True)
+    (dangling / "lib64/ld-linux-x86-64.so.2").symlink_to("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+    assert load_target(str(dangling), "linux/arm64").machine == "aarch64"
 
 
 def test_builtin_targets_for_a_machine_without_profiles() -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from linkcheck.errors import ArchiveError, LinkcheckError
 from linkcheck.facts.arch import normalize_arch
 from linkcheck.image.tree import Buffer, EntryKind, TreeEntry, normalize
-from linkcheck.model import Analysis, Libc, Linkage, Target, Verdict, glibc_version_key
+from linkcheck.model import Analysis, Libc, Linkage, Severity, Target, Verdict, glibc_version_key
 
 MAX_MEMBER_BYTES = 512 << 20  # one extension module or bundled library
 MAX_TOTAL_BYTES = 4 << 30  # all the modules of one wheel
@@ -65,12 +65,6 @@ class PlatformTag:
     @property
     def version_text(self) -> str | None:
         return None if self.libc_version is None else f"{self.libc_version[0]}.{self.libc_version[1]}"
-
-
-class Severity(str, enum.Enum):
-    ERROR = "error"  # the wheel breaks its own promise, or will not load where it says it does
-    WARNING = "warning"
-    NOTE = "note"
 
 
 @dataclass(frozen=True, slots=True)

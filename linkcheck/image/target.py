@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib
 import json
 import os
 import platform as _platform
@@ -31,11 +30,14 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
 from linkcheck.image.tree import normalize
 from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
+
+if TYPE_CHECKING:
+    from linkcheck.image.archive import ImageTree
 
 PROFILE_FORMAT = "linkcheck-profiles/1"
 # The facts every platform entry states, each with a source.
@@ -348,6 +350,12 @@ def host_machine() -> str:
         return raw.lower()
 
 
+def platform_machine(platform: str | None) -> str:
+    """The machine a ``--platform`` value ("linux/arm64", "arm64/v8", "aarch64") names; this host's for
+    None. Raises UsageError for a platform no machine is known for."""
+    return _machine_of(platform)
+
+
 def _machine_of(platform: str | None) -> str:
     if platform is None:
         return host_machine()
@@ -447,7 +455,7 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
         from linkcheck.image.rootfs import target_from_tree
         from linkcheck.image.tree import DirectoryTree
 
-        target = target_from_tree(DirectoryTree(path), text)
+        target = target_from_tree(DirectoryTree(path), text, machine_hint=_fallback_machine(platform))
     elif os.path.isfile(path):
         target = _archive_target(path, text, platform)
     elif os.path.lexists(path):
@@ -457,7 +465,7 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
             raise TargetError(f"{text}: no such directory or image archive")
         names = [n for image in _builtin_images() for n in (image.name, *image.aliases)]
         close = difflib.get_close_matches(_normalize_name(text), names, n=4, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `linkcheck targets` lists them"
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `linkcheck --list-targets` lists them"
         raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{hint}")
     if platform is not None and _machine_of(platform) != target.machine:
         raise TargetError(f"{text}: its files are for {target.machine}, not {platform}")
@@ -466,40 +474,50 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
 
 def _archive_target(path: str, name: str, platform: str | None) -> Target:
     """An image archive (``docker save``, OCI layout directory or tar, root filesystem tarball), read
-    through ``linkcheck.image.archive`` without unpacking it; PATH from the image config when it sets one."""
-    try:
-        archive = importlib.import_module("linkcheck.image.archive")
-    except ImportError:
-        raise TargetError(f"{name}: image archives cannot be read by this build of linkcheck") from None
-    from linkcheck.image.rootfs import target_from_tree
+    through ``linkcheck.image.archive`` without unpacking it."""
+    from linkcheck.image.archive import open_image_tree
 
     try:
-        tree = archive.open_image_tree(path, platform)
+        tree = open_image_tree(path, platform)
     except LinkcheckError:
         raise
     except OSError as e:
         raise TargetError(f"{name}: cannot be read: {e.strerror or e}") from None
-    path_env = getattr(tree, "path_env", None)
-    hint = None
-    arch = getattr(tree, "architecture", None)
-    if isinstance(arch, str):
-        try:
-            hint = _machine_of(arch)
-        except LinkcheckError:
-            hint = None
-    close = getattr(tree, "close", None)
     try:
-        target = target_from_tree(tree, name, path_env=tuple(path_env) if path_env is not None else None,
-                                  machine_hint=hint)
+        target = image_target(tree, name, platform)
     except BaseException:
-        if close is not None:
-            close()
+        tree.close()
         raise
-    if close is not None:
-        # The tree (its decompressed layers in a private temporary directory) lives as long as the
-        # target's files do, and is closed when they are collected or at exit.
-        weakref.finalize(target.files, close)
+    # The tree (its decompressed layers in a private temporary directory) lives as long as the
+    # target's files do, and is closed when they are collected or at exit.
+    weakref.finalize(target.files, tree.close)
     return target
+
+
+def image_target(tree: ImageTree, name: str, platform: str | None = None) -> Target:
+    """The target an opened image is (the one place a target is built from an image): its files say
+    what it has (loaders, ld.so.conf, libraries), its config gives PATH. Its platform is what its files
+    are built for, else ``platform``, else the config's, else this machine's, as ``docker run`` would
+    run it: an image with nothing but a static program (``scratch``) is a valid target."""
+    from linkcheck.image.rootfs import target_from_tree
+
+    return target_from_tree(tree, name, path_env=tree.path_env, machine_hint=_fallback_machine(
+        platform, tree.architecture, tree.variant))
+
+
+def _fallback_machine(platform: str | None, architecture: str | None = None, variant: str | None = None
+                      ) -> str:
+    """The machine of a root whose files do not tell: ``platform``, else an image config's
+    architecture, else this host's."""
+    if platform is not None:
+        return _machine_of(platform)
+    if architecture:
+        for text in (f"{architecture}/{variant}" if variant else architecture, architecture):
+            try:
+                return _machine_of(text)
+            except LinkcheckError:
+                continue
+    return host_machine()
 
 
 def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:

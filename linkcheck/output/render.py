@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from linkcheck.model import SCHEMA_VERSION, Analysis, Target, Verdict
+from linkcheck.model import SCHEMA_VERSION, Analysis, FileFormat, Target, Verdict
 from linkcheck.output.escape import escape_text
 from linkcheck.verdict.gates import GateResult
+
+if TYPE_CHECKING:
+    from linkcheck.scan import ScanResult
 
 
 def terminal_lines(lines: Sequence[str]) -> list[str]:
@@ -114,11 +117,13 @@ def wrap(label: str, text: str, width: int = 100) -> list[str]:
                          break_on_hyphens=False) or [f"      {label}"]
 
 
-def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target]) -> list[str]:
-    """One line per built-in target, then the smallest image it runs on."""
+def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], platform: str | None = None
+                    ) -> list[str]:
+    """One line per built-in target (of ``platform``, named), then the smallest image it runs on."""
     sizes = {t.name: t.size_bytes for t in targets}
     width = max((len(v.target) for v in verdicts), default=10)
-    lines = [f"  {'target':<{width}}  {'result':<24} first problem"]
+    lines = [f"  on the built-in images for {platform}:"] if platform else []
+    lines.append(f"  {'target':<{width}}  {'result':<24} first problem")
     for v in verdicts:
         result = "runs" if v.runs else v.outcome.value
         first = v.problems[0].subject if v.problems else ""
@@ -133,14 +138,44 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target]) -> l
     return lines
 
 
-def describe_scan(container: str, rows: Sequence[tuple[str, str, str]], files: int) -> list[str]:
-    """A directory, wheel or image: one line per file that would not run (or every file, unless quiet)."""
-    lines = [f"{container}: {files} programs and libraries checked"]
+def scan_rows(result: ScanResult, gates: Sequence[GateResult]) -> list[tuple[str, str, str]]:
+    """The table rows of one file found in a tree, wheel or image: (path, linkage, result), then its
+    notes and failed gates. Each target that refuses it is named with its own first problems."""
+    if result.analysis is None:
+        return [(result.path, "unreadable", result.error or "")]
+    bad = [v for v in result.verdicts if not v.runs]
+    if bad:
+        text = "; ".join(_refusal(v) for v in bad)
+    elif result.analysis.format is FileFormat.WHEEL:
+        text = result.analysis.description
+    else:
+        text = "runs" if result.verdicts else "-"
+    rows = [(result.path, result.analysis.linkage.value if result.analysis.elf or result.analysis.script
+             else result.analysis.format.value, text)]
+    rows += [(result.path, "", str(note)) for note in result.notes]
+    rows += [(result.path, "", f"gate {g.gate}: FAILED: {g.detail}") for g in gates if not g.passed]
+    return rows
+
+
+def _refusal(verdict: Verdict) -> str:
+    problems = ", ".join(p.detail for p in verdict.problems[:2])
+    return f"{verdict.target}: {verdict.outcome.value}" + (f" ({problems})" if problems else "")
+
+
+def describe_scan(container: str, rows: Sequence[tuple[str, str, str]], files: int, failing: int,
+                  judged: bool = True) -> list[str]:
+    """A directory, wheel or image: one line per file (with -q, per file that fails), then a summary
+    of what the library decided: how many fail (would not run, failed a gate, has an error finding)."""
+    lines = [f"{container}: {files} {'file' if files == 1 else 'files'} {'checked' if judged else 'read'}"]
     width = min(max((len(path) for path, _, _ in rows), default=0), 60)
     for path, linkage, result in rows:
         lines.append(f"  {path:<{width}}  {linkage:<14} {result}")
-    failing = len({path for path, _, result in rows if result and result != "runs"})
-    lines.append(f"  {failing} of {files} would not run or have findings" if failing else "  all run")
+    if failing:
+        lines.append(f"  {failing} of {files} would not run or fail a check")
+    elif judged:
+        lines.append("  all run" if files else "  nothing to run")
+    else:
+        lines.append("  no target named: facts only (--target IMAGE judges them)")
     return lines
 
 

@@ -147,9 +147,8 @@ def to_sarif(results: Iterable[ScanResult], tool_version: str) -> dict[str, Any]
                 add(kind.value, level, _problem_text(result, verdict, problem), result,
                     f"{verdict.target}\0{problem.subject}\0{problem.needed_by}", verdict)
         for note in result.notes:
-            severity, _, text = note.partition(": ")
-            level = severity if severity in ("error", "warning", "note") else "warning"
-            add("wheel-tag", level, f"{result.member or result.path}: {text or note}", result, note)
+            add("wheel-tag", note.severity.value, f"{result.member or result.path}: {note.message}", result,
+                str(note))
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,

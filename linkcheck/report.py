@@ -1,0 +1,204 @@
+"""A run, as the ``linkcheck`` command does it, for any tool: inputs -> one ``Checked`` per file (its facts,
+a verdict per target, the gates), which of them fail, and the exit status. The command only parses its
+options and renders what a ``Run`` yields; another tool can drive the same run and get the same answers.
+
+Public as ``linkcheck.Run`` and ``linkcheck.Gates``::
+
+    run = linkcheck.Run(targets=[linkcheck.load_target("alpine")], gates=linkcheck.Gates(static=True))
+    for checked in run.check("dist/"):
+        if checked.failed: ...
+    run.status  # ExitStatus.OK, WONT_RUN or ERROR, as the command would exit
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from linkcheck.errors import ExitStatus, LinkcheckError
+from linkcheck.model import Analysis, FileFormat, Severity, Target
+
+if TYPE_CHECKING:
+    from linkcheck.scan import Progress, ScanResult
+    from linkcheck.verdict.gates import GateResult
+
+IMAGE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".oci")
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Build gates, judged on every program read: ``static`` (static or static-pie only), ``max_glibc``
+    ("2.31": no symbol may need a newer glibc), ``arch`` ("arm64": built for that CPU). A bad value is
+    a ``UsageError`` when the gates are made, before any file is read."""
+
+    static: bool = False
+    max_glibc: str | None = None
+    arch: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_glibc:
+            from linkcheck.verdict.gates import parse_glibc_version
+
+            parse_glibc_version(self.max_glibc)
+        if self.arch:
+            from linkcheck.facts.arch import normalize_arch
+
+            normalize_arch(self.arch)
+
+    def __bool__(self) -> bool:
+        return self.static or bool(self.max_glibc) or bool(self.arch)
+
+    def judge(self, analysis: Analysis) -> tuple[GateResult, ...]:
+        if not self or analysis.format is FileFormat.WHEEL:  # a wheel is judged through its modules
+            return ()
+        from linkcheck.verdict import gates
+
+        out = []
+        if self.static:
+            out.append(gates.static_gate(analysis))
+        if self.max_glibc:
+            out.append(gates.max_glibc_gate(analysis, self.max_glibc))
+        if self.arch:
+            from linkcheck.facts.arch import normalize_arch
+
+            out.append(gates.arch_gate(analysis, normalize_arch(self.arch), self.arch))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One file of a run, or one input that could not be read (``result.error`` set).
+
+    ``inside`` is the directory, wheel or image named as input that the file was found in (None for a
+    file named itself). ``matrix`` holds the built-in images of ``platform`` the file was judged against
+    when no target was named: those verdicts inform, they do not fail the run."""
+
+    result: ScanResult
+    gates: tuple[GateResult, ...] = ()
+    inside: str | None = None
+    matrix: tuple[Target, ...] = ()
+    platform: str | None = None
+
+    @property
+    def unreadable(self) -> bool:
+        """An input named to the run that could not be read (or held nothing to check): status 2."""
+        return self.result.error is not None and self.inside is None
+
+    @property
+    def failed(self) -> bool:
+        """Would not run on a target named, failed a gate, carries an error finding, or could not be
+        read inside a tree (an unreadable file in a tree is a finding about the tree)."""
+        r = self.result
+        return (r.error is not None
+                or not self.matrix and any(not v.runs for v in r.verdicts)
+                or any(not g.passed for g in self.gates)
+                or any(n.severity is Severity.ERROR for n in r.notes))
+
+    @property
+    def smallest(self) -> str | None:
+        """The smallest built-in image of the matrix the file runs on."""
+        sizes = {t.name: t.size_bytes for t in self.matrix if t.size_bytes is not None}
+        running = [v.target for v in self.result.verdicts if v.runs and v.target in sizes]
+        return min(running, key=lambda name: sizes[name] or 0) if running else None
+
+
+@dataclass
+class Run:
+    """Checks inputs as the command does and keeps the count that decides the exit status (not the
+    results: a scan of a million files streams)."""
+
+    targets: Sequence[Target] = ()
+    platform: str | None = None  # of the built-in targets, and of the matrix when no target is named
+    gates: Gates = field(default_factory=Gates)
+    install_dir: str = "/app"  # where a file named itself is copied in the image
+    jobs: int | None = None
+    progress: Progress | None = None
+    files: int = field(default=0, init=False)
+    failures: int = field(default=0, init=False)
+    unreadable: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.platform is not None:  # a bad --platform is a usage error before any file is read
+            from linkcheck.image.target import platform_machine
+
+            platform_machine(self.platform)
+
+    @property
+    def status(self) -> ExitStatus:
+        if self.unreadable:
+            return ExitStatus.ERROR
+        return ExitStatus.WONT_RUN if self.failures else ExitStatus.OK
+
+    def check(self, path: str | os.PathLike[str]) -> Iterator[Checked]:
+        """Every file of one input, as it is checked. Never raises for a bad input: it is a ``Checked``
+        whose ``result.error`` says why."""
+        shown = os.fspath(path)
+        checked = self._container(shown) if is_container(shown) else self._file(shown)
+        for item in checked:
+            self.files += item.result.analysis is not None
+            self.failures += item.failed
+            self.unreadable += item.unreadable
+            yield item
+
+    def _container(self, path: str) -> Iterator[Checked]:
+        from linkcheck.scan import ScanResult, scan_paths
+
+        found = 0
+        for result in scan_paths(path, targets=tuple(self.targets), jobs=self.jobs, progress=self.progress,
+                                 platform=self.platform):
+            if result.error is not None and result.path == path and result.member is None:
+                yield Checked(result)  # the input itself could not be read
+                return
+            found += 1
+            gates = self.gates.judge(result.analysis) if result.analysis is not None else ()
+            yield Checked(result, gates, inside=path)
+        if not found:
+            # A build gate whose output went missing must not pass.
+            yield Checked(ScanResult(path, None, f"{path}: no ELF file or script in it: nothing was checked"))
+
+    def _file(self, path: str) -> Iterator[Checked]:
+        from linkcheck.facts.reader import analyze
+        from linkcheck.scan import ScanResult
+
+        try:
+            analysis = analyze(path)
+        except LinkcheckError as exc:
+            yield Checked(ScanResult(path, None, exc.message))
+            return
+        gates = self.gates.judge(analysis)
+        matrix: tuple[Target, ...] = ()
+        targets: Sequence[Target] = self.targets
+        if not targets and not gates and (analysis.elf is not None or analysis.script is not None):
+            from linkcheck.image.target import builtin_targets
+
+            machine = self.platform or analysis.machine
+            matrix = targets = builtin_targets(machine)
+        from linkcheck.image.rootfs import host_dir_files
+        from linkcheck.verdict.checks import check
+
+        origin = host_dir_files(os.path.dirname(os.path.abspath(path)), self.install_dir)
+        try:
+            verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=self.install_dir)
+                             for t in targets)
+        except LinkcheckError as exc:
+            yield Checked(ScanResult(path, analysis, exc.message))
+            return
+        yield Checked(ScanResult(path, analysis, None, verdicts), gates, matrix=matrix,
+                      platform=_platform_text(matrix[0]) if matrix else None)
+
+
+def is_container(path: str) -> bool:
+    """A directory, a wheel or an image archive: checked file by file."""
+    if os.path.isdir(path) or path.endswith(".whl"):
+        return True
+    if path.endswith(IMAGE_SUFFIXES):
+        from linkcheck.image.archive import is_image_archive
+
+        return is_image_archive(path)
+    return False
+
+
+def _platform_text(target: Target) -> str:
+    return f"linux/{target.docker_arch}"
