@@ -8,12 +8,13 @@ import io
 from pathlib import Path
 
 import pytest
-from test_archive import docker_save, layer_tar
 
 from linkcheck.errors import ArchiveError
 from linkcheck.image.archive import open_image_tree
 from linkcheck.image.layers import PATH_MAX, LayerIndex, MemberKind, tar_members
 from linkcheck.image.tree import EntryKind
+
+from test_archive import docker_save, layer_tar
 
 # A usrmerge base (Debian 12 and later, Ubuntu, Fedora): /lib and /bin are links into /usr.
 USRMERGE = layer_tar([
