@@ -25,6 +25,7 @@ from linkcheck.errors import (
 )
 from linkcheck.facts.elf import ELF_MAGIC, parse_elf
 from linkcheck.facts.java import is_class_file, is_fat_macho, parse_class, parse_jar
+from linkcheck.facts.mapping import stable_bytes
 from linkcheck.facts.script import parse_shebang
 from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Libc, Linkage
 
@@ -61,14 +62,9 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
         else:
             head = os.pread(fd, HEAD_SIZE, 0)
         if head[:4] == ELF_MAGIC:
-            try:
-                mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError) as exc:
-                raise InputError(f"{shown}: cannot map the file ({exc})") from None
-            try:
-                facts = _parse_elf(mm, shown)
-            finally:
-                mm.close()
+            # Mapped so that a truncation while it is parsed cannot SIGBUS the process.
+            with stable_bytes(fd, size, shown) as data:
+                facts = _parse_elf(data, shown)
             return Analysis(shown, FileFormat.ELF, describe_elf(facts), size, elf=facts)
         if head[:4] in _ZIP_MAGICS and not shown.endswith(".whl"):
             with os.fdopen(os.dup(fd), "rb") as f:
