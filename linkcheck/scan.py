@@ -33,11 +33,12 @@ import itertools
 import multiprocessing
 import os
 import posixpath
-import queue
+import signal
 import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 # How many files one task carries to a worker: big enough to amortise the queues, small enough to
 # balance two workers over a few thousand ELF files.
 CHUNK_FILES = 256
+CHUNK_BYTES = 32 << 10  # and at most about this much text of names (paths can be 4 KiB each)
 _HEAD = 4
 _WANTED = (b"\x7fELF", b"#!")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -137,8 +139,11 @@ class _DirectoryJob:
             self._origin = host_dir_files(self.root, "/app")
         return self._origin
 
+    def shown(self, rel: str) -> str:
+        return f"{self._prefix}/{rel}" if rel else self.root
+
     def run(self, rel: str) -> ScanResult | None:
-        host = f"{self._prefix}/{rel}" if rel else self.root
+        host = self.shown(rel)
         try:
             fd = os.open(host, _OPEN_FLAGS)
         except OSError as exc:
@@ -189,8 +194,11 @@ class _ImageJob:
         self.origin = origin
         self._linked: dict[tuple[int, int], Analysis] = {}
 
+    def shown(self, member: str) -> str:
+        return f"{self.archive}!{member}"
+
     def run(self, member: str) -> ScanResult | None:
-        shown = f"{self.archive}!{member}"
+        shown = self.shown(member)
         try:
             head = self.tree.read_range(member, 0, _HEAD)
         except OSError as exc:
@@ -354,25 +362,47 @@ def _run_chunk(job: _Job, names: Sequence[str], light: bool = False) -> list[Sca
     return out
 
 
-def _worker(job: _Job, tasks: Any, results: Any) -> None:
+def _worker(job: _Job, conn: Connection, inherited: Sequence[Connection]) -> None:
+    """A forked worker: runs the chunks it is sent on ``conn`` until told to stop or the parent is gone."""
+    for other in inherited:
+        # The parent's ends of every pipe, and the other workers' ends: held here, they would hide the
+        # parent's exit (no EOF on ``conn``) and keep this process waiting forever under pid 1.
+        other.close()
+    # Ctrl-C reaches the whole process group: the parent decides, and stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
     while True:
-        task = tasks.get()
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent has exited
         if task is None:
             return
-        index, names = task
+        key, names = task
+        reply: tuple[Any, list[ScanResult], str | None]
         try:
-            results.put((index, _run_chunk(job, names, light=True), None))
+            reply = (key, _run_chunk(job, names, light=True), None)
         except BaseException:  # a bug: report it instead of hanging the parent
-            results.put((index, [], traceback.format_exc(limit=5)))
+            reply = (key, [], traceback.format_exc(limit=5))
+        try:
+            conn.send(reply)
+        except OSError:
+            return
 
 
 def _chunked(names: Iterable[str]) -> Iterator[list[str]]:
+    """Chunks of at most CHUNK_FILES names and about CHUNK_BYTES of text: two tasks in flight then always
+    fit in a pipe's buffer, so sending one never waits for a worker that is itself sending."""
     chunk: list[str] = []
+    size = 0
     for name in names:
         chunk.append(name)
-        if len(chunk) == CHUNK_FILES:
+        size += len(name) + 8
+        if len(chunk) == CHUNK_FILES or size >= CHUNK_BYTES:
             yield chunk
             chunk = []
+            size = 0
     if chunk:
         yield chunk
 
@@ -385,67 +415,156 @@ def _run(job: _Job, names: Iterable[str], jobs: int, progress: Progress | None) 
     if first is None:
         return
     second = next(chunks, None)
-    if jobs <= 1 or second is None or "fork" not in multiprocessing.get_all_start_methods():
+    rest = itertools.chain([first], [second] if second else [], chunks)
+    pool = None
+    if jobs > 1 and second is not None and "fork" in multiprocessing.get_all_start_methods():
+        try:
+            pool = _Pool(job, jobs)
+        except OSError:
+            pool = None  # no process may be started here (a sandbox's limits): this one does the work
+    if pool is None:
         done = total = 0
-        for chunk in itertools.chain([first], [second] if second else [], chunks):
+        for chunk in rest:
             total += len(chunk)
             yield from _run_chunk(job, chunk, light=True)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
         return
-    ctx = multiprocessing.get_context("fork")
-    tasks = ctx.Queue()
-    results = ctx.Queue()
-    workers = [ctx.Process(target=_worker, args=(job, tasks, results), daemon=True) for _ in range(jobs)]
-    for w in workers:
-        w.start()
-    sizes: list[int] = []
-    pending: dict[int, list[ScanResult]] = {}
-    state = {"following": 0, "done": 0}
+    with pool:
+        yield from pool.run(rest, progress)
 
-    def receive(block: bool) -> Iterator[ScanResult]:
+
+_Key = tuple[int, int]  # (chunk, _WHOLE) for a whole chunk; (chunk, i) for its i-th file, run alone
+_WHOLE = -1
+_SPLIT = -2  # not a task: marks a chunk whose files are being run one by one
+
+
+class _Pool:
+    """Forked workers, each reached through its own pipe (a socket pair). No semaphore, so no /dev/shm:
+    it works where that is missing or read-only, and leaves nothing behind there. At most two chunks are
+    in flight per worker. A worker that dies (a signal) is replaced; the files of its chunk are run again
+    one by one, and a file that kills a worker alone is one unreadable result."""
+
+    def __init__(self, job: _Job, jobs: int) -> None:
+        self.job = job
+        self.ctx = multiprocessing.get_context("fork")
+        self.slots: list[tuple[Any, Connection]] = []
+        self.inflight: dict[int, list[tuple[_Key, list[str]]]] = {}
+        try:
+            for _ in range(jobs):
+                self._start(len(self.slots))
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, slot: int) -> None:
+        mine, theirs = self.ctx.Pipe(duplex=True)
+        inherited = [c for _, c in self.slots] + [mine]
+        process = self.ctx.Process(target=_worker, args=(self.job, theirs, inherited), daemon=True)
+        try:
+            process.start()
+        finally:
+            theirs.close()
+        if slot == len(self.slots):
+            self.slots.append((process, mine))
+        else:
+            self.slots[slot] = (process, mine)
+        self.inflight[slot] = []
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for process, conn in self.slots:
+            conn.close()  # an idle worker sees EOF and exits
+            if process.is_alive():
+                process.terminate()
+        for process, _ in self.slots:
+            process.join()
+        self.slots = []
+
+    def run(self, chunks: Iterator[list[str]], progress: Progress | None) -> Iterator[ScanResult]:
+        sizes: list[int] = []
+        pending: dict[int, list[ScanResult]] = {}
+        alone: dict[int, dict[int, list[ScanResult]]] = {}  # chunk -> file -> results, after a death
+        retry: list[tuple[_Key, list[str]]] = []
+        following = done = 0
+        exhausted = False
         while True:
-            try:
-                index, found, failure = results.get(timeout=1.0) if block else results.get_nowait()
-            except queue.Empty:
-                if not block:
-                    return
-                if not any(w.is_alive() for w in workers):
-                    raise LinkcheckError("scan workers exited before finishing their work") from None
-                continue
-            if failure is not None:
-                last = failure.strip().splitlines()[-1] if failure.strip() else "unknown"
-                raise LinkcheckError(f"scan worker failed: {last}")
-            pending[index] = found
-            state["done"] += sizes[index]
-            if progress is not None:
-                progress(state["done"], sum(sizes))
-            while state["following"] in pending:
-                yield from pending.pop(state["following"])
-                state["following"] += 1
-            if block:
+            for slot, queued in self.inflight.items():
+                while len(queued) < 2:
+                    if retry:
+                        task = retry.pop()
+                    elif not exhausted and (chunk := next(chunks, None)) is not None:
+                        sizes.append(len(chunk))
+                        task = ((len(sizes) - 1, -1), chunk)
+                    else:
+                        exhausted = True
+                        break
+                    self.slots[slot][1].send(task)
+                    queued.append(task)
+            if not any(self.inflight.values()):
                 return
+            replies: list[tuple[_Key, list[ScanResult]]] = []
+            by_conn = {conn: slot for slot, (_, conn) in enumerate(self.slots) if self.inflight[slot]}
+            for conn in wait(list(by_conn)):
+                slot = by_conn[conn]  # type: ignore[index]
+                try:
+                    key, found, failure = self.slots[slot][1].recv()
+                except (EOFError, OSError):
+                    again, lost = self._died(slot)
+                    retry += again
+                    replies += lost
+                    continue
+                self.inflight[slot].pop(0)
+                if failure is not None:
+                    last = failure.strip().splitlines()[-1] if failure.strip() else "unknown"
+                    raise LinkcheckError(f"scan worker failed: {last}")
+                replies.append((key, found))
+            for (index, position), found in replies:
+                if position == _WHOLE:
+                    pending[index] = found
+                elif position == _SPLIT:
+                    alone[index] = {}
+                    continue
+                else:
+                    alone[index][position] = found
+                    if len(alone[index]) < sizes[index]:
+                        continue
+                    files = alone.pop(index)
+                    pending[index] = [r for i in sorted(files) for r in files[i]]
+                done += sizes[index]
+                if progress is not None:
+                    progress(done, sum(sizes))
+                while following in pending:
+                    yield from pending.pop(following)
+                    following += 1
 
-    try:
-        for chunk in itertools.chain([first, second], chunks):
-            sizes.append(len(chunk))
-            tasks.put((len(sizes) - 1, chunk))
-            yield from receive(block=False)
-        for _ in workers:
-            tasks.put(None)
-        while state["following"] < len(sizes):
-            yield from receive(block=True)
-    finally:
-        for w in workers:
-            if w.is_alive():
-                w.terminate()
-        for w in workers:
-            w.join()
-        # Stopped early, the task pipe may be full with no reader left: do not wait to flush it at exit.
-        tasks.cancel_join_thread()
-        tasks.close()
-        results.close()
+    def _died(self, slot: int) -> tuple[list[tuple[_Key, list[str]]], list[tuple[_Key, list[ScanResult]]]]:
+        """The worker in ``slot`` is gone: start another. A chunk it had is run again file by file; a file
+        it had alone gets one unreadable result. Returns (tasks to send, results decided)."""
+        process, conn = self.slots[slot]
+        process.join()
+        conn.close()
+        lost = self.inflight[slot]
+        self._start(slot)
+        code = process.exitcode or 0
+        why = signal.Signals(-code).name if code < 0 else f"exit status {code}"
+        decided: list[tuple[_Key, list[ScanResult]]] = []
+        (index, position), names = lost[0]  # the task it was running; the others never started
+        again = list(lost[1:])
+        if position == _WHOLE:
+            decided.append(((index, _SPLIT), []))
+            again += [((index, i), [name]) for i, name in enumerate(names)]
+        else:
+            shown = self.job.shown(names[0])
+            error = f"{shown}: cannot read (reading it stopped the scan worker: {why})"
+            decided.append(((index, position), [ScanResult(shown, None, error)]))
+        return again, decided
 
 
 # ---------------------------------------------------------------------------------------------
