@@ -230,8 +230,12 @@ def _print_targets(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([p.to_dict() for p in profiles], indent=2))
         return
+    family = None
     for p in profiles:
-        click.echo(p.describe())
+        if p.family != family:
+            family = p.family
+            click.echo(f"{family}:")
+        click.echo(f"  {p.describe()}")
 
 
 def _say_error(message: str) -> None:

@@ -314,11 +314,26 @@ class ScriptFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassVersionGroup:
+    """The classes of a jar (or directory) that share one class-file major version."""
+
+    major: int
+    count: int
+    examples: tuple[str, ...]  # up to a few class names, as Java writes them ("com.example.Main")
+
+
+@dataclass(frozen=True, slots=True)
 class JavaFacts:
     class_major: int  # the highest class-file major version seen (52 = Java 8, 61 = 17, 65 = 21)
     java_release: int  # the Java release that class version needs
     classes_read: int  # for a jar: how many classes were read
-    main_class: str | None = None
+    main_class: str | None = None  # the jar's Main-Class; for a class file, the name `java` runs it by
+    main_class_major: int | None = None  # the main class's own version; None when it is not there
+    main_class_minor: int = 0  # 65535: compiled with --enable-preview
+    versions: tuple[ClassVersionGroup, ...] = ()  # every class read, grouped by version, lowest first
+    has_manifest: bool = False
+    multi_release: bool = False  # "Multi-Release: true": META-INF/versions/N/ load only on Java >= N
+    all_read: bool = True  # False when the jar holds more classes than linkcheck reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +431,9 @@ def _java_dict(j: JavaFacts) -> dict[str, Any]:
         "java_release": j.java_release,
         "classes_read": j.classes_read,
         "main_class": j.main_class,
+        "main_class_major": j.main_class_major,
+        "versions": [{"major": g.major, "count": g.count, "examples": list(g.examples)} for g in j.versions],
+        "multi_release": j.multi_release,
     }
 
 
@@ -468,6 +486,30 @@ class SearchDir:
     source: str  # "ld.so.conf (/etc/ld.so.conf.d/x86_64-linux-gnu.conf)", "default", "musl built-in"
 
 
+class RuntimeKind(str, enum.Enum):
+    JAVA = "java"
+    PYTHON = "python"
+    NODE = "node"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """A language runtime an image has: what its command on PATH (``java``) starts."""
+
+    kind: RuntimeKind
+    version: str  # as the runtime reports it: "17.0.20+8"
+    release: int  # Java: the feature release (17), which bounds the class files it loads
+    command: str  # the path PATH leads to for the command: "/opt/java/openjdk/bin/java"
+    home: str | None = None  # JAVA_HOME
+    vendor: str | None = None  # "Eclipse Adoptium", "Debian" ...
+    source: str = ""  # where these facts come from
+
+    @property
+    def max_class_major(self) -> int:
+        """The newest class-file major version this Java loads (release 17 -> 61)."""
+        return self.release + 44
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # "alpine:3.20", or the directory / archive path
@@ -483,6 +525,10 @@ class Target:
     description: str = ""
     sources: tuple[Source, ...] = ()
     aliases: tuple[str, ...] = ()
+    runtimes: tuple[Runtime, ...] = ()  # language runtimes on its PATH (a JRE ...)
+
+    def runtime(self, kind: RuntimeKind) -> Runtime | None:
+        return next((r for r in self.runtimes if r.kind is kind), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,6 +570,7 @@ class Outcome(str, enum.Enum):
     MISSING_SYMBOL_VERSION = "missing-symbol-version"
     MISSING_SYMBOL = "missing-symbol"
     JAVA_TOO_NEW = "java-too-new"  # class files newer than the image's Java
+    NO_MAIN_CLASS = "no-main-class"  # `java -jar` finds no Main-Class, or not the class it names
     UNKNOWN = "unknown"  # linkcheck cannot tell (says why)
 
 

@@ -59,7 +59,12 @@ def schema() -> dict[str, Any]:
     script = obj({"interpreter": text, "argument": maybe_text, "program": maybe_text,
                   "crlf": {"type": "boolean"}, "truncated": {"type": "boolean"}, "line": text}, nullable=True)
     java = obj({"class_major": {"type": "integer"}, "java_release": {"type": "integer"},
-                "classes_read": {"type": "integer"}, "main_class": maybe_text}, nullable=True)
+                "classes_read": {"type": "integer"}, "main_class": maybe_text,
+                "main_class_major": {"type": ["integer", "null"]},
+                "versions": {"type": "array", "items": obj({
+                    "major": {"type": "integer"}, "count": {"type": "integer"},
+                    "examples": {"type": "array", "items": {"type": "string"}}})},
+                "multi_release": {"type": "boolean"}}, nullable=True)
     file_entry = obj({
         "path": text,
         "format": {"enum": values(FileFormat)},

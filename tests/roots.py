@@ -45,6 +45,12 @@ IMAGE_ROOTS = {
 # The usual hack for glibc programs on a musl image: glibc's loader path as a symlink to musl's.
 HACKED_IMAGE_ROOTS = {"alpine-glibc-link": "alpine-3.20.3-x86_64"}
 DEBIAN_ROOTS = {"debian-bookworm": "bookworm", "debian-bullseye": "bullseye"}
+# Debian roots with language runtimes from Debian's own packages (slow: hundreds of MB each). One root
+# carries several runtimes, so a fresh machine debootstraps bookworm once for Java, Node and Python.
+RUNTIME_ROOTS = {
+    "debian-bookworm-runtimes": ("bookworm", ("nodejs", "openjdk-17-jre-headless", "python3")),
+    "debian-bullseye-jre11": ("bullseye", ("openjdk-11-jre-headless",)),
+}
 ALL_ROOTS = BUILT_ROOTS + tuple(IMAGE_ROOTS) + tuple(HACKED_IMAGE_ROOTS) + tuple(DEBIAN_ROOTS)
 
 
@@ -240,22 +246,27 @@ def _blob(layout: Path, digest: str) -> Path:
     return layout / "blobs" / algo / hexd
 
 
-def build_debian(root: Path, suite: str) -> None:
-    """debootstrap minbase via scripts/build_debian_root.sh, cached in /var/tmp/linkcheck-roots."""
+def build_debian(root: Path, suite: str, packages: tuple[str, ...] = ()) -> None:
+    """debootstrap minbase (plus ``packages``) via scripts/build_debian_root.sh, cached in
+    /var/tmp/linkcheck-roots under a name made of what it contains ("bookworm+nodejs+python3")."""
     if not shutil.which("debootstrap"):
         raise RootUnavailable("debootstrap is not installed")
-    cached = DEBIAN_CACHE / suite
+    cached = DEBIAN_CACHE / "+".join((suite, *sorted(packages)))
     if not (cached / ".complete").exists():
         DEBIAN_CACHE.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
-            ["bash", str(ROOT / "scripts/build_debian_root.sh"), suite, str(cached)],
-            capture_output=True, text=True, check=False, timeout=1500,
+            ["bash", str(ROOT / "scripts/build_debian_root.sh"), suite, str(cached), *sorted(packages)],
+            capture_output=True, text=True, check=False, timeout=2400,
         )
         if proc.returncode != 0:
             raise RootUnavailable(f"debootstrap {suite} failed: {proc.stderr.strip()[-300:]}")
     # A private copy: tests install programs into the root. Only directories, regular files and
-    # symlinks: never read a device node (/dev/zero would be copied until the disk is full).
-    shutil.copytree(cached, root, symlinks=True, ignore=_only_plain_files)
+    # symlinks: never read a device node (/dev/zero would be copied until the disk is full). Big roots
+    # are copied as hard links where the file system allows (tests only add or replace files there).
+    copy = shutil.copy2
+    if packages and os.stat(cached).st_dev == os.stat(root.parent).st_dev:
+        copy = os.link  # type: ignore[assignment]
+    shutil.copytree(cached, root, symlinks=True, ignore=_only_plain_files, copy_function=copy)
 
 
 def _only_plain_files(directory: str, names: list[str]) -> set[str]:
@@ -292,6 +303,11 @@ def build_root(name: str, root: Path) -> None:
         if os.environ.get("LINKCHECK_SLOW") != "1":
             raise RootUnavailable("debootstrap roots are slow; set LINKCHECK_SLOW=1")
         build_debian(root, DEBIAN_ROOTS[name])
+    elif name in RUNTIME_ROOTS:
+        if os.environ.get("LINKCHECK_SLOW") != "1":
+            raise RootUnavailable("debootstrap roots with runtimes are slow; set LINKCHECK_SLOW=1")
+        suite, packages = RUNTIME_ROOTS[name]
+        build_debian(root, suite, packages)
     else:
         raise KeyError(name)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +21,7 @@ from linkcheck.model import Outcome
 
 from conftest import FIXTURE_BIN, FIXTURES, SHARED_ROOTFS, load_manifest, needs_root
 from launch import (
+    DEFAULT_PATH,
     GLIBC_LOADER,
     RealOutcome,
     in_root_file,
@@ -56,6 +58,23 @@ def put(root: Path, name: str, where: str = "/app") -> str:
             if lib.is_file():
                 install(root, lib, f"{where}/lib/{lib.name}")
     return install(root, need_fixture(name), f"{where}/{name}")
+
+
+def run_java(root: Path, name: str) -> RealOutcome:
+    """A jar or class file is started by the image's java (`java -jar /app/x.jar`, `java -cp /app X`):
+    as runc does, ``java`` is looked up on PATH in the root, and a missing one is ENOENT before anything
+    runs."""
+    in_root = put(root, name)
+    java = next((f"{d}/java" for d in DEFAULT_PATH.split(":")
+                 if (found := resolve_in_root(root, f"{d}/java")) is not None and found.is_file()), None)
+    if java is None:
+        return RealOutcome(Outcome.MISSING_INTERPRETER, errno.ENOENT, None, "", "",
+                           detail="no java on PATH: runc's exec lookup fails")
+    if name.endswith(".jar"):
+        argv = ["java", "-jar", in_root]
+    else:
+        argv = ["java", "-cp", posixpath.dirname(in_root), posixpath.basename(in_root)[: -len(".class")]]
+    return run_in_root(root, java, argv, timeout=60)
 
 
 def run(factory: RootFactory, root_name: str, fixture: str) -> RealOutcome:
@@ -269,11 +288,15 @@ def describe(real: RealOutcome) -> str:
     return f"{real.outcome.value} ({how}{', ' + ', '.join(map(repr, real.names)) if real.names else ''})"
 
 
-def check_messages(root: Path, program: str, real: RealOutcome, verdict: Any, said: str) -> None:
+def check_messages(root: Path, program: str, real: RealOutcome, verdict: Any, said: str,
+                   command: str | None = None) -> None:
     """The words: what `docker run` prints (runc's "exec PROGRAM: " + the errno's text, or the
     loader's first line), and what a person at the image's shell prompt sees (the shell the
-    prediction names, run interactively for real)."""
-    if real.errno is not None:
+    prediction names, run interactively for real). ``command``: what is typed, when it is not the
+    program itself (`java -jar /app/x.jar`)."""
+    if command is not None and real.exit_code is None:
+        expected = 'exec: "java": executable file not found in $PATH'  # runc's lookup of argv[0]
+    elif real.errno is not None:
         expected = f"exec {program}: {os.strerror(real.errno).lower()}"
     else:
         expected = real.stderr.strip().split("\n")[0]
@@ -283,7 +306,7 @@ def check_messages(root: Path, program: str, real: RealOutcome, verdict: Any, sa
     if predicted.startswith("(") or resolve_in_root(root, shell) is None:
         return  # a description, not words a shell prints; or no shell in the image
     lines = predicted.split("\n")
-    heard = shell_says(root, program, shell).split("\n")
+    heard = shell_says(root, command or program, shell).split("\n")
     # musl's loader also prints a line per unresolved symbol after the libraries: a prefix suffices.
     assert heard[: len(lines)] == lines, f"{said}\nthe shell printed {heard!r}, predicted {lines!r}"
 
@@ -318,6 +341,8 @@ def test_prediction_matches_real_run(
         # The kernel cannot run a shared library (see test_shared_library_started_as_program_crashes):
         # the real question is whether the root's own loader can load it.
         real = load_library_in_root(root, put(root, name), str(facts.get("libc")))
+    elif facts.get("format") in ("jar", "java-class"):
+        real = run_java(root, name)
     else:
         real = run_in_root(root, put(root, name))
     path = need_fixture(name)
@@ -337,7 +362,10 @@ def test_prediction_matches_real_run(
     assert verdict.outcome is real.outcome, said
     assert verdict.runs == (real.outcome is Outcome.RUNS), said
     if not is_library(facts) and real.outcome is not Outcome.RUNS:
-        check_messages(root, f"/app/{name}", real, verdict, said)
+        java = None
+        if facts.get("format") in ("jar", "java-class"):
+            java = f"java -jar /app/{name}" if name.endswith(".jar") else f"java -cp /app {name[:-6]}"
+        check_messages(root, f"/app/{name}", real, verdict, said, java)
     if (real.started and facts.get("libc") == "glibc" and facts.get("machine") == "x86_64"
             and loader_flavour(root, GLIBC_LOADER) == "glibc"):
         # The files linkcheck says the program loads are the very files the root's loader maps

@@ -4,7 +4,8 @@ A class file starts with CAFEBABE, minor (u16) and major (u16) version; release 
 Mach-O universal ("fat") binaries start with CAFEBABE too, followed by a small count of architectures
 (u32), which read as minor 0 and a major below 45: no class file has that.
 
-For a jar, the highest major among up to MAX_CLASSES classes decides (the Main-Class first). Classes
+For a jar, every class up to MAX_CLASSES is read (the Main-Class first) and grouped by version: the
+main class decides whether `java -jar` starts at all, the others fail only when first loaded. Classes
 under META-INF/versions/ (multi-release jars) and module-info.class are skipped: older JVMs never load
 them. Only the first 8 bytes of each class are decompressed; the manifest is refused when its declared
 size is over MAX_MANIFEST (a zip bomb cannot make us inflate more than we ask for).
@@ -16,11 +17,12 @@ import struct
 from typing import IO
 
 from linkcheck.errors import ArchiveError, FormatError
-from linkcheck.model import JavaFacts
+from linkcheck.model import ClassVersionGroup, JavaFacts
 
 CLASS_MAGIC = b"\xca\xfe\xba\xbe"
 FIRST_CLASS_MAJOR = 45  # Java 1.0/1.1
-MAX_CLASSES = 64
+MAX_CLASSES = 10_000
+EXAMPLES = 5  # class names kept per version
 MAX_MANIFEST = 1 << 20
 MAX_ENTRIES = 200_000
 
@@ -47,10 +49,21 @@ def release_of(major: int) -> int:
 
 
 def parse_class(head: bytes, name: str = "") -> JavaFacts:
+    """A class file's version. ``main_class`` is the name `java -cp DIR NAME` runs it by: the file name
+    without ".class" (a class in a package is named by its path under the class path, not known here)."""
     if not is_class_file(head):
         raise FormatError(f"{name or 'data'}: not a Java class file")
-    (major,) = struct.unpack_from(">H", head, 6)
-    return JavaFacts(class_major=major, java_release=release_of(major), classes_read=1)
+    minor, major = struct.unpack_from(">HH", head, 4)
+    base = name.rsplit("/", 1)[-1]
+    main = base[: -len(".class")] if base.endswith(".class") else (base or None)
+    return JavaFacts(class_major=major, java_release=release_of(major), classes_read=1, main_class=main,
+                     main_class_major=major, main_class_minor=minor,
+                     versions=(ClassVersionGroup(major, 1, (main,) if main else ()),))
+
+
+def class_name(member: str) -> str:
+    """"com/example/Main.class" -> "com.example.Main", as Java names it in its messages."""
+    return member[: -len(".class")].replace("/", ".")
 
 
 def parse_jar(file: IO[bytes], name: str = "") -> JavaFacts:
@@ -64,41 +77,59 @@ def parse_jar(file: IO[bytes], name: str = "") -> JavaFacts:
             infos = zf.infolist()
             if len(infos) > MAX_ENTRIES:
                 raise ArchiveError(f"{where}: {len(infos)} entries, more than the {MAX_ENTRIES} read")
-            main_class = _main_class(zf, where)
+            manifest = _manifest(zf, where)
+            main_class = manifest.get("main-class") or None
             classes = [
                 i for i in infos
                 if i.filename.endswith(".class") and not i.filename.startswith("META-INF/")
                 and i.filename.rsplit("/", 1)[-1] != "module-info.class"
             ]
-            if main_class is not None:
-                wanted = main_class.replace(".", "/") + ".class"
+            wanted = None if main_class is None else main_class.replace(".", "/") + ".class"
+            if wanted is not None:
                 classes.sort(key=lambda i: i.filename != wanted)
             best = 0
             read = 0
+            main_major: int | None = None
+            main_minor = 0
+            groups: dict[int, list[str]] = {}
+            counts: dict[int, int] = {}
             for info in classes[:MAX_CLASSES]:
                 with zf.open(info) as f:
                     head = f.read(8)
                 read += 1
-                if is_class_file(head):
-                    best = max(best, struct.unpack_from(">H", head, 6)[0])
+                if not is_class_file(head):
+                    continue
+                minor, major = struct.unpack_from(">HH", head, 4)
+                best = max(best, major)
+                counts[major] = counts.get(major, 0) + 1
+                examples = groups.setdefault(major, [])
+                if len(examples) < EXAMPLES:
+                    examples.append(class_name(info.filename))
+                if info.filename == wanted:
+                    main_major, main_minor = major, minor
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError,
             RuntimeError, zlib.error, struct.error) as exc:  # RuntimeError: an encrypted member
         raise ArchiveError(f"{where}: not a readable jar ({' '.join(str(exc).split())})") from exc
     except OSError as exc:
         raise ArchiveError(f"{where}: cannot read jar ({exc.strerror or exc})") from exc
-    if best == 0:
-        return JavaFacts(class_major=0, java_release=0, classes_read=read, main_class=main_class)
-    return JavaFacts(best, release_of(best), classes_read=read, main_class=main_class)
+    versions = tuple(ClassVersionGroup(m, counts[m], tuple(groups[m])) for m in sorted(counts))
+    return JavaFacts(best, release_of(best) if best else 0, classes_read=read, main_class=main_class,
+                     main_class_major=main_major, main_class_minor=main_minor, versions=versions,
+                     has_manifest=bool(manifest),
+                     multi_release=manifest.get("multi-release", "").lower() == "true",
+                     all_read=len(classes) <= MAX_CLASSES)
 
 
-def _main_class(zf: object, where: str) -> str | None:
+def _manifest(zf: object, where: str) -> dict[str, str]:
+    """The main section's attributes, keys lower-cased; {} without a manifest. A manifest that is
+    there but empty still counts as one: {"": ""}."""
     import zipfile
 
     assert isinstance(zf, zipfile.ZipFile)
     try:
         info = zf.getinfo("META-INF/MANIFEST.MF")
     except KeyError:
-        return None
+        return {}
     if info.file_size > MAX_MANIFEST:
         raise ArchiveError(f"{where}: manifest declares {info.file_size} bytes, over the {MAX_MANIFEST} read")
     with zf.open(info) as f:
@@ -107,8 +138,11 @@ def _main_class(zf: object, where: str) -> str | None:
         raise ArchiveError(f"{where}: manifest inflates past its declared size")
     # Manifest lines are continued by a line starting with one space.
     joined = text.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").replace("\n ", "")
+    out = {"": ""}
     for line in joined.split("\n"):
+        if not line.strip():
+            break  # the main section ends at the first blank line; per-entry sections follow
         key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "main-class":
-            return value.strip() or None
-    return None
+        if sep:
+            out.setdefault(key.strip().lower(), value.strip())
+    return out

@@ -545,6 +545,11 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
                           if loaders else f"{where}: no dynamic loader"))
     sources.append(Source("path_env", "read from root" if path_env is not None else "documented",
                           "given" if path_env is not None else "Docker's default PATH"))
+    from linkcheck.image.runtimes import detect_runtimes
+
+    final_path = tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH
+    runtimes = detect_runtimes(tree, final_path)
+    sources.extend(Source(f"runtime {r.kind.value}", "read from root", r.source) for r in runtimes)
     return Target(
         name=name,
         machine=machine,
@@ -553,9 +558,10 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
         libc_version=version,
         loaders=loaders,
         search_dirs=search,
-        path_env=tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH,
+        path_env=final_path,
         files=files,
         size_bytes=None,
         description=f"root filesystem {where}",
         sources=tuple(sources),
+        runtimes=runtimes,
     )

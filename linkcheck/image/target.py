@@ -84,6 +84,8 @@ class ProfileInfo:
     size_bytes: int | None  # of the amd64 image when there is one, else the first listed
     description: str
     sources: tuple[Source, ...] = field(default=())
+    family: str = ""  # "debian", "eclipse-temurin" ...: listings group images by it
+    runtime: str | None = None  # "java 17.0.20+8" for a runtime image
 
     def describe(self) -> str:
         """One line for people: name, aliases, architectures, libc, size, how its facts are known."""
@@ -93,7 +95,8 @@ class ProfileInfo:
         size = "size ?" if self.size_bytes is None else f"{self.size_bytes / 1e6:.1f} MB"
         hows = sorted({s.how for s in self.sources})
         aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
-        return (f"{self.name}{aliases}: {','.join(self.architectures)}, {libc}, {size}; "
+        runtime = f"{self.runtime}, " if self.runtime else ""
+        return (f"{self.name}{aliases}: {runtime}{','.join(self.architectures)}, {libc}, {size}; "
                 f"facts {'/'.join(hows)}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +108,8 @@ class ProfileInfo:
             "libc_version": self.libc_version,
             "size_bytes": self.size_bytes,
             "description": self.description,
+            "family": self.family,
+            "runtime": self.runtime,
             "sources": [{"fact": s.fact, "how": s.how, "where": s.where, "date": s.date}
                         for s in self.sources],
         }
@@ -416,6 +421,31 @@ def _find_image(name: str) -> ProfileImage | None:
     return None
 
 
+def find_profile_image(name: str) -> ProfileImage | None:
+    """The built-in OS image called ``name`` (or an alias), or None."""
+    return _find_image(name)
+
+
+def _runtime_target(name: str, platform: str | None) -> Target | None:
+    """A built-in runtime image (eclipse-temurin:17-jre ...): its base OS profile with the runtime."""
+    from linkcheck.image.runtimes import find_runtime_image, runtime_target
+
+    found = find_runtime_image(name)
+    if found is None:
+        return None
+    image, moving = found
+    base = _find_image(image.base)
+    if base is None:
+        raise TargetError(f"runtime profile for {image.name}: its base {image.base!r} is not a built-in "
+                          "image")
+    machine = _machine_of(platform)
+    base_target = _select(base, machine)
+    if base_target.docker_arch not in image.architectures:
+        raise TargetError(f"{image.name}: no built-in profile for {machine} (profiles exist for "
+                          f"{', '.join(image.architectures)})")
+    return runtime_target(image, base_target, moving)
+
+
 def _select(image: ProfileImage, machine: str) -> Target:
     for t in image.targets:
         if t.machine == machine:
@@ -447,6 +477,10 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     builtin = _find_image(text) if text.strip() else None
     if builtin is not None and not _looks_like_path(text):
         return _select(builtin, _machine_of(platform))
+    if text.strip() and not _looks_like_path(text) and not os.path.isdir(os.path.expanduser(text)):
+        runtime = _runtime_target(text, platform)
+        if runtime is not None:
+            return runtime
     path = os.path.expanduser(text)
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "index.json")) and os.path.isfile(
             os.path.join(path, "oci-layout")):
@@ -543,5 +577,25 @@ def list_profiles() -> tuple[ProfileInfo, ...]:
             size_bytes=first.size_bytes,
             description=image.description,
             sources=first.sources,
+            family=image.family,
+        ))
+    from linkcheck.image.runtimes import all_runtime_images
+
+    for rt in all_runtime_images():
+        base = _find_image(rt.base)
+        if base is None:
+            raise TargetError(f"runtime profile for {rt.name}: its base {rt.base!r} is not a built-in image")
+        first = next((t for t in base.targets if t.docker_arch == "amd64"), base.targets[0])
+        out.append(ProfileInfo(
+            name=rt.name,
+            aliases=rt.aliases + tuple(f"{m.tag} as of {m.date}" for m in rt.moving_tags),
+            architectures=rt.architectures,
+            libc=first.libc,
+            libc_version=first.libc_version,
+            size_bytes=rt.size_bytes,
+            description=f"{rt.description} (on {rt.base})",
+            sources=rt.sources,
+            family=rt.family,
+            runtime=f"{rt.runtime.kind.value} {rt.runtime.version}",
         ))
     return tuple(out)

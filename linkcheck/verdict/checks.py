@@ -93,6 +93,10 @@ def check(
     elif analysis.format is FileFormat.ELF and analysis.elf is not None:
         loaded = _check_elf(analysis.elf, target, program, shell, found, origin_files, install_dir)
         return _verdict(target, found, loaded)
+    elif analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:
+        from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
+
+        return check_java(analysis, target, program)
     else:
         _not_runnable(_NOT_PROGRAM.get(analysis.format, "not a program"), analysis.format.value, target,
                       program, shell, found, text=analysis.format in (FileFormat.TEXT, FileFormat.EMPTY))

@@ -1,0 +1,1 @@
+"""Built-in runtime image profiles (data files; see linkcheck.image.runtimes)."""
