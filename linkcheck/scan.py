@@ -216,7 +216,7 @@ class _ImageJob:
         else:
             try:
                 data = self.tree.read(member)
-                analysis = analyze_bytes(bytes(data), member)
+                analysis = analyze_bytes(data, member)
             except OSError as exc:
                 return _image_result(shown, self, member, None,
                                      f"{shown}: cannot read ({exc.strerror or exc})")

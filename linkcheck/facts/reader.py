@@ -78,8 +78,8 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
         os.close(fd)
 
 
-def analyze_bytes(data: bytes, name: str) -> Analysis:
-    """Facts about a file held in memory (for example a member of an archive); ``name`` names it."""
+def analyze_bytes(data: bytes | mmap.mmap, name: str) -> Analysis:
+    """Facts about a file held in memory or mapped (for example a member of an archive); ``name`` names it."""
     size = len(data)
     if size == 0:
         return Analysis(name, FileFormat.EMPTY, "empty file", 0)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import mmap
 import os
 import posixpath
 import stat
@@ -69,6 +70,9 @@ from linkcheck.image.tree import MAX_FILE_BYTES, MAX_SYMLINKS, Buffer, EntryKind
 __all__ = ["DEFAULT_LIMITS", "ImageBuilder", "ImageTree", "Limits", "is_image_archive", "open_image_tree"]
 
 _OPEN_FILES = 16  # host files (layout blobs) kept open at once; the rest are reopened when read
+# A member at least this large is mapped, not read into memory: a 1 GB library costs the pages the
+# reader touches, not 1 GB (or more) per worker.
+MAP_FROM = 8 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,18 @@ class _Files:
             length -= len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def map(self, fid: int, pos: int, length: int) -> mmap.mmap:
+        """``length`` bytes at ``pos``, mapped read-only. mmap needs a page-aligned offset: a member that
+        is not aligned is first copied, kernel-side, into a nameless file that goes with the mapping."""
+        fd = self.fd(fid)
+        if os.fstat(fd).st_size < pos + length:
+            raise OSError(errno.EIO, "archive shorter than its index")  # mapping past the end: SIGBUS
+        if pos % mmap.ALLOCATIONGRANULARITY == 0:
+            return mmap.mmap(fd, length, offset=pos, access=mmap.ACCESS_READ)
+        with tempfile.TemporaryFile(prefix="linkcheck-member-") as copy:
+            _copy_range(fd, copy.fileno(), pos, length)
+            return mmap.mmap(copy.fileno(), length, access=mmap.ACCESS_READ)
+
     def close(self) -> None:
         for fd in self._open.values():
             os.close(fd)
@@ -142,6 +158,49 @@ class _Files:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def _copy_range(src: int, dst: int, pos: int, length: int) -> None:
+    """``length`` bytes of ``src`` from ``pos`` into the empty file ``dst``: data extents only (a hole
+    stays a hole: a sparse 1 GB member costs no disk), in the kernel when it can."""
+    end = pos + length
+    at = pos
+    while at < end:
+        try:
+            data = os.lseek(src, at, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                break  # nothing but a hole up to the end of the file
+            data = at  # no SEEK_DATA here: copy everything
+        if data >= end:
+            break
+        try:
+            hole = min(end, os.lseek(src, data, os.SEEK_HOLE))
+        except OSError:
+            hole = end
+        _copy_extent(src, dst, data, data - pos, hole - data)
+        at = hole
+    os.ftruncate(dst, length)
+
+
+def _copy_extent(src: int, dst: int, pos: int, to: int, length: int) -> None:
+    done = 0
+    try:
+        while done < length:
+            n = os.copy_file_range(src, dst, length - done, pos + done, to + done)
+            if n == 0:
+                raise OSError(errno.EIO, "archive shorter than its index")
+            done += n
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    while done < length:
+        chunk = os.pread(src, min(CHUNK, length - done), pos + done)
+        if not chunk:
+            raise OSError(errno.EIO, "archive shorter than its index")
+        os.pwrite(dst, chunk, to + done)
+        done += len(chunk)
 
 
 class _Window:
@@ -243,6 +302,12 @@ class ImageTree:
             raise OSError(errno.EFBIG, "file too large to inspect", key)
         if node.sparse:
             raise OSError(errno.EOPNOTSUPP, "sparse tar member", key)
+        if node.entry.size >= MAP_FROM:
+            fid, base = self._layers[node.blob]
+            try:
+                return self._files.map(fid, base + node.offset, node.entry.size)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, key) from None
         return self.read_range(key, 0, node.entry.size)
 
     # -- beyond Tree --------------------------------------------------------------------------
