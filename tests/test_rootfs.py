@@ -21,7 +21,7 @@ from linkcheck.image.rootfs import (
     parse_ld_so_conf,
     target_from_tree,
 )
-from linkcheck.image.tree import DirectoryTree
+from linkcheck.image.tree import DirectoryTree, EntryKind, TreeEntry
 from linkcheck.model import Libc
 
 from conftest import SHARED_ROOTFS
@@ -370,3 +370,44 @@ def test_ld_so_conf_any_include_graph_terminates_without_repeats(tmp_path_factor
 
     visit(0)
     assert [d.path for d in parse_ld_so_conf(DirectoryTree(root))] == expected
+
+
+class _CountingTree:
+    """A root held in memory (a DirectoryTree of 100,000 files takes longer to make than to read),
+    counting how often each directory is listed."""
+
+    def __init__(self, files: dict[str, bytes], dirs: dict[str, tuple[str, ...]]) -> None:
+        self._files = files
+        self._dirs = dirs
+        self.listed: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return "memory"
+
+    def lstat(self, path: str) -> TreeEntry | None:
+        if path in self._dirs:
+            return TreeEntry(EntryKind.DIRECTORY, 0o755, 0)
+        if path in self._files:
+            return TreeEntry(EntryKind.FILE, 0o644, len(self._files[path]))
+        return None
+
+    def listdir(self, path: str) -> tuple[str, ...]:
+        self.listed[path] = self.listed.get(path, 0) + 1
+        return self._dirs.get(path, ())
+
+    def read(self, path: str) -> bytes:
+        return self._files[path]
+
+
+def test_ld_so_conf_include_globs_are_expanded_once_over_a_huge_directory() -> None:
+    """30,000 include lines over a 100,000-file directory: each pattern is matched once and the
+    directory listed once (it was listed again for every line: 19 s a line)."""
+    names = tuple(sorted([f"f{i:06d}.txt" for i in range(100_000)] + ["x86.conf"]))
+    lines = ["include /etc/ld.so.conf.d/*.conf"] * 20_000
+    lines += [f"include /etc/ld.so.conf.d/q{i}*.conf" for i in range(10_000)] + ["/opt/last"]
+    files = {"/etc/ld.so.conf": "\n".join(lines).encode(), "/etc/ld.so.conf.d/x86.conf": b"/opt/lib\n"}
+    dirs = {"/": ("etc",), "/etc": ("ld.so.conf", "ld.so.conf.d"), "/etc/ld.so.conf.d": names}
+    tree = _CountingTree(files, dirs)
+    assert [d.path for d in parse_ld_so_conf(tree)] == ["/opt/lib", "/opt/last"]
+    assert tree.listed["/etc/ld.so.conf.d"] == 1

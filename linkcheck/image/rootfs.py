@@ -64,6 +64,10 @@ UCLIBC_DEFAULT_DIRS = ("/lib", "/usr/lib")
 MAX_CONF_FILES = 256
 MAX_CONF_DEPTH = 16
 MAX_CONF_BYTES = 1 << 20
+# Directory entries matched against include globs, over one ld.so.conf and all it includes: ldconfig has no
+# such bound, but real configurations use a few dozen; past it (a hostile root: 30,000 include lines
+# over a 100,000-file directory took minutes), further includes are not expanded.
+MAX_GLOB_NAMES = 1_000_000
 # A glibc loader is a few hundred KiB; a larger file is not searched for its built-in directories.
 MAX_LOADER_BYTES = 16 << 20
 
@@ -355,6 +359,7 @@ def parse_ld_so_conf(tree: Tree, path: str = "/etc/ld.so.conf") -> tuple[SearchD
     dirs: list[SearchDir] = []
     seen_dirs: set[str] = set()
     visited: set[str] = set()
+    globber = _Globber(tree)
 
     def read_file(conf: str, depth: int) -> None:
         if depth > MAX_CONF_DEPTH or len(visited) >= MAX_CONF_FILES:
@@ -373,9 +378,11 @@ def parse_ld_so_conf(tree: Tree, path: str = "/etc/ld.so.conf") -> tuple[SearchD
             words = line.split()
             if words[0] == "include" and len(words) > 1:
                 for pattern in words[1:]:
+                    if len(visited) >= MAX_CONF_FILES:
+                        break  # nothing more would be read: do not even match
                     if not pattern.startswith("/"):
                         pattern = posixpath.join(posixpath.dirname(normalize(conf)), pattern)
-                    for match in _glob(tree, pattern):
+                    for match in globber.glob(pattern):
                         read_file(match, depth + 1)
                 continue
             if words[0] == "hwcap":
@@ -392,29 +399,52 @@ def parse_ld_so_conf(tree: Tree, path: str = "/etc/ld.so.conf") -> tuple[SearchD
     return tuple(dirs)
 
 
-def _glob(tree: Tree, pattern: str) -> tuple[str, ...]:
-    """glob(3) inside the tree: matches sorted, hidden names only for patterns starting with "."."""
-    parts = [p for p in normalize(pattern).split("/") if p]
-    paths = ["/"]
-    for part in parts:
-        nxt: list[str] = []
-        magic = any(c in part for c in "*?[")
-        for base in paths:
-            if magic:
-                found = resolve(tree, base)
-                if found is None or found[1].kind is not EntryKind.DIRECTORY:
+class _Globber:
+    """glob(3) inside the tree: matches sorted, hidden names only for patterns starting with ".".
+    Each pattern is expanded once and each directory listed once per parse (the tree does not change),
+    and at most MAX_GLOB_NAMES names are matched in all."""
+
+    def __init__(self, tree: Tree) -> None:
+        self._tree = tree
+        self._globs: dict[str, tuple[str, ...]] = {}
+        self._listings: dict[str, tuple[str, ...]] = {}
+        self._budget = MAX_GLOB_NAMES
+
+    def glob(self, pattern: str) -> tuple[str, ...]:
+        key = normalize(pattern)
+        found = self._globs.get(key)
+        if found is None:
+            found = self._globs[key] = self._expand(key)
+        return found
+
+    def _listdir(self, base: str) -> tuple[str, ...]:
+        names = self._listings.get(base)
+        if names is None:
+            found = resolve(self._tree, base)
+            ok = found is not None and found[1].kind is EntryKind.DIRECTORY
+            names = self._listings[base] = self._tree.listdir(found[0]) if found is not None and ok else ()
+        return names
+
+    def _expand(self, pattern: str) -> tuple[str, ...]:
+        paths = ["/"]
+        for part in (p for p in pattern.split("/") if p):
+            nxt: list[str] = []
+            magic = any(c in part for c in "*?[")
+            for base in paths:
+                if not magic:
+                    nxt.append(posixpath.join(base, part))
                     continue
-                for name in tree.listdir(found[0]):
-                    if name.startswith(".") and not part.startswith("."):
-                        continue
-                    if fnmatch.fnmatchcase(name, part):
-                        nxt.append(posixpath.join(base, name))
+                names = self._listdir(base)
+                if len(names) > self._budget:
+                    return ()
+                self._budget -= len(names)
+                hidden = part.startswith(".")
+                nxt.extend(posixpath.join(base, name) for name in fnmatch.filter(names, part)
+                           if hidden or not name.startswith("."))
                 if len(nxt) > MAX_CONF_FILES:
                     break
-            else:
-                nxt.append(posixpath.join(base, part))
-        paths = sorted(nxt)[:MAX_CONF_FILES]
-    return tuple(p for p in paths if resolve(tree, p) is not None)
+            paths = sorted(nxt)[:MAX_CONF_FILES]
+        return tuple(p for p in paths if resolve(self._tree, p) is not None)
 
 
 def _musl_dirs(tree: Tree, abi: _Abi) -> tuple[SearchDir, ...]:
