@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,7 @@ from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
 
 if TYPE_CHECKING:
     from linkcheck.model import Target
-    from linkcheck.report import Checked
+    from linkcheck.report import Checked, Run
     from linkcheck.scan import ScanResult
 
 HELP = """Tell whether compiled programs will start on a container image, without running them.
@@ -90,6 +92,15 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
     run = Run(_load_targets(targets, platform), platform=platform, gates=gates, install_dir=install_dir,
               jobs=jobs)
     output = "json" if as_json else "jsonl" if as_jsonl else "text"
+    try:
+        _check_all(run, paths, output, quiet, sarif_path)
+    except BrokenPipeError:
+        # Output piped into `head -1`: stop quietly, with the status of what was checked so far.
+        _drop_stdout()
+    raise SystemExit(run.status)
+
+
+def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif_path: str | None) -> None:
     documents: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     kept: list[ScanResult] = []  # only when a SARIF log is asked for
@@ -133,7 +144,7 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         from linkcheck.output.render import json_document
 
         click.echo(dumps(json_document(documents, errors, __version__), indent=2))
-    raise SystemExit(run.status)
+    sys.stdout.flush()
 
 
 def _load_targets(names: tuple[str, ...], platform: str | None) -> list[Target]:
@@ -245,14 +256,50 @@ def _say_error(message: str) -> None:
     click.echo("linkcheck: " + " ".join(" ".join(terminal_lines([message])).split()), err=True)
 
 
+class _Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGHUP arrived. Not an Exception (nothing may swallow it) and not a
+    KeyboardInterrupt (click would turn that into its Abort, status 1): it unwinds every ``finally`` and
+    ``with`` on its way out, which stops the scan workers and closes the image's temporary file."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    for other in _SIGNALS:  # a second signal must not cut the clean-up short
+        signal.signal(other, signal.SIG_IGN)
+    raise _Interrupted(signum)
+
+
+def _drop_stdout() -> None:
+    """The reader of stdout is gone (``| head -1``): what is still buffered goes nowhere, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: errors become one line on stderr and exit status 2, never a traceback."""
+    """Entry point: errors become one line on stderr and exit status 2, never a traceback. A signal exits
+    128 + its number (Ctrl-C: 130) once the workers are stopped; a closed stdout exits quietly with the
+    status the work done so far implies."""
     # Names are escaped to printable text, but a locale without UTF-8 (latin-1, ASCII) cannot encode
     # every printable character: show those as escapes instead of failing half-way through a report.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")
+    for signum in _SIGNALS:  # before click runs, so that click never sees a KeyboardInterrupt
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            signal.signal(signum, _on_signal)
     try:
-        command.main(args=argv, prog_name="linkcheck", standalone_mode=False)
+        try:
+            command.main(args=argv, prog_name="linkcheck", standalone_mode=False)
+        finally:
+            sys.stdout.flush()  # here, not at exit: a closed pipe must be seen while it can be handled
+    except _Interrupted as stop:
+        raise SystemExit(128 + stop.signum) from None
     except SystemExit:
         raise
     except click.exceptions.Exit as done:
@@ -265,9 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     except LinkcheckError as err:
         _say_error(err.message)
         raise SystemExit(ExitStatus.ERROR) from None
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
     except BrokenPipeError:
-        # Output piped into `head`: not an error of ours.
-        sys.stderr.close()
+        # Output piped into `head` before any status was decided: not an error of ours.
+        _drop_stdout()
         raise SystemExit(ExitStatus.OK) from None

@@ -38,11 +38,12 @@ class Gates:
     arch: str | None = None
 
     def __post_init__(self) -> None:
-        if self.max_glibc:
+        # An empty value is refused, not read as "no gate": `--max-glibc "$UNSET"` must not pass silently.
+        if self.max_glibc is not None:
             from linkcheck.verdict.gates import parse_glibc_version
 
             parse_glibc_version(self.max_glibc)
-        if self.arch:
+        if self.arch is not None:
             from linkcheck.facts.arch import normalize_arch
 
             normalize_arch(self.arch)
@@ -135,7 +136,16 @@ class Run:
         """Every file of one input, as it is checked. Never raises for a bad input: it is a ``Checked``
         whose ``result.error`` says why."""
         shown = os.fspath(path)
-        checked = self._container(shown) if is_container(shown) else self._file(shown)
+        if shown.endswith(IMAGE_SUFFIXES) and os.path.isfile(shown) and not is_container(shown):
+            # Named as an image archive but neither a tar nor compressed: a corrupt input, not a program.
+            from linkcheck.scan import ScanResult
+
+            checked: Iterator[Checked] = iter([Checked(ScanResult(
+                shown, None, f"{shown}: not a readable image archive (neither a tar nor compressed)"))])
+        elif is_container(shown):
+            checked = self._container(shown)
+        else:
+            checked = self._file(shown)
         for item in checked:
             self.files += item.result.analysis is not None
             self.failures += item.failed
