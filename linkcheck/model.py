@@ -313,6 +313,38 @@ class ScriptFacts:
     line: str  # the shebang line, decoded as names are ("surrogateescape": lossless)
 
 
+class ExecError(str, enum.Enum):
+    """The errno execve fails with when the kernel refuses a file, and how strerror words it (what
+    `docker run` prints after "exec PATH: ")."""
+
+    ENOEXEC = "ENOEXEC"
+    EIO = "EIO"
+    EACCES = "EACCES"
+    ELIBBAD = "ELIBBAD"
+
+    @property
+    def strerror(self) -> str:
+        return _STRERROR[self]
+
+
+_STRERROR = {
+    ExecError.ENOEXEC: "exec format error",
+    ExecError.EIO: "input/output error",
+    ExecError.EACCES: "permission denied",
+    ExecError.ELIBBAD: "accessing a corrupted shared library",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KernelRefusal:
+    """The kernel refuses to start the file, whatever the image holds (one of fs/binfmt_elf.c's
+    checks on the file's own bytes)."""
+
+    error: ExecError
+    reason: str  # one line: "PT_INTERP does not end in a NUL byte"
+    rule: str  # the kernel's check it models, cited: "fs/binfmt_elf.c load_elf_phdrs: size > 65536"
+
+
 @dataclass(frozen=True, slots=True)
 class ClassVersionGroup:
     """The classes of a jar (or directory) that share one class-file major version."""
@@ -344,9 +376,10 @@ class Analysis:
     format: FileFormat
     description: str  # one line for people: "ELF 64-bit x86_64 PIE executable, glibc-dynamic"
     size: int
-    elf: ElfFacts | None = None
+    elf: ElfFacts | None = None  # None for an ELF file too broken to read (then kernel_refusal says why)
     script: ScriptFacts | None = None
     java: JavaFacts | None = None
+    kernel_refusal: KernelRefusal | None = None  # an ELF file execve refuses on any image
 
     @property
     def machine(self) -> str | None:
@@ -388,6 +421,7 @@ class Analysis:
             "warnings": list(e.warnings) + list(e.symbols.warnings) if e else [],
             "script": _script_dict(self.script) if self.script else None,
             "java": _java_dict(self.java) if self.java else None,
+            "kernel_refusal": _refusal_dict(self.kernel_refusal) if self.kernel_refusal else None,
         }
         return out
 
@@ -423,6 +457,10 @@ def _script_dict(s: ScriptFacts) -> dict[str, Any]:
         "truncated": s.truncated,
         "line": s.line,
     }
+
+
+def _refusal_dict(r: KernelRefusal) -> dict[str, Any]:
+    return {"errno": r.error.value, "message": r.error.strerror, "reason": r.reason, "rule": r.rule}
 
 
 def _java_dict(j: JavaFacts) -> dict[str, Any]:

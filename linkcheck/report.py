@@ -180,7 +180,8 @@ class Run:
         gates = self.gates.judge(analysis)
         matrix: tuple[Target, ...] = ()
         targets: Sequence[Target] = self.targets
-        if not targets and not gates and (analysis.elf is not None or analysis.script is not None):
+        if not targets and not gates and (analysis.elf is not None or analysis.script is not None
+                                          or analysis.kernel_refusal is not None):
             from linkcheck.image.target import builtin_targets
 
             machine = self.platform or analysis.machine

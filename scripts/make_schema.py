@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from linkcheck.model import (  # noqa: E402
     SCHEMA_VERSION,
     ElfType,
+    ExecError,
     FileFormat,
     Language,
     Libc,
@@ -65,6 +66,8 @@ def schema() -> dict[str, Any]:
                     "major": {"type": "integer"}, "count": {"type": "integer"},
                     "examples": {"type": "array", "items": {"type": "string"}}})},
                 "multi_release": {"type": "boolean"}}, nullable=True)
+    refusal = obj({"errno": {"enum": values(ExecError)}, "message": text, "reason": text, "rule": text},
+                  nullable=True)
     file_entry = obj({
         "path": text,
         "format": {"enum": values(FileFormat)},
@@ -92,6 +95,7 @@ def schema() -> dict[str, Any]:
         "warnings": texts,
         "script": script,
         "java": java,
+        "kernel_refusal": refusal,
         "verdicts": {"type": "array", "items": verdict},
         "gates": {"type": "array", "items": gate},
         "smallest_target": maybe_text,

@@ -64,7 +64,6 @@ def test_readme_documents_every_exit_status() -> None:
     ["--max-glibc", "two", "fixtures/bin/c-glibc-dynamic"],
     ["--bogus-option"],
     ["fixtures/bin/c-glibc-dynamic", "--target", "nosuchimage"],
-    ["fixtures/bin/truncated-elf"],
     ["--arch", "vax", "fixtures/bin/c-glibc-dynamic"],
     ["--json", "--jsonl", "fixtures/bin/c-glibc-dynamic"],
 ])
@@ -176,8 +175,23 @@ def test_directory_of_static_programs_passes_on_scratch(tmp_path: Path) -> None:
     assert run(str(tmp_path), "--target", "scratch", "--platform", "amd64").returncode == ExitStatus.OK
 
 
+def _dynamic_segment_past_the_end(program: bytes) -> bytes:
+    """The program with PT_DYNAMIC moved past the end of the file: the kernel starts it (it never
+    reads PT_DYNAMIC), linkcheck cannot read what the loader would."""
+    import struct
+
+    data = bytearray(program)
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    for i in range(phnum):
+        if struct.unpack_from("<I", data, phoff + 56 * i)[0] == 2:
+            struct.pack_into("<Q", data, phoff + 56 * i + 8, len(data) + 4096)
+    return bytes(data)
+
+
 def test_unreadable_file_inside_a_tree_is_a_finding_not_a_usage_error(tmp_path: Path) -> None:
-    (tmp_path / "broken").write_bytes(Path(fixture("truncated-elf")).read_bytes())
+    program = Path(fixture("c-glibc-dynamic")).read_bytes()
+    (tmp_path / "broken").write_bytes(_dynamic_segment_past_the_end(program))
     result = run(str(tmp_path), "--target", "scratch", "--platform", "amd64", "--json")
     assert result.returncode == ExitStatus.WONT_RUN
     assert json_of(result)["errors"][0]["path"].endswith("broken")
@@ -345,3 +359,26 @@ def test_a_wheel_finding_is_said_once_not_under_every_module(tmp_path: Path) -> 
 def test_an_unknown_target_points_at_the_listing_that_exists() -> None:
     line = one_line_error(run(fixture("go-static"), "--target", "nosuchimage"))
     assert "--list-targets" in line and "`linkcheck targets`" not in line
+@pytest.mark.parametrize("cut", [40, 100, 1000 // 2])
+def test_a_file_the_kernel_refuses_is_a_verdict_not_an_input_error(tmp_path: Path, cut: int) -> None:
+    """The first bytes of a program: execve fails with ENOEXEC (tests/test_kernel.py runs it), which
+    Docker prints as 'exec format error': won't run, status 1, on every target and in the matrix."""
+    path = tmp_path / "cut"
+    path.write_bytes(Path(fixture("c-glibc-dynamic")).read_bytes()[:cut])
+    result = run(str(path), "--target", "slim", "--platform", "amd64")
+    assert result.returncode == ExitStatus.WONT_RUN, result
+    assert "exec /app/cut: exec format error" in result.stdout
+    matrix = run(str(path))  # no target: the matrix, which never fails the run by itself
+    assert matrix.returncode == ExitStatus.OK and "it runs on none of the built-in images" in matrix.stdout
+    verdicts = json_of(run(str(path), "--target", "alpine", "--platform", "amd64", "--json"))["files"][0]
+    assert verdicts["kernel_refusal"]["errno"] == "ENOEXEC"
+    assert verdicts["verdicts"][0]["outcome"] == "not-executable"
+    import linkcheck
+
+    verdict = linkcheck.check(path, "alpine")
+    assert not verdict.runs and verdict.message == "exec /app/cut: exec format error"
+
+
+def test_a_file_that_cannot_be_opened_stays_status_2(tmp_path: Path) -> None:
+    path = tmp_path / "gone"
+    assert one_line_error(run(str(path), "--target", "alpine")).endswith("no such file or directory")

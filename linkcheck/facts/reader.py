@@ -25,6 +25,7 @@ from linkcheck.errors import (
 )
 from linkcheck.facts.elf import ELF_MAGIC, parse_elf
 from linkcheck.facts.java import is_class_file, is_fat_macho, parse_class, parse_jar
+from linkcheck.facts.kernel import exec_refusal
 from linkcheck.facts.mapping import stable_bytes
 from linkcheck.facts.script import parse_shebang
 from linkcheck.model import Analysis, ElfFacts, ElfType, FileFormat, Libc, Linkage
@@ -56,16 +57,14 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
             # One read is cheaper than mapping and unmapping a small file.
             whole = os.pread(fd, SMALL_FILE, 0)
             if whole[:4] == ELF_MAGIC:
-                facts = _parse_elf(whole, shown)
-                return Analysis(shown, FileFormat.ELF, describe_elf(facts), size, elf=facts)
+                return _elf_analysis(whole, shown, size)
             head = whole[:HEAD_SIZE]
         else:
             head = os.pread(fd, HEAD_SIZE, 0)
         if head[:4] == ELF_MAGIC:
             # Mapped so that a truncation while it is parsed cannot SIGBUS the process.
             with stable_bytes(fd, size, shown) as data:
-                facts = _parse_elf(data, shown)
-            return Analysis(shown, FileFormat.ELF, describe_elf(facts), size, elf=facts)
+                return _elf_analysis(data, shown, size)
         if head[:4] in _ZIP_MAGICS and not shown.endswith(".whl"):
             with os.fdopen(os.dup(fd), "rb") as f:
                 return _zip(shown, head, size, f)
@@ -85,11 +84,29 @@ def analyze_bytes(data: bytes | mmap.mmap, name: str) -> Analysis:
         return Analysis(name, FileFormat.EMPTY, "empty file", 0)
     head = data[:HEAD_SIZE]
     if head[:4] == ELF_MAGIC:
-        facts = _parse_elf(data, name)
-        return Analysis(name, FileFormat.ELF, describe_elf(facts), size, elf=facts)
+        return _elf_analysis(data, name, size)
     if head[:4] in _ZIP_MAGICS and not name.endswith(".whl"):
         return _zip(name, head, size, io.BytesIO(data))
     return _other(name, head, size)
+
+
+def _elf_analysis(data: bytes | mmap.mmap, name: str, size: int) -> Analysis:
+    """An ELF file's Analysis, with the kernel's refusal when execve would refuse it. A file too broken
+    to read is an Analysis without facts when the kernel refuses it too (it gets a verdict: exec format
+    error); otherwise MalformedElfError."""
+    try:
+        facts = _parse_elf(data, name)
+    except MalformedElfError:
+        refusal = exec_refusal(data)
+        if refusal is None:
+            raise
+        why = f"ELF file the kernel refuses ({refusal.error.strerror}): {refusal.reason}"
+        return Analysis(name, FileFormat.ELF, why, size, kernel_refusal=refusal)
+    refusal = exec_refusal(data)
+    desc = describe_elf(facts)
+    if refusal is not None and facts.elf_type in (ElfType.EXEC, ElfType.DYN):
+        desc += f"; the kernel refuses it ({refusal.error.strerror}): {refusal.reason}"
+    return Analysis(name, FileFormat.ELF, desc, size, elf=facts, kernel_refusal=refusal)
 
 
 def _parse_elf(data: bytes | mmap.mmap, name: str) -> ElfFacts:

@@ -19,7 +19,9 @@ from linkcheck.model import (
     Analysis,
     ElfFacts,
     ElfType,
+    ExecError,
     FileFormat,
+    KernelRefusal,
     Libc,
     Linkage,
     LoadedLibrary,
@@ -91,12 +93,15 @@ def check(
     if analysis.format is FileFormat.SCRIPT and analysis.script is not None:
         _check_script(analysis.script, target, program, shell, found)
     elif analysis.format is FileFormat.ELF and analysis.elf is not None:
-        loaded = _check_elf(analysis.elf, target, program, shell, found, origin_files, install_dir)
+        loaded = _check_elf(analysis.elf, target, program, shell, found, origin_files, install_dir,
+                            analysis.kernel_refusal)
         return _verdict(target, found, loaded)
     elif analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:
         from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
 
         return check_java(analysis, target, program)
+    elif analysis.format is FileFormat.ELF and analysis.kernel_refusal is not None:
+        _kernel_refuses(analysis.kernel_refusal, target, program, shell, found)
     else:
         _not_runnable(_NOT_PROGRAM.get(analysis.format, "not a program"), analysis.format.value, target,
                       program, shell, found, text=analysis.format in (FileFormat.TEXT, FileFormat.EMPTY))
@@ -181,6 +186,24 @@ def _not_runnable(why: str, subject: str, target: Target, program: str, shell: S
         found.shell_message = f"(a shell runs {program} as a shell script itself, since it has no #! line)"
     else:
         found.shell_message = explain.shell_exec_format(shell, program)
+
+
+def _kernel_refuses(r: KernelRefusal, target: Target, program: str, shell: Shell, found: _Findings) -> None:
+    """An ELF file execve refuses on any image (facts.kernel): damaged or not written by a linker."""
+    name = posixpath.basename(program)
+    why = (f"The kernel refuses {name} before it looks at anything in {target.name}: {r.reason} "
+           f"({r.rule}). execve fails with {r.error.value}: {r.error.strerror}.")
+    found.add(Problem(Outcome.NOT_EXECUTABLE, r.error.value, program, r.reason), why,
+              [f"rebuild {name}, or copy it again: the file is damaged or was not written by a linker"])
+    found.messages.append(explain.docker_exec(program, r.error.strerror))
+    if r.error is ExecError.ENOEXEC:
+        found.shell_message = explain.shell_exec_format(shell, program)
+    else:  # the shells print strerror as the C library words it (measured: bash, dash, busybox ash)
+        text = r.error.strerror.capitalize()
+        found.shell_message = {
+            Shell.BASH: f"bash: {program}: {text}", Shell.OLD_BASH: f"bash: {program}: {text}",
+            Shell.DASH: f"sh: 1: {program}: {text}", Shell.ASH: f"sh: {program}: {text}",
+        }.get(shell, explain.NO_SHELL)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +295,8 @@ def _shell_permission(shell: Shell, program: str, interp: str) -> str:
 
 
 def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _Findings,
-               origin_files: TargetFiles | None, install_dir: str) -> tuple[LoadedLibrary, ...]:
+               origin_files: TargetFiles | None, install_dir: str,
+               refusal: KernelRefusal | None = None) -> tuple[LoadedLibrary, ...]:
     name = posixpath.basename(program)
     if e.elf_type in (ElfType.REL, ElfType.CORE, ElfType.OTHER):
         what = {ElfType.REL: "an object file (ET_REL): link it into a program first",
@@ -296,6 +320,10 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
     if e.machine != target.machine:
         found.notes.append(f"a {e.machine} program on a {target.machine} image: the kernel runs it in "
                            "compat mode, which most distribution kernels enable")
+    # 1b. The kernel's checks of the program headers and PT_INTERP, after the machine's.
+    if refusal is not None:
+        _kernel_refuses(refusal, target, program, shell, found)
+        return ()
     # 2. The program interpreter (or, for a shared library, a loader to load it at all).
     is_library = e.interpreter is None and e.elf_type is ElfType.DYN and e.linkage not in (
         Linkage.STATIC, Linkage.STATIC_PIE)
