@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from linkcheck.errors import FormatError, InputError, LinkcheckError, MalformedElfError, NotFoundError
+from linkcheck.errors import FormatError, InputError, LinkcheckError, NotFoundError
 from linkcheck.facts.reader import analyze, analyze_bytes
 from linkcheck.model import ExecError, FileFormat, Language, Linkage, version_key
 
