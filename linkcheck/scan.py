@@ -305,20 +305,28 @@ def iter_files(root: str) -> Iterator[str]:
     lazily, without following symlinks (a symlinked directory is not entered, a symlinked file is not
     listed). Entries are visited sorted by name, a directory's name taken with its trailing "/", which
     gives exactly the order of ``sorted()`` over the full paths."""
-    stack: list[Iterator[tuple[str, str, bool]]] = [iter(_sorted_entries(root, ""))]
+    top = _sorted_entries(root, "")
+    if top is None:
+        yield ""  # the root itself cannot be listed
+        return
+    stack: list[Iterator[tuple[str, str, bool]]] = [iter(top)]
     while stack:
         item = next(stack[-1], None)
         if item is None:
             stack.pop()
             continue
         _key, rel, is_dir = item
-        if is_dir:
-            stack.append(iter(_sorted_entries(root, rel)))
-        else:
+        if not is_dir:
             yield rel
+            continue
+        entries = _sorted_entries(root, rel)
+        if entries is None:
+            yield rel  # a directory that cannot be listed is named, as a file that cannot be opened is
+        else:
+            stack.append(iter(entries))
 
 
-def _sorted_entries(root: str, rel: str) -> list[tuple[str, str, bool]]:
+def _sorted_entries(root: str, rel: str) -> list[tuple[str, str, bool]] | None:
     out: list[tuple[str, str, bool]] = []
     try:
         with os.scandir(os.path.join(root, rel) if rel else root) as it:
@@ -332,7 +340,7 @@ def _sorted_entries(root: str, rel: str) -> list[tuple[str, str, bool]]:
                 except OSError:
                     continue
     except OSError:
-        return []
+        return None  # unreadable (permission denied), longer than PATH_MAX ...
     out.sort()
     return out
 

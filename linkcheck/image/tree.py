@@ -17,6 +17,8 @@ import stat
 from dataclasses import dataclass
 from typing import Protocol
 
+from linkcheck.errors import InputError
+
 # The kernel gives up after 40 symlinks in one lookup (ELOOP); so do we.
 MAX_SYMLINKS = 40
 # A library or program larger than this is not read (a hostile image could hold a sparse 1 TB "libc").
@@ -121,6 +123,10 @@ class DirectoryTree:
     Only paths whose directory components ``resolve`` has already checked are passed to ``lstat`` and
     ``read``, so the host never follows a symlink planted in the root; the final open uses O_NOFOLLOW and
     O_NONBLOCK and refuses anything but a regular file.
+
+    A path the host refuses to show (permission denied: an unreadable ``/lib64``, a libc with mode 0600,
+    for a user who is not root) raises InputError naming it: what is there cannot be told, and guessing
+    "nothing" would turn into a wrong verdict.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -137,9 +143,14 @@ class DirectoryTree:
     def host_path(self, path: str) -> str:
         return self._root + normalize(path) if normalize(path) != "/" else self._root
 
+    def _denied(self, path: str) -> InputError:
+        return InputError(f"{self.host_path(path)}: permission denied (cannot tell what is there)")
+
     def lstat(self, path: str) -> TreeEntry | None:
         try:
             st = os.lstat(self.host_path(path))
+        except PermissionError:
+            raise self._denied(path) from None
         except OSError:
             return None
         mode = stat.S_IMODE(st.st_mode)
@@ -158,11 +169,16 @@ class DirectoryTree:
     def listdir(self, path: str) -> tuple[str, ...]:
         try:
             return tuple(sorted(os.listdir(self.host_path(path))))
+        except PermissionError:
+            raise self._denied(path) from None
         except OSError:
             return ()
 
     def read(self, path: str) -> Buffer:
-        fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except PermissionError:
+            raise self._denied(path) from None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

@@ -1,0 +1,127 @@
+"""Unreadable things are said to be unreadable (issue 12.9): as an unprivileged user (root reads
+whatever the mode), a directory of a tree scan that cannot be listed, a path longer than PATH_MAX, a
+target's libc with mode 0600 and an unreadable /lib64 each name the path and the refusal, and the result
+is never "runs" (exit 0)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+
+from linkcheck.errors import ExitStatus
+
+from conftest import FIXTURE_BIN, ROOT
+
+NOBODY = 65534
+HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
+HOST_LIBS = ("ld-linux-x86-64.so.2", "libc.so.6")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to an unprivileged user needs root")
+needs_host_glibc = pytest.mark.skipif(not all((HOST_LIBDIR / n).is_file() for n in HOST_LIBS),
+                                      reason="needs a Debian x86_64 host glibc")
+
+
+def _drop() -> None:
+    os.setgid(NOBODY)
+    os.setgroups([])
+    os.setuid(NOBODY)
+
+
+def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    site = Path(click.__file__).resolve().parent.parent
+    return subprocess.run(["/usr/bin/python3", "-m", "linkcheck", *args], capture_output=True, text=True,
+                          timeout=120, check=False, preexec_fn=_drop, cwd="/",
+                          env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+
+
+@pytest.fixture
+def world() -> Iterator[Path]:
+    """A directory every user may enter (pytest's tmp_path is private to root)."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as where:
+        os.chmod(where, 0o755)
+        yield Path(where)
+
+
+def program(path: Path, fixture: str = "c-glibc-dynamic") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(FIXTURE_BIN / fixture, path)
+    path.chmod(0o755)
+    return path
+
+
+@needs_root
+def test_a_directory_a_scan_cannot_list_is_named(world: Path) -> None:
+    program(world / "tree" / "ok")
+    program(world / "tree" / "secret" / "hidden")
+    (world / "tree" / "secret").chmod(0o700)  # root's: nobody cannot list it
+    done = run_as_nobody(str(world / "tree"), "--jsonl")
+    assert done.returncode != ExitStatus.OK, done.stdout
+    assert f"{world}/tree/secret: cannot open (Permission denied)" in done.stdout
+    assert f"{world}/tree/ok" in done.stdout  # the rest is still checked
+
+
+def test_a_path_longer_than_path_max_in_a_scan_is_named(world: Path) -> None:
+    tree = world / "tree"
+    program(tree / "ok")
+    fd = os.open(tree, os.O_DIRECTORY)
+    try:
+        for _ in range(20):  # 20 x 250 bytes: deeper than PATH_MAX (4096) from the tree's root
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        out = os.open("prog", os.O_WRONLY | os.O_CREAT, 0o755, dir_fd=fd)
+        os.write(out, (FIXTURE_BIN / "c-glibc-dynamic").read_bytes())
+        os.close(out)
+    finally:
+        os.close(fd)
+    done = subprocess.run([sys.executable, "-m", "linkcheck", str(tree), "--jsonl"],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert done.returncode != ExitStatus.OK, done.stdout
+    assert "File name too long" in done.stdout
+    subprocess.run(["rm", "-rf", str(tree)], check=True)  # rm walks it with openat
+
+
+def glibc_root(root: Path) -> Path:
+    lib = root / "lib" / "x86_64-linux-gnu"
+    lib.mkdir(parents=True)
+    for name in HOST_LIBS:
+        shutil.copyfile(HOST_LIBDIR / name, lib / name)
+        (lib / name).chmod(0o755)
+    (root / "lib64").mkdir()
+    (root / "lib64" / "ld-linux-x86-64.so.2").symlink_to("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+    for d in (root, root / "lib", lib):
+        d.chmod(0o755)
+    return root
+
+
+@needs_root
+@needs_host_glibc
+def test_a_target_libc_nobody_may_read_is_not_an_invalid_elf(world: Path) -> None:
+    root = glibc_root(world / "root")
+    app = program(world / "app")
+    assert run_as_nobody(str(app), "--target", str(root)).returncode == ExitStatus.OK  # the control
+    libc = root / "lib" / "x86_64-linux-gnu" / "libc.so.6"
+    libc.chmod(0o600)
+    done = run_as_nobody(str(app), "--target", str(root))
+    assert done.returncode == ExitStatus.ERROR, done.stdout
+    assert done.stderr.strip() == f"linkcheck: {libc}: permission denied (cannot tell what is there)"
+
+
+@needs_root
+@needs_host_glibc
+def test_an_unreadable_lib64_is_not_a_root_without_a_loader(world: Path) -> None:
+    root = glibc_root(world / "root")
+    app = program(world / "app")
+    (root / "lib64").chmod(0o700)
+    done = run_as_nobody(str(app), "--target", str(root))
+    assert done.returncode == ExitStatus.ERROR, done.stdout
+    assert done.stderr.strip() == (f"linkcheck: {root}/lib64/ld-linux-x86-64.so.2: permission denied "
+                                   "(cannot tell what is there)")
