@@ -538,9 +538,10 @@ class Runtime:
     version: str  # as the runtime reports it: "17.0.20+8"
     release: int  # Java: the feature release (17), which bounds the class files it loads
     command: str  # the path PATH leads to for the command: "/opt/java/openjdk/bin/java"
-    home: str | None = None  # JAVA_HOME
+    home: str | None = None  # JAVA_HOME; Node's install prefix
     vendor: str | None = None  # "Eclipse Adoptium", "Debian" ...
     source: str = ""  # where these facts come from
+    abi: int | None = None  # Node: NODE_MODULE_VERSION (115 for Node 20), which non-N-API addons must match
 
     @property
     def max_class_major(self) -> int:
@@ -608,6 +609,7 @@ class Outcome(str, enum.Enum):
     MISSING_SYMBOL_VERSION = "missing-symbol-version"
     MISSING_SYMBOL = "missing-symbol"
     JAVA_TOO_NEW = "java-too-new"  # class files newer than the image's Java
+    NODE_MODULE_VERSION = "node-module-version"  # a non-N-API addon built for another Node.js ABI
     NO_MAIN_CLASS = "no-main-class"  # `java -jar` finds no Main-Class, or not the class it names
     UNKNOWN = "unknown"  # linkcheck cannot tell (says why)
 

@@ -16,6 +16,13 @@ has_locale() { locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8'; }
 has_locale || [ -x /usr/sbin/locale-gen ] || need+=(locales)
 # The slow tests build Debian roots with debootstrap.
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
+# Java fixtures are compiled with javac; Node.js addons with g++ against Node's headers, npm packages
+# installed with npm, and a musl dlopen probe built with musl-gcc.
+command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v g++ >/dev/null || need+=(g++)
+[ "${LINKCHECK_SLOW:-}" != 1 ] || command -v musl-gcc >/dev/null || need+=(musl-tools)
+[ "${LINKCHECK_SLOW:-}" != 1 ] || command -v npm >/dev/null || need+=(npm)
+[ -e /usr/include/node/node.h ] || need+=(libnode-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -31,7 +31,12 @@ WANTED = [f"eclipse-temurin:{n}-{k}-noble" for n in (8, 11, 17, 21, 25) for k in
     f"eclipse-temurin:{n}-jre-alpine-3.22" for n in (8, 11, 17, 21, 25)] + [
     f"amazoncorretto:{n}-alpine3.22" for n in (8, 11, 17, 21)] + [
     "openjdk:11-jre", "openjdk:11-jre-slim", "gcr.io/distroless/java17-debian12",
-    "gcr.io/distroless/java21-debian12"]
+    "gcr.io/distroless/java21-debian12"] + [
+    f"node:{n}-{v}" for n in (18, 20, 22, 24) for v in ("bookworm", "bookworm-slim")] + [
+    "node:18-alpine3.21", "node:20-alpine3.22", "node:22-alpine3.22", "node:24-alpine3.22",
+    "gcr.io/distroless/nodejs20-debian12", "gcr.io/distroless/nodejs22-debian12"]
+# NODE_MODULE_VERSION of each Node.js release line (nodejs/node doc/abi_version_registry.json).
+NODE_ABI = {18: 108, 20: 115, 22: 127, 24: 137}
 
 
 def test_every_runtime_image_builds_on_an_os_profile_and_cites_its_facts() -> None:
@@ -41,11 +46,16 @@ def test_every_runtime_image_builds_on_an_os_profile_and_cites_its_facts() -> No
         assert find_profile_image(im.base) is not None, im.base
         assert {s.fact for s in im.sources} == set(RUNTIME_FACTS)
         assert all(s.where and s.how in ("measured", "documented", "inferred") for s in im.sources)
-        assert im.runtime.kind is RuntimeKind.JAVA and str(im.runtime.release) in im.name
+        assert str(im.runtime.release) in im.name
+        if im.runtime.kind is RuntimeKind.NODE:
+            assert im.runtime.abi == NODE_ABI[im.runtime.release]
+        else:
+            assert im.runtime.kind is RuntimeKind.JAVA and im.runtime.abi is None
         assert im.runtime.command.startswith(im.runtime.home or "/"), im.name
-        # java is on the image's PATH: the directory of its command or of a program listed.
+        # The command is on the image's PATH (its directory or a program listed), except distroless
+        # nodejs, whose entrypoint names /nodejs/bin/node.
         dirs = {os.path.dirname(p) for p in (im.runtime.command, *im.programs)}
-        assert dirs & {d.replace("{docker_arch}", "") for d in im.path_env} or dirs & set(im.path_env)
+        assert dirs & set(im.path_env) or im.family == "distroless-nodejs", im.name
 
 
 def test_moving_tags_say_what_they_stood_for_and_when() -> None:
@@ -168,3 +178,27 @@ def test_a_java_that_is_not_executable_is_not_a_runtime(tmp_path: Path) -> None:
 def test_release_file_lines() -> None:
     assert parse_release_file('JAVA_VERSION="25.0.3"\nIMPLEMENTOR="Eclipse Adoptium"\nnoise\n') == {
         "JAVA_VERSION": "25.0.3", "IMPLEMENTOR": "Eclipse Adoptium"}
+
+
+def test_node_alpine_adds_the_libraries_node_needs() -> None:
+    """node's musl build needs libstdc++ and libgcc_s, which docker-node adds to alpine: an addon that
+    needs libgcc_s.so.1 loads on node:22-alpine3.22 but not on alpine:3.22."""
+    node = load_target("node:22-alpine3.22", "amd64")
+    assert node.files.library("/usr/lib/libgcc_s.so.1") is not None
+    assert load_target("alpine:3.22", "amd64").files.library("/usr/lib/libgcc_s.so.1") is None
+    runtime = node.runtime(RuntimeKind.NODE)
+    assert runtime is not None and (runtime.version, runtime.abi) == ("22.22.2", 127)
+
+
+def test_node_read_from_official_layout(tmp_path: Path) -> None:
+    """The official tarball's layout: PREFIX/bin/node beside PREFIX/include/node/node_version.h."""
+    (tmp_path / "usr/local/bin").mkdir(parents=True)
+    (tmp_path / "usr/local/include/node").mkdir(parents=True)
+    node = tmp_path / "usr/local/bin/node"
+    node.write_bytes(b"\x7fELF")
+    node.chmod(0o755)
+    (tmp_path / "usr/local/include/node/node_version.h").write_text(
+        "#define NODE_MAJOR_VERSION 20\n#define NODE_MINOR_VERSION 18\n#define NODE_PATCH_VERSION 1\n"
+        "#define NODE_MODULE_VERSION 115\n")
+    found = runtimes.detect_node(DirectoryTree(str(tmp_path)), ("/usr/local/bin", "/usr/bin"))
+    assert found is not None and (found.version, found.release, found.abi) == ("20.18.1", 20, 115)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from linkcheck.errors import TargetError
+from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.image.tree import EntryKind, Tree, normalize, resolve
 from linkcheck.model import Libc, LibraryFile, Runtime, RuntimeKind, Source, Target, TargetFiles
 
@@ -71,8 +71,84 @@ def parse_release_file(text: str) -> dict[str, str]:
 
 def detect_runtimes(tree: Tree, path_env: tuple[str, ...]) -> tuple[Runtime, ...]:
     """The runtimes a root filesystem has on ``path_env``."""
-    java = detect_java(tree, path_env)
-    return (java,) if java is not None else ()
+    found = (detect_java(tree, path_env), detect_node(tree, path_env))
+    return tuple(r for r in found if r is not None)
+
+
+_NODE_DEFINE = re.compile(r"^#define\s+(NODE_MAJOR_VERSION|NODE_MINOR_VERSION|NODE_PATCH_VERSION|"
+                          r"NODE_MODULE_VERSION)\s+(\d+)\s*$", re.M)
+
+
+def detect_node(tree: Tree, path_env: tuple[str, ...]) -> Runtime | None:
+    """``node`` (or Debian's ``nodejs``) on PATH. Its version and NODE_MODULE_VERSION come from the
+    headers an official build installs beside it (PREFIX/include/node/node_version.h), else, for
+    Debian's build, from the libnode.so.N it links (N is the module version) and dpkg's status."""
+    found = _on_path(tree, "node", path_env) or _on_path(tree, "nodejs", path_env)
+    if found is None:
+        return None
+    shown, real = found
+    prefix = posixpath.dirname(posixpath.dirname(real))
+    header = posixpath.join(prefix, "include/node/node_version.h")
+    text = _small_text(tree, header, 1 << 20)
+    if text is not None:
+        defines = dict(_NODE_DEFINE.findall(text))
+        major = defines.get("NODE_MAJOR_VERSION")
+        if major is not None:
+            version = ".".join(defines.get(k, "0") for k in ("NODE_MAJOR_VERSION", "NODE_MINOR_VERSION",
+                                                             "NODE_PATCH_VERSION"))
+            abi = defines.get("NODE_MODULE_VERSION")
+            return Runtime(RuntimeKind.NODE, version, int(major), real, home=prefix,
+                           source=f"{tree.name}: {shown} -> {real}; {header}",
+                           abi=int(abi) if abi else None)
+    abi_from_lib = _libnode_abi(tree, real)
+    packaged = _dpkg_version(tree, "nodejs")
+    release = int(packaged.split(".")[0]) if packaged and packaged.split(".")[0].isdigit() else 0
+    where = f"{tree.name}: {shown} -> {real}"
+    if abi_from_lib is not None:
+        where += f"; it links libnode.so.{abi_from_lib}"
+    if packaged is not None:
+        where += "; /var/lib/dpkg/status (nodejs)"
+    return Runtime(RuntimeKind.NODE, packaged or "unknown", release, real, home=prefix, source=where,
+                   abi=abi_from_lib)
+
+
+def _libnode_abi(tree: Tree, node: str) -> int | None:
+    from linkcheck.facts.reader import analyze_bytes
+
+    found = resolve(tree, node)
+    if found is None or found[1].size > (1 << 30):
+        return None
+    try:
+        buf = tree.read(found[0])
+    except OSError:
+        return None
+    try:
+        elf = analyze_bytes(bytes(buf[: 1 << 30]), node).elf
+    except LinkcheckError:  # an unreadable node tells nothing
+        return None
+    finally:
+        close = getattr(buf, "close", None)
+        if close is not None:
+            close()
+    for name in elf.needed if elf is not None else ():
+        m = re.fullmatch(r"libnode\.so\.(\d+)", name)
+        if m:
+            return int(m[1])
+    return None
+
+
+def _dpkg_version(tree: Tree, package: str) -> str | None:
+    """The upstream version of an installed Debian package ("18.19.0" of "18.19.0+dfsg-6~deb12u2")."""
+    text = _small_text(tree, "/var/lib/dpkg/status", 64 << 20)
+    if text is None:
+        return None
+    for stanza in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " ")
+        if fields.get("Package") == package and "installed" in fields.get("Status", ""):
+            version = fields.get("Version", "")
+            version = version.split(":", 1)[-1]
+            return re.split(r"[+~-]", version, maxsplit=1)[0] or None
+    return None
 
 
 def _on_path(tree: Tree, name: str, path_env: tuple[str, ...]) -> tuple[str, str] | None:
@@ -114,16 +190,16 @@ def detect_java(tree: Tree, path_env: tuple[str, ...]) -> Runtime | None:
         f"{tree.name}: {shown} -> {real}; no readable release file in {home}"))
 
 
-def _small_text(tree: Tree, path: str) -> str | None:
+def _small_text(tree: Tree, path: str, limit: int = MAX_RELEASE_BYTES) -> str | None:
     found = resolve(tree, path)
-    if found is None or found[1].kind is not EntryKind.FILE or found[1].size > MAX_RELEASE_BYTES:
+    if found is None or found[1].kind is not EntryKind.FILE or found[1].size > limit:
         return None
     try:
         buf = tree.read(found[0])
     except OSError:
         return None
     try:
-        return bytes(buf[:MAX_RELEASE_BYTES]).decode("utf-8", "replace")
+        return bytes(buf[:limit]).decode("utf-8", "replace")
     finally:
         close = getattr(buf, "close", None)
         if close is not None:
@@ -141,15 +217,17 @@ class RuntimeFiles:
 
     base: TargetFiles
     programs: frozenset[str]
+    libraries: Mapping[str, LibraryFile] = dataclasses.field(default_factory=dict)
 
     def exists(self, path: str) -> bool:
-        return normalize(path) in self.programs or self.base.exists(path)
+        p = normalize(path)
+        return p in self.programs or p in self.libraries or self.base.exists(path)
 
     def is_executable(self, path: str) -> bool:
         return normalize(path) in self.programs or self.base.is_executable(path)
 
     def library(self, path: str) -> LibraryFile | None:
-        return self.base.library(path)
+        return self.libraries.get(normalize(path)) or self.base.library(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +252,7 @@ class RuntimeImage:
     programs: tuple[str, ...]
     size_bytes: int | None
     sources: tuple[Source, ...]
+    libraries: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()  # (soname, paths, versions)
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases, *(m.tag for m in self.moving_tags))
@@ -224,9 +303,20 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
     for i, raw in enumerate(top["images"]):
         w = f"images[{i}]"
         im = _obj(filename, raw, w, ("name", "aliases", "moving_tags", "base", "description", "architectures",
-                                     "runtime", "path_env", "programs", "size_bytes", "sources"))
+                                     "runtime", "path_env", "programs", "size_bytes", "sources"),
+                  ("libraries",))
         rt = _obj(filename, im["runtime"], f"{w}.runtime",
-                  ("kind", "version", "release", "command", "home", "vendor"))
+                  ("kind", "version", "release", "command", "home", "vendor"), ("abi",))
+        abi = rt.get("abi")
+        if abi is not None and (not isinstance(abi, int) or isinstance(abi, bool) or abi <= 0):
+            raise _fail(filename, f"{w}.runtime.abi", "expected a positive integer")
+        libs = []
+        for j, lib in enumerate(im.get("libraries", [])):
+            lw = f"{w}.libraries[{j}]"
+            lib = _obj(filename, lib, lw, ("soname", "paths", "versions"))
+            libs.append((_str(filename, lib["soname"], f"{lw}.soname"),
+                         _strs(filename, lib["paths"], f"{lw}.paths", path=True),
+                         _strs(filename, lib["versions"], f"{lw}.versions")))
         kind_text = _str(filename, rt["kind"], f"{w}.runtime.kind")
         try:
             kind = RuntimeKind(kind_text)
@@ -263,7 +353,7 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
                           _str(filename, rt["command"], f"{w}.runtime.command", path=True),
                           home=_str(filename, rt["home"], f"{w}.runtime.home", nullable=True, path=True),
                           vendor=_str(filename, rt["vendor"], f"{w}.runtime.vendor", nullable=True),
-                          source=f"{runtime_where.how}: {runtime_where.where}")
+                          source=f"{runtime_where.how}: {runtime_where.where}", abi=abi)
         out.append(RuntimeImage(
             name=_str(filename, im["name"], f"{w}.name"),
             aliases=_strs(filename, im["aliases"], f"{w}.aliases"),
@@ -277,6 +367,7 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
             programs=_strs(filename, im["programs"], f"{w}.programs", path=True),
             size_bytes=size,
             sources=tuple(sources),
+            libraries=tuple(libs),
         ))
     return tuple(out)
 
@@ -361,7 +452,10 @@ def runtime_target(image: RuntimeImage, base: Target, moving: MovingTag | None =
         base,
         name=name,
         path_env=image.path_env,
-        files=RuntimeFiles(base.files, frozenset((runtime.command, *map(here, image.programs)))),
+        files=RuntimeFiles(base.files, frozenset((runtime.command, *map(here, image.programs))), {
+            path: LibraryFile(path=path, soname=soname, machine=base.machine, elf_class=64,
+                              version_definitions=versions)
+            for soname, paths, versions in image.libraries for path in paths}),
         size_bytes=size,
         description=description,
         sources=base.sources + image.sources,

@@ -53,6 +53,9 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
     Outcome.JAVA_TOO_NEW.value: (
         "Class files newer than the image's Java",
         "The classes need a newer Java than the image has: UnsupportedClassVersionError."),
+    Outcome.NODE_MODULE_VERSION.value: (
+        "Node.js addon built for another Node.js",
+        "A native addon not built on Node-API was compiled against another NODE_MODULE_VERSION."),
     Outcome.NO_MAIN_CLASS.value: (
         "No main class for java -jar",
         "The jar's manifest names no Main-Class, or names a class the jar does not hold."),

@@ -95,7 +95,12 @@ def check(
     elif analysis.format is FileFormat.ELF and analysis.elf is not None:
         loaded = _check_elf(analysis.elf, target, program, shell, found, origin_files, install_dir,
                             analysis.kernel_refusal)
-        return _verdict(target, found, loaded)
+        verdict = _verdict(target, found, loaded)
+        if program.endswith(".node") and analysis.elf.interpreter is None:
+            from linkcheck.verdict.node import addon_verdict  # node dlopen()s it: its words, its ABI
+
+            return addon_verdict(verdict, analysis.elf, target, program)
+        return verdict
     elif analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:
         from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
 

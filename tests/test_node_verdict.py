@@ -1,0 +1,58 @@
+"""verdict.node: an addon is judged as node's require() loads it (real loads: tests/test_node_runs.py).
+The addons here are compiled on this machine: one against its Node.js headers (not Node-API), one that
+exports napi_register_module_v1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linkcheck.facts.reader import analyze
+from linkcheck.image.target import load_target
+from linkcheck.model import Outcome
+from linkcheck.verdict.checks import check
+from linkcheck.verdict.node import addon_abis, is_node_api
+
+NODE_HEADERS = Path("/usr/include/node")
+
+
+def _compile(tmp: Path, name: str, source: str, *flags: str) -> Path:
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("g++ is not installed")
+    (tmp / f"{name}.cc").write_text(source)
+    out = tmp / f"{name}.node"
+    subprocess.run([compiler, "-shared", "-fPIC", *flags, "-o", str(out), str(tmp / f"{name}.cc")],
+                   check=True)
+    return out
+
+
+def test_addon_for_another_node_abi_is_refused_with_nodes_words(tmp_path: Path) -> None:
+    if not (NODE_HEADERS / "node.h").exists():
+        pytest.skip("no Node.js headers in /usr/include/node")
+    addon = _compile(tmp_path, "abi", "#include <node.h>\nNODE_MODULE_INIT() {}\n", f"-I{NODE_HEADERS}")
+    elf = analyze(addon).elf
+    assert elf is not None
+    (built,) = addon_abis(elf)
+    other = "node:18-bookworm-slim" if built != 108 else "node:22-bookworm-slim"
+    verdict = check(analyze(addon), load_target(other, "amd64"), install_dir="/app/build")
+    assert verdict.outcome is Outcome.NODE_MODULE_VERSION
+    assert verdict.message.startswith("Error: The module '/app/build/abi.node'\n"
+                                      "was compiled against a different Node.js version using\n"
+                                      f"NODE_MODULE_VERSION {built}. This version of Node.js requires\n")
+    same = {108: 18, 115: 20, 127: 22, 137: 24}.get(built)
+    if same is not None:
+        assert check(analyze(addon), load_target(f"node:{same}-bookworm-slim", "amd64")).runs
+
+
+def test_node_api_addon_loads_on_every_node(tmp_path: Path) -> None:
+    addon = _compile(tmp_path, "napi", 'extern "C" void* napi_register_module_v1(void* e, void* x) '
+                                       "{ return x; }\n")
+    elf = analyze(addon).elf
+    assert elf is not None and is_node_api(elf) and addon_abis(elf) == ()
+    for image in ("node:18-bookworm-slim", "node:24-bookworm-slim", "gcr.io/distroless/nodejs22-debian12"):
+        verdict = check(analyze(addon), load_target(image, "amd64"))
+        assert verdict.runs and any("Node-API" in n for n in verdict.notes), (image, verdict.notes)
