@@ -51,7 +51,26 @@ def find_library(t: Target, soname: str) -> tuple[str, tuple[str, ...]] | None:
 
 
 def test_one_file_per_family_and_nothing_else() -> None:
-    assert sorted(p.stem for p in PROFILES.glob("*.json")) == sorted(FAMILIES)
+    assert sorted(p.stem for p in PROFILES.glob("*.json")) == sorted([*FAMILIES, "index"])
+
+
+def test_the_name_index_says_what_the_family_files_say() -> None:
+    """`--target NAME` parses only the family file the index names: a stale index would miss an image."""
+    from linkcheck.image.target import _builtin_images, profile_index
+
+    index = json.loads((PROFILES / "index.json").read_text())
+    assert index == profile_index(_builtin_images()), "run scripts/make_profile_index.py"
+
+
+def test_a_name_parses_only_its_own_family_file() -> None:
+    from linkcheck.image import target
+
+    target._family_images.cache_clear()
+    target._builtin_images.cache_clear()
+    load_target("alpine", "linux/amd64")
+    load_target("gcr.io/distroless/cc-debian12:nonroot", "linux/arm64")
+    assert target._family_images.cache_info().currsize == 2  # alpine.json and distroless.json
+    assert target._builtin_images.cache_info().currsize == 0
 
 
 def test_every_image_and_architecture_present() -> None:

@@ -12,11 +12,13 @@ import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from linkcheck.image.archive import open_image_tree
 from linkcheck.image.rootfs import target_from_tree
+from linkcheck.image.target import load_target
 from linkcheck.image.tree import DirectoryTree, EntryKind
 from linkcheck.model import FileFormat, Outcome
 from linkcheck.scan import ScanResult, scan_paths, walk_files
@@ -297,3 +299,29 @@ def test_origin_libraries_elsewhere_in_the_scanned_tree_are_found(tmp_path: Path
     assert results["prog"].outcome is Outcome.RUNS
     loaded = {lib.name: lib.path for lib in results["prog"].verdicts[0].loaded}
     assert loaded["libfixture.so"] == "/app/lib/libfixture.so"
+
+
+def test_a_scan_without_target_decodes_no_symbol_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    """Facts only: the symbol tables (the costly part of a library) are never decoded, in text or JSON."""
+    from linkcheck.facts import elf
+    from linkcheck.report import Run
+
+    for name in ("c-glibc-dynamic", "libhello-glibc.so", "cxx-glibc"):
+        shutil.copy(FIXTURE_BIN / name, tmp_path / name)
+    decoded: list[str] = []
+    real = elf._SymbolTable.decode
+
+    def counting(self: Any) -> Any:
+        decoded.append("decoded")
+        return real(self)
+
+    monkeypatch.setattr(elf._SymbolTable, "decode", counting)
+    results = list(Run(jobs=1).check(tmp_path))
+    assert len(results) == 3
+    for checked in results:
+        assert checked.result.analysis is not None
+        checked.result.analysis.to_dict()  # what --json and --jsonl print
+    assert decoded == []
+    with_target = list(Run([load_target("/")], jobs=1).check(tmp_path))  # this machine, read as a root
+    assert len(with_target) == 3 and decoded  # the check reads them: the counter sees a real decode

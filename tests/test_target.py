@@ -190,3 +190,19 @@ def test_profile_info_lines() -> None:
     d = infos["debian:bookworm-slim"].to_dict()
     assert d["libc"] == "glibc" and d["libc_version"] == "2.36" and "slim" in d["aliases"]
     assert {s["fact"] for s in d["sources"]} >= {"libc_version", "libraries"}
+
+
+def test_an_unknown_name_is_hinted_within_its_own_repository() -> None:
+    with pytest.raises(TargetError) as typo:
+        load_target("alpne:3.20")
+    assert "did you mean alpine:3.20" in str(typo.value)
+    with pytest.raises(TargetError) as other:
+        load_target("python:3.12-slim")
+    assert "debian" not in str(other.value) and "--list-targets" in str(other.value)
+    assert "docker save" in str(other.value)
+
+
+def test_a_profile_without_the_machine_asked_names_the_ones_it_has() -> None:
+    with pytest.raises(TargetError) as info:
+        load_target("alpine", "linux/s390x")
+    assert "no built-in profile for s390x (profiles exist for amd64, arm64)" in str(info.value)

@@ -20,16 +20,13 @@ Every fact (``FACTS``) has a source whose ``how`` is "measured", "documented" or
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
-import platform as _platform
 import re
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
@@ -121,7 +118,8 @@ class ProfileImage:
     aliases: tuple[str, ...]
     description: str
     family: str
-    targets: tuple[Target, ...]  # one per platform, in file order
+    targets: tuple[Target, ...]  # one per platform, in file order (only the machine asked, if one was)
+    architectures: tuple[str, ...] = ()  # docker_arch of every platform in the file
 
 
 # ------------------------------------------------------------------------------------------------
@@ -273,8 +271,11 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], fa
     )
 
 
-def parse_profile(data: Any, filename: str) -> tuple[ProfileImage, ...]:
-    """Validate one family's profile data and build its targets. Raises TargetError (one line)."""
+def parse_profile(data: Any, filename: str, machine: str | None = None) -> tuple[ProfileImage, ...]:
+    """Validate one family's profile data and build its targets. Raises TargetError (one line).
+
+    With ``machine``, only the platforms for that machine are validated and built: a command naming one
+    target pays for one platform (the test suite validates every platform of every built-in file)."""
     c = _Checker(filename)
     top = c.obj(data, "(top)", ("format", "family", "description", "images"))
     if top["format"] != PROFILE_FORMAT:
@@ -288,14 +289,16 @@ def parse_profile(data: Any, filename: str) -> tuple[ProfileImage, ...]:
         name = c.text(image["name"], f"{where}.name")
         aliases = c.strings(image["aliases"], f"{where}.aliases")
         c.text(image["description"], f"{where}.description")
-        targets = tuple(_parse_platform(c, p, f"{where}.platforms[{j}]", image, family)
-                        for j, p in enumerate(c.listing(image["platforms"], f"{where}.platforms")))
-        if not targets:
+        platforms = c.listing(image["platforms"], f"{where}.platforms")
+        if not platforms:
             raise c.fail(f"{where}.platforms", "expected at least one platform")
-        machines = [t.machine for t in targets]
+        machines = [p.get("machine") if isinstance(p, dict) else None for p in platforms]
         if len(set(machines)) != len(machines):
             raise c.fail(f"{where}.platforms", "a machine is listed twice")
-        images.append(ProfileImage(name, aliases, image["description"], family, targets))
+        targets = tuple(_parse_platform(c, p, f"{where}.platforms[{j}]", image, family)
+                        for j, p in enumerate(platforms) if machine is None or machines[j] == machine)
+        architectures = tuple(str(p.get("docker_arch")) for p in platforms if isinstance(p, dict))
+        images.append(ProfileImage(name, aliases, image["description"], family, targets, architectures))
     return tuple(images)
 
 
@@ -312,22 +315,69 @@ def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
     return tuple(t for image in parse_profile(data, filename) for t in image.targets)
 
 
+INDEX_FILE = "index.json"  # every image name and alias -> its family file, so one name parses one file
+INDEX_FORMAT = "linkcheck-profile-index/1"
+
+
+# The package's own data directory, read as plain files: importlib.resources would cost the command's
+# start-up more than the file it reads (the package is installed unzipped, as pip installs it).
+PROFILES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
+
+
+def _profile_text(filename: str) -> Any:
+    try:
+        with open(os.path.join(PROFILES_DIR, filename), encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise TargetError(f"profile {filename}: cannot be read: {e.strerror or e}") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise TargetError(f"profile {filename}: not valid JSON: {e}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _families() -> tuple[str, ...]:
+    """The built-in family files, in listing order (FAMILY_ORDER first, then the others sorted)."""
+    names = sorted(e[: -len(".json")] for e in os.listdir(PROFILES_DIR)
+                   if e.endswith(".json") and e != INDEX_FILE)
+    order = {fam: i for i, fam in enumerate(FAMILY_ORDER)}
+    return tuple(sorted(names, key=lambda n: (order.get(n, len(order)), n)))
+
+
+@functools.cache
+def _family_images(family: str, machine: str | None = None) -> tuple[ProfileImage, ...]:
+    """One family's images (with ``machine``: only their platforms for it), parsed and validated once per
+    process: the package's own data files do not change while it runs."""
+    return parse_profile(_family_data(family), f"{family}.json", machine)
+
+
+@functools.cache
+def _family_data(family: str) -> Any:
+    return _profile_text(f"{family}.json")
+
+
+@functools.lru_cache(maxsize=1)
+def _name_index() -> dict[str, str]:
+    """Lower-case image name or alias -> family, from the index file (``scripts/make_profile_index.py``
+    writes it; a test keeps it equal to what the family files say)."""
+    data = _profile_text(INDEX_FILE)
+    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or not isinstance(
+            data.get("names"), dict):
+        raise TargetError(f"profile {INDEX_FILE}: not a {INDEX_FORMAT} index")
+    return {str(k): str(v) for k, v in data["names"].items()}
+
+
+def profile_index(images: tuple[ProfileImage, ...]) -> dict[str, Any]:
+    """The content of the index file for ``images``."""
+    return {"format": INDEX_FORMAT,
+            "names": {key.lower(): image.family for image in images for key in (image.name, *image.aliases)}}
+
+
 @functools.lru_cache(maxsize=1)
 def _builtin_images() -> tuple[ProfileImage, ...]:
-    """The built-in profiles, parsed once per process (module-level cache of immutable data: the package's
-    own data files do not change while it runs)."""
-    root = resources.files("linkcheck.image.profiles")
-    names = sorted(e.name for e in root.iterdir() if e.name.endswith(".json"))
-    order = {f"{fam}.json": i for i, fam in enumerate(FAMILY_ORDER)}
-    names.sort(key=lambda n: (order.get(n, len(order)), n))
-    images: list[ProfileImage] = []
-    for name in names:
-        text = (root / name).read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as e:
-            raise TargetError(f"profile {name}: not valid JSON: {e}") from None
-        images.extend(parse_profile(data, name))
+    """Every built-in image, every family parsed (the matrix, the listing); a name used twice is an error."""
+    images = [image for family in _families() for image in _family_images(family)]
     seen: dict[str, str] = {}
     for image in images:
         for key in (image.name, *image.aliases):
@@ -348,7 +398,7 @@ def host_machine() -> str:
     """This host's architecture as a machine name (x86_64, aarch64 ...), as ``docker run`` would pick."""
     from linkcheck.facts.arch import normalize_arch
 
-    raw = _platform.machine()
+    raw = os.uname().machine  # what platform.machine() says, without importing platform
     try:
         return normalize_arch(raw)
     except UsageError:
@@ -380,7 +430,7 @@ def _normalize_name(name: str) -> str:
     n = name.strip().lower()
     n = n.split("@", 1)[0]  # a digest pins one build of the same image
     parts = n.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) and n not in _index():
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) and n not in _name_index():
         # A registry host in front ("HOST[:PORT]/library/alpine"): the default registry's official images
         # and their mirrors name the same images. (Names like gcr.io/distroless/... are profiles as is.)
         parts = parts[1:]
@@ -401,23 +451,18 @@ _TAG_REWRITES = (
 )
 
 
-def _index() -> dict[str, ProfileImage]:
-    out: dict[str, ProfileImage] = {}
-    for image in _builtin_images():
-        for key in (image.name, *image.aliases):
-            out[key.lower()] = image
-    return out
-
-
-def _find_image(name: str) -> ProfileImage | None:
-    index = _index()
+def _find_image(name: str, machine: str | None = None) -> ProfileImage | None:
+    """The built-in image ``name`` names, parsing only its family's file: with ``machine``, only its
+    platform for that machine (if it has one); else every platform."""
+    index = _name_index()
     n = _normalize_name(name)
-    if n in index:
-        return index[n]
-    for pattern, replacement in _TAG_REWRITES:
-        shorter = re.sub(pattern, replacement, n)
-        if shorter != n and shorter in index:
-            return index[shorter]
+    candidates = [n] + [shorter for pattern, replacement in _TAG_REWRITES
+                        if (shorter := re.sub(pattern, replacement, n)) != n]
+    for key in candidates:
+        if key in index:
+            for image in _family_images(index[key], machine):
+                if key in (image.name.lower(), *(a.lower() for a in image.aliases)):
+                    return image
     return None
 
 
@@ -434,11 +479,11 @@ def _runtime_target(name: str, platform: str | None) -> Target | None:
     if found is None:
         return None
     image, moving = found
-    base = _find_image(image.base)
+    machine = _machine_of(platform)
+    base = _find_image(image.base, machine)
     if base is None:
         raise TargetError(f"runtime profile for {image.name}: its base {image.base!r} is not a built-in "
                           "image")
-    machine = _machine_of(platform)
     base_target = _select(base, machine)
     if base_target.docker_arch not in image.architectures:
         raise TargetError(f"{image.name}: no built-in profile for {machine} (profiles exist for "
@@ -450,7 +495,7 @@ def _select(image: ProfileImage, machine: str) -> Target:
     for t in image.targets:
         if t.machine == machine:
             return t
-    have = ", ".join(t.docker_arch for t in image.targets)
+    have = ", ".join(image.architectures)
     raise TargetError(f"{image.name}: no built-in profile for {machine} (profiles exist for {have})")
 
 
@@ -474,9 +519,11 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     a directory here means the image; write "./name" for the directory.
     """
     text = name_or_path
-    builtin = _find_image(text) if text.strip() else None
-    if builtin is not None and not _looks_like_path(text):
-        return _select(builtin, _machine_of(platform))
+    if text.strip() and not _looks_like_path(text):
+        machine = _machine_of(platform)
+        builtin = _find_image(text, machine)
+        if builtin is not None:
+            return _select(builtin, machine)
     if text.strip() and not _looks_like_path(text) and not os.path.isdir(os.path.expanduser(text)):
         runtime = _runtime_target(text, platform)
         if runtime is not None:
@@ -497,13 +544,26 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     else:
         if _looks_like_path(text):
             raise TargetError(f"{text}: no such directory or image archive")
-        names = [n for image in _builtin_images() for n in (image.name, *image.aliases)]
-        close = difflib.get_close_matches(_normalize_name(text), names, n=4, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `linkcheck --list-targets` lists them"
-        raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{hint}")
+        raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{_hint(text)}")
     if platform is not None and _machine_of(platform) != target.machine:
         raise TargetError(f"{text}: its files are for {target.machine}, not {platform}")
     return target
+
+
+def _hint(text: str) -> str:
+    """Built-in names close to ``text`` within the same repository (a typo: "alpne:3.20"), never another
+    image that merely shares a tag ("python:3.12-slim" is not "debian:12-slim"); else how to go on."""
+    import difflib
+
+    asked = _normalize_name(text)
+    repository = asked.split(":", 1)[0]
+    names = [n for image in _builtin_images() for n in (image.name, *image.aliases)]
+    close = [n for n in difflib.get_close_matches(asked, names, n=8, cutoff=0.5)
+             if difflib.SequenceMatcher(None, n.split(":", 1)[0], repository).ratio() >= 0.75][:4]
+    if close:
+        return f"; did you mean {', '.join(close)}?"
+    return ("; `linkcheck --list-targets` lists the built-in images, and any image can be checked as an "
+            "archive: docker save IMAGE -o image.tar, then --target image.tar")
 
 
 def _archive_target(path: str, name: str, platform: str | None) -> Target:
@@ -560,7 +620,7 @@ def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
         m = _machine_of(machine)
     except LinkcheckError:  # a machine no profile is for ("unknown-4711", "vax")
         return ()
-    return tuple(t for image in _builtin_images() for t in image.targets if t.machine == m)
+    return tuple(t for family in _families() for image in _family_images(family, m) for t in image.targets)
 
 
 def list_profiles() -> tuple[ProfileInfo, ...]:
