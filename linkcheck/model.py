@@ -565,6 +565,9 @@ class Target:
     sources: tuple[Source, ...] = ()
     aliases: tuple[str, ...] = ()
     runtimes: tuple[Runtime, ...] = ()  # language runtimes on its PATH (a JRE ...)
+    # Which of the paths programs read after they start (CA bundles, zoneinfo, /etc/passwd, /tmp ...,
+    # see linkcheck.image.probes) the image has; None when not known (its source says how it is known).
+    runtime_files: frozenset[str] | None = None
 
     def runtime(self, kind: RuntimeKind) -> Runtime | None:
         return next((r for r in self.runtimes if r.kind is kind), None)
@@ -667,6 +670,7 @@ class Verdict:
     fixes: tuple[str, ...]
     loaded: tuple[LoadedLibrary, ...] = ()
     notes: tuple[str, ...] = ()
+    findings: tuple[RuntimeFinding, ...] = ()  # what fails after it starts (runs says whether it starts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -699,4 +703,86 @@ class Verdict:
                 for lib in self.loaded
             ],
             "notes": list(self.notes),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# After the start: what a program reads from the image once running (see linkcheck.facts.needs,
+# linkcheck.verdict.runtime). Evidence is a fact about the file; a finding is evidence judged against
+# an image.
+# --------------------------------------------------------------------------------------------
+
+
+class NeedKind(str, enum.Enum):
+    """What a running program looks for in the image (the documented vocabulary of findings)."""
+
+    CA_CERTIFICATES = "ca-certificates"  # a CA bundle, to verify TLS peers
+    TIME_ZONES = "time-zones"  # the zoneinfo database, to load a named time zone
+    USERS = "users"  # /etc/passwd and /etc/group, to look up users and groups
+    DLOPEN = "dlopen"  # a library opened by name at run time, not in DT_NEEDED
+    TEMP_DIR = "temp-dir"  # /tmp, for temporary files
+
+
+class NeedReader(str, enum.Enum):
+    """Whose code reads what is needed: it decides the paths looked at."""
+
+    GO = "go"  # the Go standard library
+    OPENSSL = "openssl"  # OpenSSL's default verify paths (under its OPENSSLDIR)
+    RUSTLS_NATIVE_CERTS = "rustls-native-certs"  # the Rust crate reading the system's CA bundle
+    LIBC = "libc"  # the C library (NSS files, mkstemp, the dynamic loader for dlopen)
+
+
+class Confidence(str, enum.Enum):
+    HIGH = "high"  # the file links the code that reads it; the image has none of the paths it reads
+    LOW = "low"  # indirect evidence: a string that names a library, code that may serve other uses
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeNeed:
+    """One thing the file will look for after it starts, with the evidence read from the file."""
+
+    kind: NeedKind
+    reader: NeedReader
+    evidence: tuple[str, ...]  # "Go function crypto/x509.loadSystemRoots", "imports getpwnam", ...
+    confidence: Confidence = Confidence.HIGH
+    subject: str | None = None  # dlopen: the library name; OpenSSL: its OPENSSLDIR when the file has it
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeNeeds:
+    """Evidence about a file's needs after start. ``provided`` lists what it brings itself (an embedded
+    time zone database or CA roots), so that no finding is made for those."""
+
+    needs: tuple[RuntimeNeed, ...] = ()
+    provided: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFinding:
+    """A need the image does not meet: the program starts, then this fails."""
+
+    kind: NeedKind
+    reader: NeedReader
+    confidence: Confidence
+    evidence: tuple[str, ...]
+    lacks: tuple[str, ...]  # the paths the reader looks at, none of which the image has
+    subject: str | None = None
+    # Words (linkcheck.verdict.runtime_words): when it fails, what the program then says, the fixes.
+    when: str = ""
+    message: str = ""
+    fixes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "reader": self.reader.value,
+            "confidence": self.confidence.value,
+            "subject": self.subject,
+            "evidence": list(self.evidence),
+            "lacks": list(self.lacks),
+            "when": self.when,
+            "message": self.message,
+            "fixes": list(self.fixes),
         }

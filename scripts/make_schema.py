@@ -17,12 +17,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from linkcheck.model import (  # noqa: E402
     SCHEMA_VERSION,
+    Confidence,
     ElfType,
     ExecError,
     FileFormat,
     Language,
     Libc,
     Linkage,
+    NeedKind,
+    NeedReader,
     Outcome,
     SearchSource,
 )
@@ -50,10 +53,14 @@ def schema() -> dict[str, Any]:
                    "provider": maybe_text, "provider_highest": maybe_text,
                    "search": {"type": "array", "items": step}})
     loaded = obj({"name": text, "path": maybe_text, "source": source, "needed_by": text})
+    finding = obj({"kind": {"enum": values(NeedKind)}, "reader": {"enum": values(NeedReader)},
+                   "confidence": {"enum": values(Confidence)}, "subject": maybe_text, "evidence": texts,
+                   "lacks": texts, "when": text, "message": text, "fixes": texts})
     verdict = obj({"target": text, "runs": {"type": "boolean"}, "outcome": {"enum": values(Outcome)},
                    "message": text, "shell_message": text, "explanation": text, "fixes": texts,
                    "problems": {"type": "array", "items": problem},
-                   "loaded": {"type": "array", "items": loaded}, "notes": texts})
+                   "loaded": {"type": "array", "items": loaded}, "notes": texts,
+                   "findings": {"type": "array", "items": finding}})
     gate = obj({"gate": text, "passed": {"type": "boolean"}, "detail": text})
     go = obj({"go_version": text, "main_module": maybe_text, "cgo_enabled": {"type": ["boolean", "null"]},
               "tags": texts, "settings": {"type": "object", "additionalProperties": text}}, nullable=True)

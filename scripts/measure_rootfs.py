@@ -6,6 +6,12 @@
         machine, libc and version, loaders, search directories, every library in them whose file name
         is its soname (with the symbol versions it defines), the executables on PATH, the size.
 
+    measure_rootfs.py runtime-files --profiles DIR --root KEY:ARCH=ROOT=WHERE ...
+        Write into existing profile files which of the paths programs read after they start
+        (linkcheck.image.probes: CA bundles, zoneinfo, /etc/passwd, /tmp ...) each image has: measured
+        from the roots given, derived from them for the releases and architectures not measured, or
+        documented (scratch, distroless); Ubuntu's stay unknown.
+
     measure_rootfs.py build --measured DIR --images IMAGES_JSON --out DIR
         The profile files (one per image family) from the measured entries in DIR (named
         <key>.<docker_arch>.json, see IMAGES below) and the researched facts of IMAGES_JSON (the shared
@@ -43,6 +49,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from linkcheck.image.probes import probe_tree
 from linkcheck.image.rootfs import DOCKER_DEFAULT_PATH, TreeFiles, target_from_tree
 from linkcheck.image.target import FACTS, PROFILE_FORMAT, parse_profile
 from linkcheck.image.tree import DirectoryTree, EntryKind, resolve
@@ -125,7 +132,9 @@ def measure(root: str, where: str, date: str | None, assume_cache: bool) -> Entr
         "programs": sorted(programs),
         "path_env": list(DOCKER_DEFAULT_PATH),
         "size_bytes": root_size(root),
+        "runtime_files": sorted(probe_tree(tree)),
         "sources": {
+            "runtime_files": _src("measured", f"{where}: {RUNTIME_HOW}", date),
             "machine": _src("measured", f"{where}: {src.get('machine', '')}", date),
             "libc": _src("measured", f"{where}: the loader present", date),
             "libc_version": _src("measured", f"{where}: {src.get('libc_version', 'no shared libc')}", date),
@@ -595,6 +604,77 @@ def build(measured: Path, images_json: Path, out: Path) -> None:
     del today
 
 
+RUNTIME_HOW = ("the paths of linkcheck.image.probes that resolve inside the root to a regular file "
+               "(or a directory with entries)")
+# Images whose runtime files were not measured, with what is known and how. Ubuntu's are left unknown:
+# no Ubuntu root was available (its images are said to lack ca-certificates and tzdata; unverified).
+RUNTIME_DOCUMENTED = {
+    "scratch": ([], "documented", "docs.docker.com/build/building/base-images: scratch is an empty "
+                "filesystem (no /etc/passwd, no CA certificates, no /tmp)"),
+    **{f"gcr.io/distroless/{v}-debian12": (
+        ["/etc/group", "/etc/nsswitch.conf", "/etc/passwd", "/etc/ssl/certs",
+         "/etc/ssl/certs/ca-certificates.crt", "/tmp", "/usr/share/zoneinfo"],
+        "documented",
+        "GoogleContainerTools/distroless static/BUILD and config.bzl (debian12): base-files, netbase, "
+        "tzdata, a generated CA bundle at /etc/ssl/certs/ca-certificates.crt, passwd, group, /tmp and "
+        "nsswitch.conf; no openssl package, so no /usr/lib/ssl") for v in ("static", "base", "cc")},
+}
+# Measured root key -> the images (and platforms) that take its runtime files.
+RUNTIME_DERIVED = {
+    "alpine-3.20": {"alpine:3.18", "alpine:3.19", "alpine:3.20", "alpine:3.21", "alpine:3.22"},
+    "debian-bookworm": {"debian:bookworm-slim"},  # not trixie: its tzdata priority may differ
+    "debian-bullseye": {"debian:bullseye-slim"},
+    "busybox-glibc": {"busybox:glibc"},
+    "busybox-musl": {"busybox:musl"},
+    "busybox-uclibc": {"busybox:uclibc"},
+}
+RUNTIME_MEASURED = {"alpine-3.20": "alpine:3.20", "debian-bookworm": "debian:bookworm-slim",
+                    "debian-bullseye": "debian:bullseye-slim", "busybox-glibc": "busybox:glibc",
+                    "busybox-musl": "busybox:musl", "busybox-uclibc": "busybox:uclibc"}
+
+
+def runtime_files(profiles: Path, roots: dict[tuple[str, str], tuple[str, str]], date: str) -> None:
+    """Write ``runtime_files`` (and its source) into every platform of the profile files in
+    ``profiles``: measured from ``roots`` ((key, docker_arch) -> (directory, how it was made)),
+    derived from the nearest measured root (marked inferred), or documented; left out when unknown."""
+    measured = {k: (sorted(probe_tree(DirectoryTree(d))), where) for k, (d, where) in roots.items()}
+    for path in sorted(profiles.glob("*.json")):
+        data = json.loads(path.read_text())
+        for image in data["images"]:
+            name = image["name"]
+            for plat in image["platforms"]:
+                arch = plat["docker_arch"]
+                got = _runtime_entry(name, arch, measured, date)
+                if got is None:
+                    plat.pop("runtime_files", None)
+                    plat["sources"].pop("runtime_files", None)
+                    continue
+                plat["runtime_files"], plat["sources"]["runtime_files"] = got
+        parse_profile(data, path.name)  # validate before writing
+        path.write_text(dump(data) + "\n")
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _runtime_entry(name: str, arch: str, measured: dict[tuple[str, str], tuple[list[str], str]],
+                   date: str) -> tuple[list[str], dict[str, Any]] | None:
+    if name in RUNTIME_DOCUMENTED:
+        files, how, where = RUNTIME_DOCUMENTED[name]
+        return files, _src(how, where, date)
+    for key, names in RUNTIME_DERIVED.items():
+        if name not in names:
+            continue
+        own = RUNTIME_MEASURED[key] == name
+        if own and (key, arch) in measured:
+            files, where = measured[(key, arch)]
+            return files, _src("measured", f"{where}: {RUNTIME_HOW}", date)
+        for donor_arch in (arch, "amd64"):
+            if (key, donor_arch) in measured:
+                files, where = measured[(key, donor_arch)]
+                return files, _src("inferred", f"as the measured {key} {donor_arch} root ({where}): same "
+                                   "base packages", date)
+    return None
+
+
 def dump(value: Any, indent: int = 0) -> str:
     """JSON with objects indented and lists of scalars on one line (readable diffs, small files)."""
     pad = " " * indent
@@ -620,6 +700,11 @@ def main(argv: list[str] | None = None) -> int:
     mp.add_argument("--date", default=datetime.date.today().isoformat())
     mp.add_argument("--assume-ld-so-cache", action="store_true")
     mp.add_argument("-o", "--output")
+    rp = sub.add_parser("runtime-files", help="write runtime_files into existing profiles")
+    rp.add_argument("--profiles", required=True)
+    rp.add_argument("--root", action="append", default=[], metavar="KEY:ARCH=DIR=WHERE",
+                    help="a measured root, e.g. 'alpine-3.20:amd64=/tmp/alpine=alpine-minirootfs-3.20.3'")
+    rp.add_argument("--date", default=datetime.date.today().isoformat())
     bp = sub.add_parser("build")
     bp.add_argument("--measured", required=True)
     bp.add_argument("--images", required=True)
@@ -634,6 +719,17 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.output).write_text(text)
         else:
             sys.stdout.write(text)
+        return 0
+    if args.command == "runtime-files":
+        roots: dict[tuple[str, str], tuple[str, str]] = {}
+        for spec in args.root:
+            head, _, rest = spec.partition("=")
+            directory, _, where = rest.partition("=")
+            key, _, arch = head.partition(":")
+            if not (key and arch and directory and where):
+                ap.error(f"--root {spec!r}: expected KEY:ARCH=DIR=WHERE")
+            roots[(key, arch)] = (directory, where)
+        runtime_files(Path(args.profiles), roots, args.date)
         return 0
     build(Path(args.measured), Path(args.images), Path(args.out))
     return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine for linkcheck's tests and run them (README's test command).
 # Installs, when missing and when root: musl's loader and a static busybox, which the tests copy into
-# small root filesystems to run fixtures with chroot; readelf (binutils) as an independent reader.
+# small root filesystems to run fixtures with chroot; readelf (binutils) as an independent reader; Go and
+# gcc to build the runtime-finding fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,12 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # The output-encoding tests run the CLI under en_US.UTF-8 (a C locale hides encoding errors).
 has_locale() { locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8'; }
 has_locale || [ -x /usr/sbin/locale-gen ] || need+=(locales)
+# The runtime-finding tests build Go and C fixtures (fixtures/afterstart.sh), serve TLS with an openssl-made
+# test CA, and copy the host's libz.so.1 and Europe/Berlin zone into roots.
+command -v go >/dev/null || need+=(golang-go)
+command -v openssl >/dev/null || need+=(openssl)
+[ -e /usr/lib/x86_64-linux-gnu/libz.so.1 ] || need+=(zlib1g)
+[ -e /usr/share/zoneinfo/Europe/Berlin ] || need+=(tzdata)
 # The slow tests build Debian roots with debootstrap.
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 # Java fixtures are compiled with javac; Node.js addons with g++ against Node's headers, npm packages

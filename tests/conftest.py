@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 FIXTURE_BIN = FIXTURES / "bin"
 MANIFEST = FIXTURES / "manifest.json"
-# Real image root filesystems, provided beside the project (see ../shared/rootfs/README.md).
-SHARED_ROOTFS = ROOT.parent / "shared" / "rootfs"
+# Real image root filesystems, provided beside the project (see ../shared/rootfs/README.md); a git
+# worktree elsewhere names them with LINKCHECK_SHARED_ROOTFS.
+SHARED_ROOTFS = Path(os.environ.get("LINKCHECK_SHARED_ROOTFS") or ROOT.parent / "shared" / "rootfs")
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 slow = pytest.mark.skipif(os.environ.get("LINKCHECK_SLOW") != "1", reason="slow; set LINKCHECK_SLOW=1")

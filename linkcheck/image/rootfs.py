@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.image.probes import probe_tree
 from linkcheck.image.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
 from linkcheck.model import (
     ElfFacts,
@@ -580,6 +581,7 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
     final_path = tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH
     runtimes = detect_runtimes(tree, final_path)
     sources.extend(Source(f"runtime {r.kind.value}", "read from root", r.source) for r in runtimes)
+    sources.append(Source("runtime_files", "read from root", f"{where}: the paths in linkcheck.image.probes"))
     return Target(
         name=name,
         machine=machine,
@@ -594,4 +596,5 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
         description=f"root filesystem {where}",
         sources=tuple(sources),
         runtimes=runtimes,
+        runtime_files=probe_tree(tree),
     )

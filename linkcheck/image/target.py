@@ -12,8 +12,11 @@ Profile file format (``"format": "linkcheck-profiles/1"``)::
         {"name", "aliases": [..], "description", "platforms": [
             {"docker_arch", "machine", "elf_class", "libc", "libc_version", "loaders": [..],
              "search_dirs": [{"path", "source"}], "libraries": [{"soname", "paths": [..], "versions": [..]}],
-             "programs": [..], "path_env": [..], "size_bytes", "notes": [..],
+             "programs": [..], "path_env": [..], "size_bytes", "notes": [..], "runtime_files": [..],
              "sources": {FACT: {"how", "where", "date"}}}]}]}
+
+``runtime_files`` (optional; unknown when absent) lists which of ``linkcheck.image.probes``' paths the
+image has: CA bundles, zoneinfo, /etc/passwd, /tmp ...; when present, its source is required too.
 
 Every fact (``FACTS``) has a source whose ``how`` is "measured", "documented" or "inferred".
 """
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
+from linkcheck.image.probes import PROBE_PATHS
 from linkcheck.image.tree import normalize
 from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
 
@@ -203,7 +207,7 @@ _PLATFORM_KEYS = ("docker_arch", "machine", "elf_class", "libc", "libc_version",
 
 
 def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], family: str) -> Target:
-    p = c.obj(raw, where, _PLATFORM_KEYS, ("notes",))
+    p = c.obj(raw, where, _PLATFORM_KEYS, ("notes", "runtime_files"))
     machine = c.text(p["machine"], f"{where}.machine")
     docker_arch = c.text(p["docker_arch"], f"{where}.docker_arch")
     elf_class = c.integer(p["elf_class"], f"{where}.elf_class")
@@ -240,9 +244,18 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], fa
     size = c.integer(p["size_bytes"], f"{where}.size_bytes", nullable=True)
     if "notes" in p:
         c.strings(p["notes"], f"{where}.notes")
-    raw_sources = c.obj(p["sources"], f"{where}.sources", FACTS)
+    runtime_files: frozenset[str] | None = None
+    optional_facts: tuple[str, ...] = ()
+    if "runtime_files" in p:
+        present = c.strings(p["runtime_files"], f"{where}.runtime_files", paths=True)
+        for i, path in enumerate(present):
+            if path not in PROBE_PATHS:
+                raise c.fail(f"{where}.runtime_files[{i}]", f"{path} is not a path linkcheck probes")
+        runtime_files = frozenset(present)
+        optional_facts = ("runtime_files",)
+    raw_sources = c.obj(p["sources"], f"{where}.sources", FACTS + optional_facts)
     sources: list[Source] = []
-    for fact in FACTS:
+    for fact in FACTS + optional_facts:
         sw = f"{where}.sources.{fact}"
         s = c.obj(raw_sources[fact], sw, ("how", "where", "date"))
         how = c.text(s["how"], f"{sw}.how")
@@ -268,6 +281,7 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], fa
         description=description,
         sources=tuple(sources),
         aliases=tuple(image["aliases"]),
+        runtime_files=runtime_files,
     )
 
 

@@ -8,6 +8,7 @@ convenience entry that reads the file and loads targets by name.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from linkcheck.model import (
     LoadedLibrary,
     Outcome,
     Problem,
+    RuntimeNeeds,
     ScriptFacts,
     Target,
     TargetFiles,
@@ -35,6 +37,8 @@ from linkcheck.model import (
 from linkcheck.verdict import explain
 from linkcheck.verdict.explain import Shell
 from linkcheck.verdict.resolve import MUSL_BAD_RELOCATION, LoaderFamily, Resolution, resolve
+from linkcheck.verdict.runtime import runtime_findings
+from linkcheck.verdict.runtime_words import worded
 
 # (file, image) pairs the kernel runs: 32-bit x86 on x86-64 (compat mode), and either 32-bit ARM
 # float ABI on the other (the kernel does not look at it; the loader and libraries do). 32-bit ARM on
@@ -83,9 +87,12 @@ def check(
     *,
     origin_files: TargetFiles | None = None,
     install_dir: str = "/app",
+    needs: RuntimeNeeds | None = None,
 ) -> Verdict:
     """Predict what happens when ``analysis``'s file, installed in ``install_dir``, is started on
-    ``target``. ``origin_files`` is the file's own host directory (for libraries beside it)."""
+    ``target``. ``origin_files`` is the file's own host directory (for libraries beside it).
+    ``needs`` (``linkcheck.facts.needs``), when given, are judged too: the verdict's ``findings``
+    say what fails after the start."""
     install_dir = "/" + posixpath.normpath("/" + install_dir).lstrip("/")
     program = posixpath.join(install_dir, posixpath.basename(analysis.path) or "a.out")
     shell = explain.shell_of(target)
@@ -96,6 +103,9 @@ def check(
         loaded = _check_elf(analysis.elf, target, program, shell, found, origin_files, install_dir,
                             analysis.kernel_refusal)
         verdict = _verdict(target, found, loaded)
+        if needs is not None and needs.needs:
+            findings = runtime_findings(needs, analysis.elf, target)
+            verdict = dataclasses.replace(verdict, findings=tuple(worded(f, target) for f in findings))
         if program.endswith(".node") and analysis.elf.interpreter is None:
             from linkcheck.verdict.node import addon_verdict  # node dlopen()s it: its words, its ABI
 
@@ -119,9 +129,11 @@ def check_matrix(
     *,
     origin_files: TargetFiles | None = None,
     install_dir: str = "/app",
+    needs: RuntimeNeeds | None = None,
 ) -> tuple[Verdict, ...]:
     """One verdict per target, in the order given."""
-    return tuple(check(analysis, t, origin_files=origin_files, install_dir=install_dir) for t in targets)
+    return tuple(check(analysis, t, origin_files=origin_files, install_dir=install_dir, needs=needs)
+                 for t in targets)
 
 
 def check_path(path_or_analysis: str | os.PathLike[str] | Analysis, target: str | Target,
@@ -129,7 +141,8 @@ def check_path(path_or_analysis: str | os.PathLike[str] | Analysis, target: str 
     """Analyse a path (or take an Analysis), load the target by name when given one, and check,
     counting libraries in the file's own host directory as installed beside it in /app."""
     analysis = _analysis_of(path_or_analysis)
-    return check(analysis, _target_of(target, platform), origin_files=_origin_files(analysis))
+    return check(analysis, _target_of(target, platform), origin_files=_origin_files(analysis),
+                 needs=_needs_of(analysis))
 
 
 def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
@@ -144,7 +157,7 @@ def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
         chosen: list[Target] = list(builtin_targets(analysis.machine or platform))
     else:
         chosen = [_target_of(t, platform) for t in targets]
-    return check_matrix(analysis, chosen, origin_files=_origin_files(analysis))
+    return check_matrix(analysis, chosen, origin_files=_origin_files(analysis), needs=_needs_of(analysis))
 
 
 def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysis:
@@ -153,6 +166,15 @@ def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysi
     from linkcheck.facts.reader import analyze
 
     return analyze(os.fspath(path_or_analysis))
+
+
+def _needs_of(analysis: Analysis) -> RuntimeNeeds | None:
+    """What the file will look for after it starts, read from the file again (analyze never does)."""
+    if analysis.elf is None or not os.path.isfile(analysis.path):
+        return None
+    from linkcheck.facts.needs import read_needs
+
+    return read_needs(analysis.path, analysis.elf)
 
 
 def _target_of(target: str | Target, platform: str | None) -> Target:

@@ -1,0 +1,106 @@
+"""Words for runtime findings: when the program fails, what it then says (the message people search
+for), and the fixes for the image at hand. The deciding is in ``runtime``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from linkcheck.model import Libc, NeedKind, NeedReader, RuntimeFinding, Target
+
+
+def worded(finding: RuntimeFinding, target: Target) -> RuntimeFinding:
+    """``finding`` with its ``when``, ``message`` and ``fixes`` filled in for ``target``."""
+    when, message = _when_and_message(finding)
+    return dataclasses.replace(finding, when=when, message=message, fixes=_fixes(finding, target))
+
+
+def _when_and_message(f: RuntimeFinding) -> tuple[str, str]:
+    kind, reader = f.kind, f.reader
+    if kind is NeedKind.CA_CERTIFICATES:
+        when = "at the first TLS connection it verifies (HTTPS requests included)"
+        if reader is NeedReader.GO:
+            return when, "x509: certificate signed by unknown authority"
+        if reader is NeedReader.OPENSSL:
+            return when, ("certificate verify failed (unable to get local issuer certificate); "
+                          "curl: (60) SSL certificate problem")
+        return when, "invalid peer certificate: UnknownIssuer (no native root CA certificates found)"
+    if kind is NeedKind.TIME_ZONES:
+        return ("when it loads a named time zone (time.LoadLocation, or TZ naming a zone)",
+                "unknown time zone Europe/Berlin (with TZ set: times silently in UTC)")
+    if kind is NeedKind.USERS:
+        if reader is NeedReader.GO:
+            return ("when it looks up a user or group (os/user)",
+                    "open /etc/passwd: no such file or directory; user: unknown user NAME")
+        return ("when it looks up a user or group (getpwnam, getpwuid ...)",
+                "the lookup finds nobody: \"no such user\", \"cannot find name for user ID 1000\", "
+                "\"I have no name!\"")
+    if kind is NeedKind.DLOPEN:
+        lib = f.subject or "the library"
+        return (f"if and when it opens {lib} with dlopen()",
+                f"{lib}: cannot open shared object file: No such file or directory")
+    return ("when it creates a temporary file",
+            "open /tmp/...: no such file or directory" if reader is NeedReader.GO
+            else "mkstemp: No such file or directory")
+
+
+def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
+    family = _family_of(target)
+    kind = f.kind
+    out: list[str] = []
+    if kind is NeedKind.CA_CERTIFICATES:
+        if family == "alpine":
+            out.append("RUN apk add --no-cache ca-certificates")
+        elif family == "debian":
+            out.append("RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates")
+        out.append("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/")
+        if family == "scratch":
+            out.append("build on gcr.io/distroless/static instead of scratch (it has a CA bundle, "
+                       "tzdata, /etc/passwd and /tmp)")
+        if f.reader is NeedReader.GO:
+            out.append('or embed roots in the program: import _ "golang.org/x/crypto/x509roots/fallback" '
+                       "(Go >= 1.20)")
+        out.append("or point SSL_CERT_FILE at a bundle the image has")
+    elif kind is NeedKind.TIME_ZONES:
+        out.append('embed the zone database: import _ "time/tzdata", or build with -tags timetzdata')
+        if family == "alpine":
+            out.append("RUN apk add --no-cache tzdata")
+        elif family == "debian":
+            out.append("RUN apt-get update && apt-get install -y --no-install-recommends tzdata")
+        out.append("COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo")
+        if family == "scratch":
+            out.append("build on gcr.io/distroless/static instead of scratch")
+    elif kind is NeedKind.USERS:
+        out.append("COPY --from=build /etc/passwd /etc/group /etc/")
+        if family == "scratch":
+            out.append("build on gcr.io/distroless/static instead of scratch (it has root and nonroot "
+                       "users)")
+        if f.reader is NeedReader.GO:
+            out.append("(building with -tags osusergo does not help: the pure Go lookup reads "
+                       "/etc/passwd too)")
+    elif kind is NeedKind.DLOPEN:
+        lib = f.subject or "the library"
+        if family == "alpine":
+            out.append(f"install the package that provides {lib} (apk add ...)")
+        elif family == "debian":
+            out.append(f"install the package that provides {lib} (apt-get install ...)")
+        else:
+            out.append(f"copy {lib} and what it needs into the image's library directories")
+        out.append("ignore this if the program never takes the code path that opens it")
+    else:
+        out.append("COPY --from=build /tmp /tmp (an empty, world-writable /tmp), or set TMPDIR to a "
+                   "writable directory")
+        if family == "scratch":
+            out.append("build on gcr.io/distroless/static instead of scratch (it has /tmp)")
+    return tuple(out)
+
+
+def _family_of(target: Target) -> str:
+    files = target.files
+    if files.exists("/sbin/apk"):
+        return "alpine"
+    if files.exists("/usr/bin/apt-get") or files.exists("/usr/bin/dpkg"):
+        return "debian"
+    shells = ("/bin/sh", "/busybox/sh")
+    if target.libc is Libc.NONE and not target.loaders and not any(files.exists(s) for s in shells):
+        return "scratch"  # nothing to install with: scratch, or distroless/static
+    return ""

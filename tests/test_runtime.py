@@ -1,0 +1,126 @@
+"""Deciding runtime findings: a need is met when the image has any path its reader looks at."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from linkcheck.model import (
+    Confidence,
+    NeedKind,
+    NeedReader,
+    RuntimeNeed,
+    RuntimeNeeds,
+    Target,
+)
+from linkcheck.verdict.checks import check
+from linkcheck.verdict.runtime import runtime_findings
+
+from factories import analysis, elf, empty_target, glibc_target, lib, musl_target, static_elf
+
+GO_CA = RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.GO, ("Go function crypto/x509.loadSystemRoots",))
+GO_TZ = RuntimeNeed(NeedKind.TIME_ZONES, NeedReader.GO, ("Go function time.LoadLocation",))
+USERS = RuntimeNeed(NeedKind.USERS, NeedReader.LIBC, ("imports getpwnam",))
+TEMP = RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, ("imports mkstemp",))
+OPENSSL = RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.OPENSSL,
+                      ("imports SSL_CTX_set_default_verify_paths",))
+
+
+def having(target: Target, *paths: str) -> Target:
+    return dataclasses.replace(target, runtime_files=frozenset(paths))
+
+
+def judged(need: RuntimeNeed, target: Target) -> list[NeedKind]:
+    return [f.kind for f in runtime_findings(RuntimeNeeds((need,)), static_elf(), target)]
+
+
+def test_go_ca_need_is_met_by_any_bundle_or_certificate_directory_go_reads() -> None:
+    assert judged(GO_CA, having(empty_target())) == [NeedKind.CA_CERTIFICATES]
+    for path in ("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+                 "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs"):
+        assert judged(GO_CA, having(empty_target(), path)) == []
+
+
+def test_go_does_not_read_debians_openssldir() -> None:
+    assert judged(GO_CA, having(empty_target(), "/usr/lib/ssl/cert.pem")) == [NeedKind.CA_CERTIFICATES]
+
+
+def test_openssl_reads_its_openssldir_by_the_images_libc() -> None:
+    assert judged(OPENSSL, having(glibc_target(), "/usr/lib/ssl/cert.pem")) == []
+    # Debian without the openssl package: the bundle is there, OPENSSLDIR's cert.pem is not.
+    assert judged(OPENSSL, having(glibc_target(), "/etc/ssl/certs/ca-certificates.crt")) == [
+        NeedKind.CA_CERTIFICATES]
+    assert judged(OPENSSL, having(musl_target(), "/etc/ssl/cert.pem")) == []
+
+
+def test_openssl_with_an_openssldir_linkcheck_does_not_probe_is_not_judged() -> None:
+    vendored = dataclasses.replace(OPENSSL, subject="/usr/local/ssl")
+    assert judged(vendored, having(empty_target())) == []
+
+
+def test_time_zone_need_is_met_by_zoneinfo() -> None:
+    assert judged(GO_TZ, having(empty_target())) == [NeedKind.TIME_ZONES]
+    assert judged(GO_TZ, having(empty_target(), "/usr/share/zoneinfo")) == []
+
+
+def test_users_need_etc_passwd_and_temp_files_need_tmp() -> None:
+    assert judged(USERS, having(empty_target(), "/etc/group")) == [NeedKind.USERS]
+    assert judged(USERS, having(empty_target(), "/etc/passwd")) == []
+    assert judged(TEMP, having(empty_target())) == [NeedKind.TEMP_DIR]
+    assert judged(TEMP, having(empty_target(), "/tmp")) == []
+
+
+def test_unknown_runtime_files_give_no_finding() -> None:
+    target = empty_target()
+    assert target.runtime_files is None
+    assert judged(GO_CA, target) == judged(USERS, target) == []
+
+
+def dlopen(name: str) -> RuntimeNeeds:
+    return RuntimeNeeds((RuntimeNeed(NeedKind.DLOPEN, NeedReader.LIBC, ("imports dlopen",),
+                                     Confidence.LOW, subject=name),))
+
+
+def test_dlopen_name_is_looked_up_in_the_loaders_directories() -> None:
+    found = runtime_findings(dlopen("libz.so.1"), elf(), glibc_target())
+    assert [(f.kind, f.subject, f.confidence) for f in found] == [
+        (NeedKind.DLOPEN, "libz.so.1", Confidence.LOW)]
+    assert found[0].lacks[:2] == ("/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1")
+    with_z = glibc_target([lib("/usr/lib/x86_64-linux-gnu/libz.so.1")])
+    assert runtime_findings(dlopen("libz.so.1"), elf(), with_z) == ()
+
+
+def test_dlopen_library_for_another_machine_does_not_count() -> None:
+    arm = glibc_target([lib("/usr/lib/x86_64-linux-gnu/libz.so.1", machine="aarch64")])
+    assert len(runtime_findings(dlopen("libz.so.1"), elf(), arm)) == 1
+
+
+def test_dlopen_from_a_program_with_its_own_search_path_is_not_judged() -> None:
+    assert runtime_findings(dlopen("libz.so.1"), elf(runpath=("$ORIGIN/lib",)), glibc_target()) == ()
+
+
+def test_check_puts_worded_findings_beside_runs() -> None:
+    target = having(empty_target(), "/etc/passwd")
+    verdict = check(analysis(static_elf()), target, needs=RuntimeNeeds((GO_CA, GO_TZ, USERS)))
+    assert verdict.runs
+    assert [f.kind for f in verdict.findings] == [NeedKind.CA_CERTIFICATES, NeedKind.TIME_ZONES]
+    ca = verdict.findings[0]
+    assert ca.message == "x509: certificate signed by unknown authority"
+    assert ca.when and ca.fixes
+    assert verdict.to_dict()["findings"][0]["kind"] == "ca-certificates"
+
+
+def test_check_without_needs_has_no_findings() -> None:
+    assert check(analysis(static_elf()), having(empty_target())).findings == ()
+
+
+@pytest.mark.parametrize("kind", list(NeedKind))
+def test_every_kind_gets_when_message_and_fixes(kind: NeedKind) -> None:
+    from linkcheck.model import RuntimeFinding
+    from linkcheck.verdict.runtime_words import worded
+
+    for reader in NeedReader:
+        f = worded(RuntimeFinding(kind, reader, Confidence.HIGH, ("evidence",), ("/x",), "libz.so.1"),
+                   empty_target())
+        assert f.when and f.message and f.fixes

@@ -1,0 +1,248 @@
+"""Runtime findings against real runs: each fixture started in a real root (chroot + execve) for one
+need, and linkcheck's finding for that need must be there exactly when the run fails.
+
+Every run gets an /etc/hosts naming localhost, as Docker and Kubernetes mount one into every
+container. TLS runs dial a server on 127.0.0.1 whose self-signed certificate is, or is not, in the
+root's CA bundle; "no bundle" roots fail, roots with the test CA appended to their bundle work.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from linkcheck.facts.needs import read_needs
+from linkcheck.facts.reader import analyze
+from linkcheck.image.rootfs import target_from_tree
+from linkcheck.image.tree import DirectoryTree
+from linkcheck.model import NeedKind, Verdict
+from linkcheck.verdict.checks import check
+
+from conftest import needs_root
+from launch import install, private_proc_works, run_in_root
+from roots import RootUnavailable, build_root
+from runtime_fixtures import afterstart_bin  # noqa: F401  (the session fixture)
+
+pytestmark = [needs_root, pytest.mark.chroot]
+
+HOST_LIBZ = Path("/usr/lib/x86_64-linux-gnu/libz.so.1")
+HOST_BERLIN = Path("/usr/share/zoneinfo/Europe/Berlin")
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, bytes]]:
+    """(port, certificate PEM): a TLS server on 127.0.0.1 that completes handshakes."""
+    d = tmp_path_factory.mktemp("tls")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2",
+         "-subj", "/CN=linkcheck test CA", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True, capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            try:
+                conn.settimeout(5)
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], (d / "cert.pem").read_bytes()
+    stop.set()
+    thread.join(5)
+    sock.close()
+
+
+def make_root(tmp_path: Path, name: str) -> Path:
+    if not private_proc_works():
+        pytest.skip("cannot mount /proc in a private mount namespace here")
+    root = tmp_path / name
+    try:
+        build_root(name, root)
+    except RootUnavailable as exc:
+        pytest.skip(f"root {name}: {exc}")
+    etc = root / "etc"
+    if etc.is_symlink():
+        pytest.skip(f"root {name}: /etc is a symlink")
+    etc.mkdir(exist_ok=True)
+    hosts = etc / "hosts"
+    if hosts.is_symlink():
+        hosts.unlink()
+    hosts.write_text("127.0.0.1 localhost\n")  # as the container runtime mounts it
+    return root
+
+
+def verdict_in(root: Path, program: Path) -> Verdict:
+    analysis = analyze(program)
+    assert analysis.elf is not None
+    # A scratch root has no file that tells its architecture: an image config would (machine_hint).
+    target = target_from_tree(DirectoryTree(str(root)), str(root), machine_hint="x86_64")
+    return check(analysis, target, needs=read_needs(program, analysis.elf))
+
+
+def run_case(root: Path, bin_dir: Path, fixture: str, argv: list[str]) -> tuple[bool, str, Verdict]:
+    program = bin_dir / fixture
+    where = install(root, program, f"/app/{fixture}")
+    got = run_in_root(root, where, [where, *argv], timeout=30)
+    verdict = verdict_in(root, root / "app" / fixture)
+    assert verdict.runs, verdict.explanation
+    return got.exit_code == 0, got.stderr, verdict
+
+
+def kinds(verdict: Verdict) -> set[NeedKind]:
+    return {f.kind for f in verdict.findings}
+
+
+def add_bundle(pem: bytes) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        bundle = root / "etc/ssl/certs/ca-certificates.crt"
+        if bundle.is_symlink():
+            bundle.unlink()
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        old = bundle.read_bytes() if bundle.is_file() else b""
+        bundle.write_bytes(old + b"\n" + pem)
+    return setup
+
+
+def no_bundle(root: Path) -> None:
+    for rel in ("etc/ssl/certs", "etc/ssl/cert.pem"):
+        p = root / rel
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+
+
+def nothing(root: Path) -> None:
+    del root
+
+
+@pytest.mark.parametrize(("root_name", "setup", "works"), [
+    ("scratch", "none", False),
+    ("scratch", "bundle", True),
+    ("busybox-musl", "none", False),
+    ("alpine-3.20.3-x86_64", "bundle", True),
+    ("alpine-3.20.3-x86_64", "no-bundle", False),
+    ("debian-bookworm", "none", False),  # slim has no ca-certificates
+    ("debian-bookworm", "bundle", True),
+])
+def test_go_tls_fails_exactly_where_the_image_has_no_ca_bundle(
+        tmp_path: Path, afterstart_bin: Path, tls_server: tuple[int, bytes],  # noqa: F811
+        root_name: str, setup: str, works: bool) -> None:
+    port, pem = tls_server
+    root = make_root(tmp_path, root_name)
+    {"none": nothing, "bundle": add_bundle(pem), "no-bundle": no_bundle}[setup](root)
+    ok, stderr, verdict = run_case(root, afterstart_bin, "go-afterstart", ["tls", f"127.0.0.1:{port}"])
+    assert ok == works, stderr
+    assert (NeedKind.CA_CERTIFICATES in kinds(verdict)) == (not ok)
+    if not ok:
+        assert "x509: certificate signed by unknown authority" in stderr
+        finding = next(f for f in verdict.findings if f.kind is NeedKind.CA_CERTIFICATES)
+        assert "x509: certificate signed by unknown authority" in finding.message
+
+
+def add_berlin(root: Path) -> None:
+    if not HOST_BERLIN.is_file():
+        pytest.skip(f"{HOST_BERLIN} is not on this host (tzdata)")
+    dest = root / "usr/share/zoneinfo/Europe"
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HOST_BERLIN, dest / "Berlin")
+
+
+@pytest.mark.parametrize(("fixture", "root_name", "zoneinfo", "works"), [
+    ("go-afterstart", "scratch", False, False),
+    ("go-afterstart", "alpine-3.20.3-x86_64", False, False),
+    ("go-afterstart", "alpine-3.20.3-x86_64", True, True),
+    ("go-afterstart-tzdata", "scratch", False, True),
+    ("go-afterstart", "debian-bookworm", False, True),  # slim has tzdata
+])
+def test_go_time_zone_fails_exactly_without_zoneinfo_or_embedded_tzdata(
+        tmp_path: Path, afterstart_bin: Path, fixture: str, root_name: str,  # noqa: F811
+        zoneinfo: bool, works: bool) -> None:
+    root = make_root(tmp_path, root_name)
+    if zoneinfo:
+        add_berlin(root)
+    ok, stderr, verdict = run_case(root, afterstart_bin, fixture, ["tz", "Europe/Berlin"])
+    assert ok == works, stderr
+    assert (NeedKind.TIME_ZONES in kinds(verdict)) == (not ok)
+    if not ok:
+        assert "unknown time zone Europe/Berlin" in stderr
+
+
+@pytest.mark.parametrize(("fixture", "root_name", "works"), [
+    ("go-afterstart", "scratch", False),
+    ("go-afterstart", "busybox-musl", True),
+    ("c-afterstart-static", "scratch", False),
+    ("c-afterstart-static", "busybox-musl", True),
+    ("c-afterstart-static", "busybox-glibc", True),
+    ("go-afterstart", "debian-bookworm", True),
+])
+def test_user_lookup_fails_exactly_without_etc_passwd(
+        tmp_path: Path, afterstart_bin: Path, fixture: str, root_name: str, works: bool) -> None:  # noqa: F811
+    root = make_root(tmp_path, root_name)
+    ok, stderr, verdict = run_case(root, afterstart_bin, fixture, ["user", "root"])
+    assert ok == works, stderr
+    assert (NeedKind.USERS in kinds(verdict)) == (not ok)
+
+
+@pytest.mark.parametrize("fixture", ["go-afterstart", "c-afterstart-static"])
+@pytest.mark.parametrize("root_name", ["scratch", "busybox-musl"])
+def test_name_lookup_needs_no_nss_modules_so_it_has_no_finding_kind(
+        tmp_path: Path, afterstart_bin: Path, fixture: str, root_name: str) -> None:  # noqa: F811
+    """Why linkcheck has no name-lookup finding: with the /etc/hosts every container gets and no
+    nsswitch.conf, resolv.conf or libnss_*.so.2, a static glibc 2.36 program and a Go program still
+    resolve localhost (glibc >= 2.34 has its files and dns modules built in)."""
+    root = make_root(tmp_path, root_name)
+    assert not list(root.rglob("libnss_*"))
+    ok, stderr, _verdict = run_case(root, afterstart_bin, fixture, ["host", "localhost"])
+    assert ok, stderr
+
+
+@pytest.mark.parametrize(("root_name", "works"), [("scratch", False), ("alpine-3.20.3-x86_64", True)])
+def test_go_temp_file_fails_exactly_without_tmp(
+        tmp_path: Path, afterstart_bin: Path, root_name: str, works: bool) -> None:  # noqa: F811
+    root = make_root(tmp_path, root_name)
+    ok, stderr, verdict = run_case(root, afterstart_bin, "go-afterstart", ["tmp"])
+    assert ok == works, stderr
+    assert (NeedKind.TEMP_DIR in kinds(verdict)) == (not ok)
+
+
+@pytest.mark.parametrize(("with_libz", "works"), [(False, False), (True, True)])
+def test_dlopen_by_name_fails_exactly_where_the_library_is_missing(
+        tmp_path: Path, afterstart_bin: Path, with_libz: bool, works: bool) -> None:  # noqa: F811
+    root = make_root(tmp_path, "glibc-host")
+    if with_libz:
+        if not HOST_LIBZ.is_file():
+            pytest.skip(f"{HOST_LIBZ} is not on this host")
+        shutil.copyfile(HOST_LIBZ.resolve(), root / "usr/lib/x86_64-linux-gnu/libz.so.1")
+    ok, stderr, verdict = run_case(root, afterstart_bin, "c-dlopen-z", ["load"])
+    assert ok == works, stderr
+    dlopen = [f for f in verdict.findings if f.kind is NeedKind.DLOPEN]
+    assert [f.subject for f in dlopen] == ([] if ok else ["libz.so.1"])
+    if not ok:
+        assert "libz.so.1: cannot open shared object file" in stderr
+        assert "libz.so.1: cannot open shared object file" in dlopen[0].message
