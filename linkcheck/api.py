@@ -5,7 +5,7 @@ module of the package is named like one of them, so none can shadow them once im
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from linkcheck.errors import UsageError
@@ -65,11 +65,12 @@ def scan_paths(
     jobs: int | None = None,
     platform: str | None = None,
     progress: Progress | None = None,
-) -> Iterator[ScanResult]:
+) -> Generator[ScanResult, None, None]:
     """Every program, library and script in ``paths`` (a directory, image archive, wheel or file, or
     several), as an iterator of ``ScanResult`` in a stable order, each with a verdict per target.
     Without targets a directory's files get facts only and an image's files are judged against the image
-    itself. Unreadable inputs and files are results with ``error`` set; see ``linkcheck.scan``."""
+    itself. Unreadable inputs and files are results with ``error`` set; see ``linkcheck.scan``. Stopping
+    early (``close()``, or leaving a ``for`` loop and dropping the generator) ends the worker processes."""
     from linkcheck.scan import scan_paths as scan
 
     return scan(paths, targets=targets, jobs=jobs, platform=platform, progress=progress)

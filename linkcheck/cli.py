@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from linkcheck import __version__
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ Exit status: 0 it runs on every target named and every gate passed;
               help="Directory the file is copied to in the image (for messages and $ORIGIN).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only what would not run, and errors.")
 @click.option("--list-targets", is_flag=True, help="List the built-in targets with their libc and sources.")
-@click.version_option(package_name="elf-linkcheck", prog_name="linkcheck")
+@click.version_option(version=__version__, prog_name="linkcheck")
 def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, gate_static: bool,
             max_glibc: str | None, gate_arch: str | None, as_json: bool, as_jsonl: bool,
             sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool,
@@ -139,7 +140,6 @@ def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif
     if sarif_path is not None:
         _write_sarif(sarif_path, kept)
     if output == "json":
-        from linkcheck import __version__
         from linkcheck.output.escape import dumps
         from linkcheck.output.render import json_document
 

@@ -36,7 +36,7 @@ import posixpath
 import signal
 import stat
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -596,7 +596,7 @@ def scan_paths(
     jobs: int | None = None,
     progress: Progress | None = None,
     platform: str | None = None,
-) -> Iterator[ScanResult]:
+) -> Generator[ScanResult, None, None]:
     """Every program, library and script in ``paths`` (one path or several: directories, image archives,
     wheels, files), each with a verdict per target; see the module's docstring. Public as
     ``linkcheck.scan_paths``.

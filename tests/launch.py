@@ -110,8 +110,7 @@ def _elf_for_another_cpu(path: Path) -> bool | None:
     host = HOST_ELF.get(os.uname().machine)
     if host is None or len(head) < 20:
         return True
-    order = "little" if head[5] == 1 else "big"
-    return (head[4], int.from_bytes(head[18:20], order)) != host
+    return (head[4], int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")) != host
 
 
 def resolve_in_root(root: Path, path: str, hops: int = 40) -> Path | None:

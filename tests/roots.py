@@ -183,8 +183,8 @@ def build_busybox_static(root: Path) -> None:
     os.symlink("busybox", root / "bin/sh")
 
 
-def _safe_member(member: tarfile.TarInfo, dest: Path) -> bool:
-    """Our own checks, for Pythons without tarfile's "data" filter: nothing outside dest."""
+def _safe_member(member: tarfile.TarInfo) -> bool:
+    """Our own checks, for Pythons without tarfile's "data" filter: nothing outside the destination."""
     name = member.name
     if name.startswith("/") or ".." in Path(name).parts:
         raise RootUnavailable(f"unsafe path in layer: {name!r}")
@@ -201,7 +201,7 @@ def extract_layer(fileobj: object, dest: Path) -> None:
     """Untar one (already decompressed or gzip) layer into dest: keep symlinks, skip device nodes,
     refuse anything that would land outside dest. Whiteouts are not expected in single-layer images."""
     with tarfile.open(fileobj=fileobj, mode="r:*") as tar:  # type: ignore[call-overload]
-        members = [m for m in tar.getmembers() if _safe_member(m, dest)]
+        members = [m for m in tar.getmembers() if _safe_member(m)]
         if hasattr(tarfile, "data_filter"):
             # "data" refuses absolute symlinks; image roots are full of them (/bin/sh -> /bin/busybox,
             # which resolves inside the root after chroot). "tar" keeps them and still stops escapes

@@ -434,7 +434,7 @@ def first_layer_blob(root: Path) -> Path:
     blobs = root / "blobs" / "sha256"
     index = json.loads((root / "index.json").read_text())
     manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
-    return blobs / manifest["layers"][0]["digest"].split(":")[1]
+    return blobs / str(manifest["layers"][0]["digest"]).split(":")[1]
 
 
 def test_oci_layer_digest_is_checked_while_decompressing(tmp_path: Path) -> None:

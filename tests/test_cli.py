@@ -318,7 +318,7 @@ def test_an_image_with_no_elf_file_is_a_target_on_the_platform_asked(tmp_path: P
     assert on_arm.returncode == ExitStatus.OK
 
 
-def test_quiet_names_each_file_that_would_not_run(tmp_path: Path) -> None:
+def test_quiet_names_each_file_that_would_not_run() -> None:
     result = run("-q", fixture("c-glibc-dynamic"), fixture("rust-glibc"), fixture("go-static"),
                  "--target", "alpine", "--platform", "amd64")
     assert result.returncode == ExitStatus.WONT_RUN

@@ -148,5 +148,5 @@ def test_every_output_format_survives_hostile_names_in_every_locale(tmp_path: Pa
             if shebang is not None:
                 assert unescape_json(shebang["script"]["interpreter"]) == b"/bin/\xe9sh"
                 assert unescape_json(shebang["script"]["argument"]) == b"-\xfe"
-    text = run(script, "-t", "alpine").stdout.decode()
-    assert "s\\xff\\x0a\\x1b[2J.sh" in text and "/bin/\\xe9sh" in text
+    printed = run(script, "-t", "alpine").stdout.decode()
+    assert "s\\xff\\x0a\\x1b[2J.sh" in printed and "/bin/\\xe9sh" in printed

@@ -46,7 +46,7 @@ def names_with(key: str, value: Any = None) -> list[str]:
 
 
 def path_of(name: str) -> Path:
-    return FIXTURES / MANIFEST[name]["path"]
+    return FIXTURES / str(MANIFEST[name]["path"])
 
 
 ELF_NAMES = [n for n in names_with("format", "elf") if "machine" in MANIFEST[n]]
@@ -97,7 +97,7 @@ def highest_version(path: Path, prefix: str) -> str | None:
     found = re.findall(rf"Name: {re.escape(prefix)}([0-9.]+)\s", needs[1])
     if not found:
         return None
-    return max(found, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return str(max(found, key=lambda v: tuple(int(p) for p in v.split("."))))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_empty_is_empty() -> None:
 def class_release(data: bytes) -> int:
     magic, _minor, major = struct.unpack(">IHH", data[:8])
     assert magic == 0xCAFEBABE
-    return major - 44
+    return int(major) - 44
 
 
 @pytest.mark.parametrize("name", names_with("format", "java-class"))

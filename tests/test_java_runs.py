@@ -74,7 +74,7 @@ def make_jar(path: Path, classes: Path, main: str | None) -> Path:
     return path
 
 
-def _jre_root(factory: RootFactory, name: str, tmp: Path) -> Path:
+def _jre_root(factory: RootFactory, name: str) -> Path:
     if name == "temurin-25":
         if not (HOST_TEMURIN_25 / "release").is_file():
             pytest.skip("this machine has no Temurin 25 in /usr/lib/jvm")
@@ -99,9 +99,8 @@ def _real_java(root: Path, argv: list[str]) -> tuple[int | None, str, str]:
 
 
 @pytest.mark.parametrize("root_name", sorted(ROOTS))
-def test_directory_target_reads_the_jre_version(root_factory: RootFactory, root_name: str,  # noqa: F811
-                                                tmp_path: Path) -> None:
-    root = _jre_root(root_factory, root_name, tmp_path)
+def test_directory_target_reads_the_jre_version(root_factory: RootFactory, root_name: str) -> None:  # noqa: F811
+    root = _jre_root(root_factory, root_name)
     runtime = load_target(str(root)).runtime(RuntimeKind.JAVA)
     assert runtime is not None and runtime.release == ROOTS[root_name]
     code, _out, err = _real_java(root, ["java", "-version"])
@@ -115,7 +114,7 @@ def test_verdict_matches_real_java(root_factory: RootFactory, root_name: str, re
                                    how: str, tmp_path: Path) -> None:
     """`java -jar /app/app.jar` and `java -cp /app/classes app.Main`: the verdict's outcome and message
     are what the real java does and prints."""
-    root = _jre_root(root_factory, root_name, tmp_path)
+    root = _jre_root(root_factory, root_name)
     classes = _compile(tmp_path, release)
     app = root / "app" / f"{how}-{release}"
     shutil.rmtree(app, ignore_errors=True)
@@ -148,7 +147,7 @@ def test_verdict_matches_real_java(root_factory: RootFactory, root_name: str, re
 def test_only_the_main_class_stops_the_start(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
     """A jar whose Main-Class suits Java 17 but which holds a Java 21 class that main() never loads:
     it starts (a warning names the class); once main() uses it, it fails with that class's name."""
-    root = _jre_root(root_factory, "debian-bookworm-runtimes", tmp_path)
+    root = _jre_root(root_factory, "debian-bookworm-runtimes")
     for uses in (False, True):
         classes = _compile(tmp_path, 17, helper=uses)
         set_major(classes / "app" / "Helper.class", 65)
@@ -166,7 +165,7 @@ def test_only_the_main_class_stops_the_start(root_factory: RootFactory, tmp_path
 @pytest.mark.parametrize("case", ["no-main-class", "missing-main-class"])
 def test_jar_main_class_problems_match_real_java(root_factory: RootFactory, case: str,  # noqa: F811
                                                  tmp_path: Path) -> None:
-    root = _jre_root(root_factory, "debian-bookworm-runtimes", tmp_path)
+    root = _jre_root(root_factory, "debian-bookworm-runtimes")
     classes = _compile(tmp_path, 11)
     jar = make_jar(root / "app" / f"{case}.jar", classes, None if case == "no-main-class" else "app.Gone")
     verdict = check(analyze(jar), load_target(str(root)))

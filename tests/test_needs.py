@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from runtime_fixtures import afterstart_bin  # noqa: F401  (the session fixture)
 GO = Toolchain(Language.GO, ("section .gopclntab",))
 
 
-def go_file(names: list[str], outside: list[str] = (), magic: int = 0xFFFFFFF1, order: str = "<") -> bytes:
+def go_file(names: list[str], outside: Sequence[str] = (), magic: int = 0xFFFFFFF1, order: str = "<"
+            ) -> bytes:
     """Bytes holding a Go >= 1.18 pclntab header whose function name table holds ``names`` (and
     runtime.main), with ``outside`` names written after the table."""
     table = b"\0".join(n.encode() for n in ["runtime.main", *names]) + b"\0"

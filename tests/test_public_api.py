@@ -225,3 +225,64 @@ def test_readme_verdict_transcript_is_what_the_command_prints() -> None:
                             check=False, env={**os.environ, "PATH": f"{venv_bin()}:{os.environ['PATH']}"})
     assert result.stdout.splitlines() == lines[1:status_at]
     assert result.returncode == int(lines[status_at + 1])
+
+
+# -- the installed package ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv where linkcheck is installed as users get it: a wheel built from this tree, installed by
+    pip, not editable (click is taken from this environment: nothing is downloaded)."""
+    import click
+
+    where = tmp_path_factory.mktemp("installed")
+    wheels = where / "wheels"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
+                            str(ROOT)], capture_output=True, text=True, timeout=600, check=False)
+    if build.returncode != 0:
+        pytest.fail(f"the package does not build: {build.stderr[-2000:]}")
+    [wheel] = wheels.glob("elf_linkcheck-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith("licenses/LICENSE") for n in names), "the wheel carries the license"
+    assert "linkcheck/image/profiles/index.json" in names and "linkcheck/py.typed" in names
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    str(wheel)], check=True, timeout=300)
+    site = subprocess.run([str(venv / "bin/python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # click from here, appended after the venv's own packages (so the installed linkcheck comes first).
+    (Path(site) / "click-from-tests.pth").write_text(str(Path(click.__file__).parent.parent) + "\n")
+    return venv
+
+
+def test_the_installed_package_is_the_one_used_and_says_its_version(installed: Path) -> None:
+    py = str(installed / "bin/python")
+    where = subprocess.run([py, "-c", "import linkcheck, importlib.metadata as m; print(linkcheck.__file__); "
+                            "print(linkcheck.__version__, m.version('elf-linkcheck'))"],
+                           capture_output=True, text=True, check=True, cwd="/").stdout.split("\n")
+    assert where[0].startswith(str(installed)), where  # not this source tree
+    version, metadata = where[1].split()
+    assert version == metadata == linkcheck.__version__  # one place: linkcheck.__version__
+    said = subprocess.run([str(installed / "bin/linkcheck"), "--version"], capture_output=True, text=True,
+                          check=True).stdout
+    assert linkcheck.__version__ in said
+
+
+def test_readme_examples_run_on_the_installed_package(installed: Path, tmp_path: Path) -> None:
+    box = sandbox(tmp_path)
+    env = {**os.environ, "PATH": f"{installed / 'bin'}:{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)
+    for command, status in shell_examples():
+        result = subprocess.run(["bash", "-c", command], cwd=box, capture_output=True, text=True, timeout=120,
+                                check=False, env=env)
+        assert result.returncode == status, (command, result.stderr)
+    printed = ""
+    for block in code_blocks("python"):
+        result = subprocess.run([str(installed / "bin/python"), "-c", block], cwd=box, capture_output=True,
+                                text=True, timeout=120, check=False, env=env)
+        assert result.returncode == 0, result.stderr
+        printed += result.stdout
+    assert "MISSING_INTERPRETER" in printed and "wrong-architecture" in printed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -41,7 +42,7 @@ MANIFEST = load_manifest()
 
 
 def fixture_path(name: str) -> Path:
-    return FIXTURES / MANIFEST[name]["path"]
+    return FIXTURES / str(MANIFEST[name]["path"])
 
 
 def need_fixture(name: str) -> Path:
@@ -396,7 +397,7 @@ def test_prediction_matches_real_run(
 
 # --- (c) what the loader does with a file of the right name that is not a usable library ----------
 
-DECOYS = {
+DECOYS: dict[str, Callable[[], bytes]] = {
     "text": lambda: b"not a library\n",
     "elf-magic-only": lambda: b"\x7fELF",
     "aarch64-elf": lambda: fixture_path("c-glibc-dynamic-aarch64").read_bytes(),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkcheck.model import SearchSource
-from linkcheck.verdict.resolve import LoaderFamily, is_musl_builtin, loader_family, resolve
+from linkcheck.model import ElfFacts, SearchSource, SearchStep, Target, TargetFiles
+from linkcheck.verdict.resolve import LoaderFamily, Resolution, is_musl_builtin, loader_family, resolve
 
 from factories import DictFiles, elf, glibc_target, lib, musl_elf, musl_target
 
@@ -18,15 +19,15 @@ UL = "/usr/lib/x86_64-linux-gnu"
 PROG = "/app/hello"
 
 
-def run(facts, target, origin_files=None):  # type: ignore[no-untyped-def]
+def run(facts: ElfFacts, target: Target, origin_files: TargetFiles | None = None) -> Resolution:
     return resolve(facts, target, origin_dir="/app", origin_files=origin_files, program=PROG)
 
 
-def paths(res):  # type: ignore[no-untyped-def]
+def paths(res: Resolution) -> list[tuple[str, str | None]]:
     return [(f.loaded.name, f.loaded.path) for f in res.found]
 
 
-def steps(search):  # type: ignore[no-untyped-def]
+def steps(search: Iterable[SearchStep]) -> list[tuple[str, SearchSource, str]]:
     return [(s.directory, s.source, s.result) for s in search]
 
 

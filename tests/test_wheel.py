@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import ArchiveError
-from linkcheck.facts.wheel import PlatformKind, Severity, WheelReport, parse_platform_tag, read_wheel
+from linkcheck.facts.wheel import PlatformKind, WheelReport, parse_platform_tag, read_wheel
 from linkcheck.image.rootfs import target_from_tree
 from linkcheck.image.tree import DirectoryTree
-from linkcheck.model import Libc, Outcome
+from linkcheck.model import Libc, Outcome, Severity
 
 from conftest import FIXTURE_BIN, SHARED_ROOTFS
 

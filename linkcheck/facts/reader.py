@@ -67,7 +67,7 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
                 return _elf_analysis(data, shown, size)
         if head[:4] in _ZIP_MAGICS and not shown.endswith(".whl"):
             with os.fdopen(os.dup(fd), "rb") as f:
-                return _zip(shown, head, size, f)
+                return _zip(shown, size, f)
         return _other(shown, head, size)
     except LinkcheckError:
         raise
@@ -86,7 +86,7 @@ def analyze_bytes(data: bytes | mmap.mmap, name: str) -> Analysis:
     if head[:4] == ELF_MAGIC:
         return _elf_analysis(data, name, size)
     if head[:4] in _ZIP_MAGICS and not name.endswith(".whl"):
-        return _zip(name, head, size, io.BytesIO(data))
+        return _zip(name, size, io.BytesIO(data))
     return _other(name, head, size)
 
 
@@ -146,7 +146,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _zip(name: str, head: bytes, size: int, f: IO[bytes]) -> Analysis:
+def _zip(name: str, size: int, f: IO[bytes]) -> Analysis:
     try:
         facts = parse_jar(f, name)
     except ArchiveError:

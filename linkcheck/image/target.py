@@ -206,7 +206,7 @@ _PLATFORM_KEYS = ("docker_arch", "machine", "elf_class", "libc", "libc_version",
                   "libraries", "programs", "path_env", "size_bytes", "sources")
 
 
-def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any], family: str) -> Target:
+def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) -> Target:
     p = c.obj(raw, where, _PLATFORM_KEYS, ("notes", "runtime_files"))
     machine = c.text(p["machine"], f"{where}.machine")
     docker_arch = c.text(p["docker_arch"], f"{where}.docker_arch")
@@ -309,7 +309,7 @@ def parse_profile(data: Any, filename: str, machine: str | None = None) -> tuple
         machines = [p.get("machine") if isinstance(p, dict) else None for p in platforms]
         if len(set(machines)) != len(machines):
             raise c.fail(f"{where}.platforms", "a machine is listed twice")
-        targets = tuple(_parse_platform(c, p, f"{where}.platforms[{j}]", image, family)
+        targets = tuple(_parse_platform(c, p, f"{where}.platforms[{j}]", image)
                         for j, p in enumerate(platforms) if machine is None or machines[j] == machine)
         architectures = tuple(str(p.get("docker_arch")) for p in platforms if isinstance(p, dict))
         images.append(ProfileImage(name, aliases, image["description"], family, targets, architectures))

@@ -118,7 +118,7 @@ def check(
     elif analysis.format is FileFormat.ELF and analysis.kernel_refusal is not None:
         _kernel_refuses(analysis.kernel_refusal, target, program, shell, found)
     else:
-        _not_runnable(_NOT_PROGRAM.get(analysis.format, "not a program"), analysis.format.value, target,
+        _not_runnable(_NOT_PROGRAM.get(analysis.format, "not a program"), analysis.format.value,
                       program, shell, found, text=analysis.format in (FileFormat.TEXT, FileFormat.EMPTY))
     return _verdict(target, found, ())
 
@@ -203,7 +203,7 @@ def _origin_files(analysis: Analysis) -> TargetFiles | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _not_runnable(why: str, subject: str, target: Target, program: str, shell: Shell, found: _Findings,
+def _not_runnable(why: str, subject: str, program: str, shell: Shell, found: _Findings,
                   *, text: bool = False, fixes: Sequence[str] = ()) -> None:
     found.add(Problem(Outcome.NOT_EXECUTABLE, subject, program, why),
               f"{posixpath.basename(program)} is {why}. execve fails with ENOEXEC: exec format error.",
@@ -328,7 +328,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, shell: Shell, found: _
     if e.elf_type in (ElfType.REL, ElfType.CORE, ElfType.OTHER):
         what = {ElfType.REL: "an object file (ET_REL): link it into a program first",
                 ElfType.CORE: "a core dump", ElfType.OTHER: "an ELF file of an unknown type"}[e.elf_type]
-        _not_runnable(what, e.elf_type.value, target, program, shell, found)
+        _not_runnable(what, e.elf_type.value, program, shell, found)
         return ()
     # 1. The CPU: the kernel checks the ELF header before anything else.
     if e.machine != target.machine and (e.machine, target.machine) not in _COMPAT:
