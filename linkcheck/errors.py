@@ -57,3 +57,31 @@ class TargetError(LinkcheckError):
 
 class UsageError(LinkcheckError):
     """The command was called wrongly (bad option combination, bad value)."""
+
+
+class RegistryError(TargetError):
+    """An image named by reference could not be had from its registry (or, with --offline, the cache)."""
+
+
+class ImageNotFoundError(RegistryError):
+    """The registry has no such repository, tag or digest."""
+
+
+class UnauthorizedError(RegistryError):
+    """The registry refused the credentials (or their absence)."""
+
+
+class PlatformNotFoundError(RegistryError):
+    """The image index has no image for the platform asked for."""
+
+
+class RegistryUnreachableError(RegistryError):
+    """The registry could not be reached or answered with something that is not the distribution API."""
+
+
+class DigestMismatchError(RegistryError):
+    """Bytes read from a registry do not match the digest that names them: refused."""
+
+
+class NotCachedError(RegistryError):
+    """With --offline, the image (or one of its parts) is not in the cache."""
