@@ -57,9 +57,15 @@ Exit status: 0 it runs on every target named and every gate passed;
 @click.argument("paths", nargs=-1)
 @click.option("--target", "-t", "targets", multiple=True, metavar="IMAGE|DIR|ARCHIVE",
               help="Judge against this image (repeatable): a built-in name (alpine, alpine:3.18, slim, "
-                   "distroless/cc ...), a root filesystem directory, or an image archive.")
+                   "distroless/cc ...), a root filesystem directory, an image archive, or an image in a "
+                   "registry (ghcr.io/owner/app:1, localhost:5000/base@sha256:...; docker://NAME pulls "
+                   "even a built-in name).")
 @click.option("--platform", metavar="OS/ARCH",
               help="Platform of the built-in targets, as docker's --platform (default: this machine's).")
+@click.option("--offline", is_flag=True,
+              help="Pull nothing: images by reference come from the cache only (built-in data as ever).")
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
+              help="Speak plain HTTP to this registry (repeatable; this machine's are always allowed).")
 @click.option("--static", "gate_static", is_flag=True, help="Gate: fail unless static or static-pie.")
 @click.option("--max-glibc", metavar="VERSION", help="Gate: fail if it needs a glibc newer than VERSION.")
 @click.option("--arch", "gate_arch", metavar="ARCH",
@@ -76,8 +82,9 @@ Exit status: 0 it runs on every target named and every gate passed;
 @click.option("--quiet", "-q", is_flag=True, help="Print only what would not run, and errors.")
 @click.option("--list-targets", is_flag=True, help="List the built-in targets with their libc and sources.")
 @click.version_option(version=__version__, prog_name="linkcheck")
-def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, gate_static: bool,
-            max_glibc: str | None, gate_arch: str | None, as_json: bool, as_jsonl: bool,
+def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, offline: bool,
+            insecure: tuple[str, ...], gate_static: bool, max_glibc: str | None, gate_arch: str | None,
+            as_json: bool, as_jsonl: bool,
             sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool,
             list_targets: bool) -> None:
     if list_targets:
@@ -90,8 +97,8 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
     from linkcheck.report import Gates, Run
 
     gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work
-    run = Run(_load_targets(targets, platform), platform=platform, gates=gates, install_dir=install_dir,
-              jobs=jobs)
+    run = Run(_load_targets(targets, platform, offline, insecure), platform=platform, gates=gates,
+              install_dir=install_dir, jobs=jobs)
     output = "json" if as_json else "jsonl" if as_jsonl else "text"
     try:
         _check_all(run, paths, output, quiet, sarif_path)
@@ -147,12 +154,20 @@ def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif
     sys.stdout.flush()
 
 
-def _load_targets(names: tuple[str, ...], platform: str | None) -> list[Target]:
+def _load_targets(names: tuple[str, ...], platform: str | None, offline: bool,
+                  insecure: tuple[str, ...]) -> list[Target]:
     if not names:
         return []
-    from linkcheck.image.target import load_target
+    from linkcheck.image.reference import RegistryOptions
+    from linkcheck.image.target import load_target, pulled_from
 
-    return [load_target(name, platform=platform) for name in names]
+    registry = RegistryOptions(offline=offline, insecure=insecure)
+    loaded = [load_target(name, platform=platform, registry=registry) for name in names]
+    for target in loaded:
+        origin = pulled_from(target)
+        if origin is not None:  # say where an image by reference was read: the registry or the cache
+            click.echo(f"linkcheck: {target.name}: {origin}", err=True)
+    return loaded
 
 
 def _record(checked: Checked, output: str, documents: list[dict[str, Any]], errors: list[dict[str, str]]

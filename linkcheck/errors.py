@@ -71,8 +71,8 @@ class UnauthorizedError(RegistryError):
     """The registry refused the credentials (or their absence)."""
 
 
-class PlatformNotFoundError(RegistryError):
-    """The image index has no image for the platform asked for."""
+class PlatformNotFoundError(ArchiveError):
+    """An image index (an archive's, a layout's or a registry's) has no image for the platform asked."""
 
 
 class RegistryUnreachableError(RegistryError):

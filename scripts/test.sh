@@ -2,7 +2,8 @@
 # Set up a fresh Debian 12 machine for linkcheck's tests and run them (README's test command).
 # Installs, when missing and when root: musl's loader and a static busybox, which the tests copy into
 # small root filesystems to run fixtures with chroot; readelf (binutils) as an independent reader; Go and
-# gcc to build the runtime-finding fixtures.
+# gcc to build the runtime-finding fixtures; docker-registry, skopeo and openssl for the registry tests (a
+# registry on 127.0.0.1, a token service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,9 @@ command -v go >/dev/null || need+=(golang-go)
 command -v openssl >/dev/null || need+=(openssl)
 [ -e /usr/lib/x86_64-linux-gnu/libz.so.1 ] || need+=(zlib1g)
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || need+=(tzdata)
+# The registry tests run Debian's docker-registry on the loopback interface and push to it with skopeo.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
 # The slow tests build Debian roots with debootstrap.
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 # Java fixtures are compiled with javac; Node.js addons with g++ against Node's headers, npm packages

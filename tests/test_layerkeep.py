@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import ArchiveError, DigestMismatchError
-from linkcheck.image.archive import DEFAULT_LIMITS, Limits, open_image_tree
-from linkcheck.image.layerkeep import Inflater, _zstd_module, kept_ranges, reduce_layer
+from linkcheck.image.archive import open_image_tree
+from linkcheck.image.inflate import DEFAULT_LIMITS, Limits, zstd_module
+from linkcheck.image.layerkeep import Inflater, kept_ranges, reduce_layer
 from linkcheck.image.rootfs import target_from_tree
 
 from conftest import SHARED_ROOTFS
@@ -87,7 +88,7 @@ def test_gzip_members_and_zstd_frames_are_read_to_the_end(tmp_path: Path) -> Non
     tar = layer_with({"etc/ld.so.conf": b"/opt/lib\n", "etc/os-release": b"ID=test\n"})
     two_members = gzip.compress(tar[:1000]) + gzip.compress(tar[1000:])
     reduce_bytes(two_members, tmp_path / "a.tar")
-    zstd = _zstd_module()
+    zstd = zstd_module()
     assert zstd is not None  # a declared dependency (the standard library's from Python 3.14)
     frames = zstd.compress(tar[:700]) + zstd.compress(tar[700:])
     reduce_bytes(frames, tmp_path / "b.tar")

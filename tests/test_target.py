@@ -23,7 +23,7 @@ from linkcheck.model import Libc
         ("alpine", "alpine:3.22"),
         ("alpine:latest", "alpine:3.22"),
         ("alpine:3.20.3", "alpine:3.20"),
-        ("mirror.example:5000/library/alpine:3.19", "alpine:3.19"),
+        ("docker.io/library/alpine:3.19", "alpine:3.19"),
         ("library/debian:12-slim", "debian:bookworm-slim"),
         ("slim", "debian:bookworm-slim"),
         ("debian", "debian:bookworm-slim"),
@@ -44,11 +44,25 @@ from linkcheck.model import Libc
         ("debian:12.8-slim", "debian:bookworm-slim"),
         ("debian:bookworm-20241111-slim", "debian:bookworm-slim"),
         ("ubuntu:noble-20240801", "ubuntu:24.04"),
-        ("alpine@sha256:" + "0" * 64, "alpine:3.22"),
     ],
 )
 def test_short_names_resolve(name: str, expected: str) -> None:
     assert load_target(name, "amd64").name == expected
+
+
+@pytest.mark.parametrize("name", [
+    "mirror.example:5000/library/alpine:3.19",  # another registry's "alpine" can be anything
+    "localhost:5000/alpine:3.20",
+    "alpine@sha256:" + "0" * 64,  # a digest pins one build; the profile was measured from another
+    "docker://alpine:3.20",  # skopeo's prefix: the registry even for a built-in name
+    "ghcr.io/owner/app:1",
+])
+def test_references_that_are_not_built_in_data_are_pulled(name: str, tmp_path: Path) -> None:
+    from linkcheck.errors import NotCachedError
+    from linkcheck.image.reference import RegistryOptions
+
+    with pytest.raises(NotCachedError):  # --offline, empty cache: it went to the registry path
+        load_target(name, "amd64", registry=RegistryOptions(offline=True, cache_dir=str(tmp_path)))
 
 
 @pytest.mark.parametrize("platform", ["linux/arm64", "arm64", "aarch64", "linux/arm64/v8", "LINUX/ARM64"])

@@ -475,8 +475,8 @@ def _copy(src: Readable, out: BinaryIO, what: str, budget: Budget, digest: str |
 
 def is_image_archive(path: str) -> bool:
     """Whether ``path`` looks like something ``open_image_tree`` reads: an OCI layout directory, or a
-    file that is a tar or compressed (gzip; zstd and xz are recognised so that opening them gives a clear
-    error). Reads at most a few header bytes."""
+    file that is a tar or compressed (gzip, zstd; xz and bzip2 are recognised so that opening them gives a
+    clear error). Reads at most a few header bytes."""
     try:
         if os.path.isdir(path):
             return os.path.isfile(os.path.join(path, "index.json"))
@@ -485,7 +485,7 @@ def is_image_archive(path: str) -> bool:
     except OSError:
         return False
     if sniff(head) is not Compression.NONE:
-        return True  # compressed: opening it says whether it is a tar we can read (zstd and xz are not)
+        return True  # compressed: opening it says whether it is a tar we can read (xz and bzip2 are not)
     return len(head) >= 262 and head[257:262] == b"ustar"
 
 

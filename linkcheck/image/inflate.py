@@ -4,9 +4,10 @@
 chunks whatever the sizes), hashing the compressed bytes on the way when a digest is expected, and stops
 with an ArchiveError when the output passes ``Limits`` (the image's total, or an expansion ratio past a
 floor: a decompression bomb). Formats are recognised by their magic bytes (``sniff``); each has a
-``Decoder``. gzip (every member of a multi-member stream, zero padding after the last) is built in; a
-format without a decoder here (zstd, xz, bzip2) is refused with a one-line error naming it, and a new
-format is one ``Decoder`` class and one entry in ``_DECODERS``.
+``Decoder``. gzip (every member of a multi-member stream, zero padding after the last) is built in, zstd
+(every frame) through the standard library's decoder from Python 3.14, else ``backports.zstd``; a format
+without a decoder here (xz, bzip2) is refused with a one-line error naming it, and a new format is one
+``Decoder`` class and one entry in ``_DECODERS``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from linkcheck.errors import ArchiveError
 
@@ -135,17 +136,77 @@ class _Gzip:
         return data
 
 
-# A new format: its Decoder factory here (zstd: the registry's layers).
-_DECODERS: dict[Compression, Callable[[], Decoder]] = {Compression.GZIP: _Gzip}
+def zstd_module() -> Any:
+    """The zstd decoder: the standard library's from Python 3.14, else its backport (a declared
+    dependency for older Pythons, see pyproject.toml); None when neither is installed."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        try:
+            from backports import zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            return None
+    return zstd
+
+
+class _Zstd:
+    """Every frame of a zstd stream (registries compress layers with zstd; skopeo and buildkit write
+    them); bytes after the last frame must be further frames."""
+
+    def __init__(self) -> None:
+        self._zstd = zstd_module()
+        if self._zstd is None:
+            raise ArchiveError("is zstd-compressed: not supported (no zstd decoder installed: "
+                               "pip install backports.zstd)")
+        self._d = self._zstd.ZstdDecompressor()
+        self._tail = b""
+        self._started = False
+
+    def decode(self, data: bytes, max_length: int) -> bytes:
+        pending = self._tail + data if self._tail else data
+        self._tail = b""
+        out = b""
+        while len(out) < max_length:
+            if self._d.needs_input:
+                if not pending:
+                    break
+                chunk, pending = pending, b""
+                self._started = True
+            else:
+                chunk = b""  # output held inside the decoder from the last call
+            try:
+                out += self._d.decompress(chunk, max_length - len(out))
+            except self._zstd.ZstdError as exc:
+                raise ArchiveError(f"is not valid zstd data ({exc})") from None
+            if self._d.eof:
+                pending = self._d.unused_data + pending
+                self._d = self._zstd.ZstdDecompressor()
+                self._started = False
+        self._tail = pending
+        return out
+
+    def pending(self) -> bool:
+        return bool(self._tail) or not self._d.needs_input
+
+    def finish(self) -> bytes:
+        if self._started:
+            raise ArchiveError("is truncated (its zstd stream ends early)")
+        return b""
+
+
+# A new format: its Decoder factory here.
+_DECODERS: dict[Compression, Callable[[], Decoder]] = {Compression.GZIP: _Gzip, Compression.ZSTD: _Zstd}
 
 
 def decoder_for(kind: Compression, what: str) -> Decoder:
     """A fresh decoder for ``kind``; ArchiveError naming ``what`` when this build has none."""
     factory = _DECODERS.get(kind)
     if factory is None:
-        reason = "no zstd in this Python's standard library" if kind is Compression.ZSTD else "unsupported"
-        raise ArchiveError(f"{what} is {kind.value}-compressed: not supported ({reason})")
-    return factory()
+        raise ArchiveError(f"{what} is {kind.value}-compressed: not supported")
+    try:
+        return factory()
+    except ArchiveError as exc:
+        raise ArchiveError(f"{what} {exc.message}") from None
 
 
 def parse_digest(digest: str, where: str) -> tuple[str, str]:
@@ -190,9 +251,14 @@ def inflate(src: Readable, size: int | None, out: BinaryIO, kind: Compression, *
         consumed += len(chunk)
         if hasher is not None:
             hasher.update(chunk)
-        emit(decoder.decode(chunk, CHUNK))
-        while decoder.pending():
-            emit(decoder.decode(b"", CHUNK))
+        try:
+            emit(decoder.decode(chunk, CHUNK))
+            while decoder.pending():
+                emit(decoder.decode(b"", CHUNK))
+        except ArchiveError as exc:
+            if exc.message.startswith(what):
+                raise
+            raise ArchiveError(f"{what} {exc.message}") from None
     try:
         emit(decoder.finish())
     except ArchiveError as exc:

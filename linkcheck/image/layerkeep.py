@@ -17,8 +17,8 @@ What is kept (``kept_ranges``), and why:
 * small text the loader or the verdict reads: ``/etc`` (``ld.so.conf*``, ``ld-musl-*.path``,
   ``os-release``), the apk database (musl's version), ``#!`` scripts and JDK ``release`` files.
 
-Decompression is bounded as the archive reader's is (``linkcheck.image.archive.Limits``): total output,
-expansion ratio and member count.
+Decompression uses ``linkcheck.image.inflate``'s decoders (gzip, zstd) and is bounded as the archive
+reader's is (its ``Limits``): total output, expansion ratio and member count.
 """
 
 from __future__ import annotations
@@ -28,22 +28,28 @@ import io
 import posixpath
 import struct
 import tarfile
-import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from linkcheck.errors import ArchiveError, DigestMismatchError
-from linkcheck.image.archive import DEFAULT_LIMITS, Limits
+from linkcheck.image.inflate import (
+    CHUNK,
+    DEFAULT_LIMITS,
+    SNIFF_BYTES,
+    Compression,
+    Decoder,
+    Limits,
+    decoder_for,
+    parse_digest,
+    sniff,
+)
 from linkcheck.image.tree import normalize
 
-_CHUNK = 1 << 20
 HEAD_BYTES = 64 << 10  # read before deciding what to keep of a file: ELF and program headers are here
 _SMALL = 64 << 10  # a file this small is kept whole: trimming it saves nothing worth the risk
 _TEXT_LIMIT = 1 << 20  # /etc files and the apk database larger than this are not configuration
 _SHSTRTAB_SLACK = 4096  # the section-name table sits just before the section headers (GNU ld, lld)
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ELF_MAGIC = b"\x7fELF"
 _PT_LOAD, _PT_DYNAMIC, _PT_INTERP, _PT_NOTE = 1, 2, 3, 4
 _PT_GNU_PROPERTY = 0x6474E553
@@ -122,37 +128,25 @@ def _merge(ranges: list[tuple[int, int]], size: int) -> Ranges:
 # ---------------------------------------------------------------------------------------------
 
 
-def _zstd_module() -> Any:
-    """The zstd decoder: the standard library's from Python 3.14, else its backport (a declared
-    dependency for older Pythons: see pyproject.toml)."""
-    try:
-        from compression import zstd  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            return None
-    return zstd
-
-
 class Inflater(io.RawIOBase):
-    """The decompressed bytes of a layer read from ``source`` (gzip, zstd, or none, told by the magic),
-    while the compressed bytes are hashed for ``digest``. Bounded by ``limits``; ``verify()`` at the end."""
+    """The decompressed bytes of a layer read from ``source`` (the compression told by its magic, decoded
+    by ``linkcheck.image.inflate``'s decoders), while the compressed bytes are hashed for ``digest``.
+    Bounded by ``limits`` as the archive reader is; ``verify()`` at the end."""
 
     def __init__(self, source: Callable[[int], bytes], digest: str, what: str,
                  limits: Limits = DEFAULT_LIMITS, on_bytes: Callable[[int], None] | None = None) -> None:
         super().__init__()
-        alg, _, self._want = digest.partition(":")
+        alg, self._want = parse_digest(digest, what)
         self._hash = hashlib.new(alg)
         self._source = source
         self._what = what
         self._limits = limits
         self._on_bytes = on_bytes
         self._pending = b""
-        self._mode: str | None = None
-        self._d: Any = None
-        self._started = False
+        self._sniffed = False
+        self._decoder: Decoder | None = None
         self._source_done = False
+        self._finished = False
         self.consumed = 0
         self.produced = 0
 
@@ -162,7 +156,7 @@ class Inflater(io.RawIOBase):
     def _fill(self) -> bool:
         if self._source_done:
             return False
-        data = self._source(_CHUNK)
+        data = self._source(CHUNK)
         if not data:
             self._source_done = True
             return False
@@ -173,62 +167,43 @@ class Inflater(io.RawIOBase):
         self._pending += data
         return True
 
-    def _new_decoder(self) -> Any:
-        if self._mode == "gzip":
-            return zlib.decompressobj(wbits=31)
-        zstd = _zstd_module()
-        if zstd is None:
-            raise ArchiveError(f"{self._what} is zstd-compressed and no zstd decoder is installed "
-                               "(pip install backports.zstd)")
-        return zstd.ZstdDecompressor()
-
     def readinto(self, buffer: Any) -> int:
         data = self._read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
     def _read(self, n: int) -> bytes:
-        n = max(1, min(n, _CHUNK))
-        if self._mode is None:
-            while len(self._pending) < 4 and self._fill():
+        n = max(1, min(n, CHUNK))
+        if not self._sniffed:
+            while len(self._pending) < SNIFF_BYTES and self._fill():
                 pass
-            if self._pending.startswith(_GZIP_MAGIC):
-                self._mode = "gzip"
-            elif self._pending.startswith(_ZSTD_MAGIC):
-                self._mode = "zstd"
-            else:
-                self._mode = "plain"
+            kind = sniff(self._pending[:SNIFF_BYTES])
+            self._decoder = None if kind is Compression.NONE else decoder_for(kind, self._what)
+            self._sniffed = True
+        decoder = self._decoder
         while True:
-            if self._mode == "plain":
+            if decoder is None:
                 if not self._pending and not self._fill():
                     return b""
                 out, self._pending = self._pending[:n], self._pending[n:]
                 return self._count(out)
-            wants_input = self._d is None or self._mode == "gzip" or self._d.needs_input
-            if wants_input and not self._pending and not self._fill():
-                if self._started:
-                    raise ArchiveError(f"{self._what} is truncated (its compressed stream ends early)")
-                return b""
-            if not self._started:
-                if not self._pending.strip(b"\x00"):
-                    self._pending = b""  # zero padding after the last member or frame
-                    continue
-                self._d = self._new_decoder()
-                self._started = True
-            if self._mode == "gzip":
-                out = self._d.decompress(self._pending, n)
-                self._pending = self._d.unconsumed_tail
-            else:
-                data = self._pending if self._d.needs_input else b""
-                if self._d.needs_input:
-                    self._pending = b""
-                out = self._d.decompress(data, n)
-            if self._d.eof:
-                self._pending = self._d.unused_data + self._pending
-                self._started = False
-                self._d = None
+            try:
+                if decoder.pending():
+                    out = decoder.decode(b"", n)
+                elif self._pending or self._fill():
+                    data, self._pending = self._pending, b""
+                    out = decoder.decode(data, n)
+                elif self._finished:
+                    return b""
+                else:
+                    self._finished = True
+                    out = decoder.finish()
+            except ArchiveError as exc:
+                raise ArchiveError(f"{self._what} {exc.message}") from None
             if out:
                 return self._count(out)
+            if self._finished:
+                return b""
 
     def _count(self, out: bytes) -> bytes:
         self.produced += len(out)
@@ -308,5 +283,5 @@ def _copy_kept(tf: tarfile.TarFile, info: tarfile.TarInfo, out: BinaryIO, data_a
         pos = end
         if not ranges or pos >= ranges[-1][1]:
             break  # nothing more to keep: tarfile skips the rest when the next member is asked for
-        chunk = f.read(_CHUNK)
+        chunk = f.read(CHUNK)
     return kept

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linkcheck.errors import ArchiveError, LinkcheckError
+from linkcheck.errors import ArchiveError, LinkcheckError, PlatformNotFoundError
 from linkcheck.facts.arch import docker_arch_of, normalize_arch
 from linkcheck.image.inflate import parse_digest
 
@@ -213,7 +213,8 @@ def _pick(manifests: list[Any], choice: PlatformChoice, where: str) -> Descripto
     if len(descriptors) == 1 or (choice.architecture is None and not with_platform):
         return descriptors[0]
     found = ", ".join(sorted({str(d.platform) for d in with_platform})) or "none named"
-    raise ArchiveError(f"{where}: no image for linux/{choice.wanted()} in the index (platforms: {found})")
+    raise PlatformNotFoundError(f"{where}: no image for linux/{choice.wanted()} in the index "
+                                f"(platforms: {found})")
 
 
 @dataclass(frozen=True, slots=True)

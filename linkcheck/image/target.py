@@ -23,6 +23,7 @@ Every fact (``FACTS``) has a source whose ``how`` is "measured", "documented" or
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -34,6 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
 from linkcheck.image.probes import PROBE_PATHS
+from linkcheck.image.reference import (
+    DOCKER_HUB,
+    DOCKER_HUB_ENV,
+    ImageReference,
+    RegistryOptions,
+    has_registry_prefix,
+    looks_like_registry_host,
+    parse_reference,
+)
 from linkcheck.image.tree import normalize
 from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
 
@@ -442,11 +452,11 @@ def _machine_of(platform: str | None) -> str:
 
 def _normalize_name(name: str) -> str:
     n = name.strip().lower()
-    n = n.split("@", 1)[0]  # a digest pins one build of the same image
     parts = n.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) and n not in _name_index():
-        # A registry host in front ("HOST[:PORT]/library/alpine"): the default registry's official images
-        # and their mirrors name the same images. (Names like gcr.io/distroless/... are profiles as is.)
+    if len(parts) > 1 and parts[0] == DOCKER_HUB:
+        # Docker Hub's official images are what the profiles were measured from. Any other registry host
+        # in front names that registry's image, pulled from it (names like gcr.io/distroless/... are
+        # profiles as they are).
         parts = parts[1:]
     if len(parts) > 1 and parts[0] == "library":
         parts = parts[1:]
@@ -467,11 +477,22 @@ _TAG_REWRITES = (
 
 def _find_image(name: str, machine: str | None = None) -> ProfileImage | None:
     """The built-in image ``name`` names, parsing only its family's file: with ``machine``, only its
-    platform for that machine (if it has one); else every platform."""
+    platform for that machine (if it has one); else every platform. A name with a digest is never one
+    (a digest pins one build; the profile was measured from a build of its own), nor is one on a
+    registry host other than Docker Hub, unless a profile is named so (gcr.io/distroless/...)."""
+    if "@" in name or has_registry_prefix(name):
+        return None
     index = _name_index()
-    n = _normalize_name(name)
-    candidates = [n] + [shorter for pattern, replacement in _TAG_REWRITES
-                        if (shorter := re.sub(pattern, replacement, n)) != n]
+    first, sep, _rest = name.strip().lower().partition("/")
+    if sep and looks_like_registry_host(first) and first != DOCKER_HUB:
+        n = name.strip().lower()
+        for suffix in (":latest", ":nonroot"):
+            n = n.removesuffix(suffix)
+        candidates = [n]
+    else:
+        n = _normalize_name(name)
+        candidates = [n] + [shorter for pattern, replacement in _TAG_REWRITES
+                            if (shorter := re.sub(pattern, replacement, n)) != n]
     for key in candidates:
         if key in index:
             for image in _family_images(index[key], machine):
@@ -523,16 +544,23 @@ def _looks_like_path(text: str) -> bool:
         (".tar", ".tar.gz", ".tgz", ".oci"))
 
 
-def load_target(name_or_path: str, platform: str | None = None) -> Target:
+def load_target(name_or_path: str, platform: str | None = None, *,
+                registry: RegistryOptions | None = None) -> Target:
     """A built-in image by name ("alpine:3.20", "slim", "distroless/cc" ...), a root filesystem directory,
-    or an image archive file.
+    an image archive file, or an image in a registry by reference ("ghcr.io/owner/app:1",
+    "localhost:5000/base@sha256:...", "docker://alpine:3.20").
 
-    ``platform`` ("linux/arm64", "arm64", "aarch64") picks the built-in profile's architecture; the default
-    is this host's, as ``docker run NAME`` would pick. For a directory or archive the architecture is read
-    from its files, and a ``platform`` that disagrees is an error. A name that is both a built-in image and
-    a directory here means the image; write "./name" for the directory.
+    ``platform`` ("linux/arm64", "arm64", "aarch64") picks the built-in profile's architecture, or the
+    image of a registry's multi-platform index; the default is this host's, as ``docker run NAME`` would
+    pick. For a directory or archive the architecture is read from its files, and a ``platform`` that
+    disagrees is an error. A name that is both a built-in image and a directory here means the image;
+    write "./name" for the directory. ``docker://`` (skopeo's transport prefix) pulls from the registry
+    even a name that has built-in data. ``registry`` says how registries are reached (cache, --offline,
+    insecure hosts); see ``linkcheck.image.registry``.
     """
     text = name_or_path
+    if has_registry_prefix(text):
+        return _registry_target(text, platform, registry)
     if text.strip() and not _looks_like_path(text):
         machine = _machine_of(platform)
         builtin = _find_image(text, machine)
@@ -558,7 +586,13 @@ def load_target(name_or_path: str, platform: str | None = None) -> Target:
     else:
         if _looks_like_path(text):
             raise TargetError(f"{text}: no such directory or image archive")
-        raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{_hint(text)}")
+        ref = _as_reference(text)
+        if ref is not None and (not ref.is_docker_hub or "@" in text or os.environ.get(DOCKER_HUB_ENV)):
+            return _registry_target(text, platform, registry)
+        hub = (f" (to pull it from Docker Hub, set {DOCKER_HUB_ENV} to its registry host or a mirror)"
+               if ref is not None else "")
+        raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{_hint(text)}"
+                          f"{hub}")
     if platform is not None and _machine_of(platform) != target.machine:
         raise TargetError(f"{text}: its files are for {target.machine}, not {platform}")
     return target
@@ -626,6 +660,45 @@ def _fallback_machine(platform: str | None, architecture: str | None = None, var
             except LinkcheckError:
                 continue
     return host_machine()
+
+
+def _as_reference(text: str) -> ImageReference | None:
+    try:
+        return parse_reference(text)
+    except TargetError:
+        return None
+
+
+def _registry_target(text: str, platform: str | None, options: RegistryOptions | None) -> Target:
+    """The image ``text`` names, pulled from its registry or read from the cache, judged from its files
+    by the same layer index and root-filesystem reader as an image archive."""
+    from linkcheck.image.registry import open_pulled_tree, pull_image
+
+    ref = parse_reference(text)
+    pulled = pull_image(ref, platform, options or RegistryOptions())
+    tree = open_pulled_tree(pulled, text)
+    try:
+        target = image_target(tree, text, platform)
+    except BaseException:
+        tree.close()
+        raise
+    weakref.finalize(target.files, tree.close)
+    how = "the cache" if pulled.from_cache else f"the registry {ref.host}"
+    where = f"{ref} (manifest {pulled.manifest_digest})"
+    return dataclasses.replace(
+        target,
+        description=f"image {where}, read from {how}",
+        sources=(Source("image", "read from cache" if pulled.from_cache else "read from registry", where),
+                 *target.sources),
+    )
+
+
+def pulled_from(target: Target) -> str | None:
+    """For a target pulled by reference: which image it is and whether the registry or the cache was
+    read ("image HOST/REPO:TAG (manifest sha256:...), read from the cache"); None for any other target."""
+    if target.sources and target.sources[0].fact == "image":
+        return target.description
+    return None
 
 
 def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:

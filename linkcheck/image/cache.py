@@ -1,0 +1,114 @@
+"""The cache of images pulled from registries, by digest, under the user's cache directory.
+
+Location: ``$XDG_CACHE_HOME/linkcheck/registry``, else ``~/.cache/linkcheck/registry`` (the XDG base
+directory rule). Layout::
+
+    blobs/sha256/HEX        manifests, indexes and configs, byte for byte as the registry sent them
+    layers/sha256/HEX.tar   the reduced layer of the compressed layer HEX: every entry of the layer, with
+                            the content of only the files a verdict reads (``linkcheck.image.layerkeep``);
+                            the rest is holes (a sparse file), so it costs no disk
+    tags/HOST/REPO/TAG      the manifest digest TAG named when it was pulled
+
+Everything is content-addressed but the tags: a digest's bytes never change, so a cached entry is used
+without asking the registry. Writes go to a temporary file in the same directory and are renamed into
+place, so concurrent runs and interrupted pulls never leave a partial entry under a real name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import BinaryIO
+
+from linkcheck.errors import TargetError
+from linkcheck.image.reference import DIGEST, ImageReference
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "linkcheck", "registry")
+
+
+class RegistryCache:
+    def __init__(self, root: str | None = None) -> None:
+        self.root = root if root is not None else default_cache_dir()
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def _digest_parts(self, digest: str) -> tuple[str, str]:
+        if not DIGEST.fullmatch(digest):
+            raise TargetError(f"malformed digest {digest!r}")
+        alg, hexdigest = digest.split(":", 1)
+        return alg, hexdigest
+
+    def blob_path(self, digest: str) -> str:
+        alg, hexdigest = self._digest_parts(digest)
+        return os.path.join(self.root, "blobs", alg, hexdigest)
+
+    def layer_path(self, digest: str) -> str:
+        alg, hexdigest = self._digest_parts(digest)
+        return os.path.join(self.root, "layers", alg, hexdigest + ".tar")
+
+    def _tag_path(self, ref: ImageReference) -> str:
+        assert ref.tag is not None
+        host = ref.host.replace(":", "_").replace("[", "").replace("]", "")
+        return os.path.join(self.root, "tags", host, *ref.repository.split("/"), ref.tag)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def blob(self, digest: str) -> bytes | None:
+        try:
+            with open(self.blob_path(digest), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def layer(self, digest: str) -> str | None:
+        path = self.layer_path(digest)
+        return path if os.path.isfile(path) else None
+
+    def tag(self, ref: ImageReference) -> str | None:
+        try:
+            with open(self._tag_path(ref), encoding="ascii") as f:
+                digest = f.read().strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        return digest if DIGEST.fullmatch(digest) else None
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def put_blob(self, digest: str, data: bytes) -> None:
+        with self._writing(self.blob_path(digest)) as f:
+            f.write(data)
+
+    def put_tag(self, ref: ImageReference, digest: str) -> None:
+        with self._writing(self._tag_path(ref)) as f:
+            f.write(digest.encode("ascii"))
+
+    @contextmanager
+    def writing_layer(self, digest: str) -> Iterator[BinaryIO]:
+        """A file to write the reduced layer into; it becomes the cached layer only if the block ends
+        without an exception (the caller verifies the digest inside it)."""
+        with self._writing(self.layer_path(digest)) as f:
+            yield f
+
+    @contextmanager
+    def _writing(self, path: str) -> Iterator[BinaryIO]:
+        directory = os.path.dirname(path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".partial-")
+        except OSError as e:
+            raise TargetError(f"cache {self.root}: cannot write: {e.strerror or e}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
