@@ -12,6 +12,7 @@ from linkcheck.errors import UsageError
 from linkcheck.model import Analysis, Target, Verdict
 
 if TYPE_CHECKING:
+    from linkcheck.image.reference import RegistryOptions
     from linkcheck.scan import Progress, ScanResult
 
 
@@ -50,12 +51,15 @@ def check_matrix(path_or_analysis: str | os.PathLike[str] | Analysis,
     return _check_all(analysis, chosen)
 
 
-def load_target(name_or_path: str, platform: str | None = None) -> Target:
+def load_target(name_or_path: str, platform: str | None = None, *,
+                registry: RegistryOptions | None = None) -> Target:
     """A built-in image by name ("alpine", "debian:12-slim", "distroless/cc" ...), a root filesystem
-    directory or an image archive; ``platform`` as ``docker run --platform`` (default: this machine)."""
+    directory, an image archive, or an image in a registry by reference ("ghcr.io/owner/app:1",
+    "docker://alpine:3.20"); ``platform`` as ``docker run --platform`` (default: this machine).
+    ``registry`` (``linkcheck.image.reference.RegistryOptions``): offline, insecure hosts, cache."""
     from linkcheck.image.target import load_target as load
 
-    return load(name_or_path, platform)
+    return load(name_or_path, platform, registry=registry)
 
 
 def scan_paths(

@@ -14,7 +14,7 @@ import pytest
 
 from linkcheck.errors import ArchiveError, DigestMismatchError
 from linkcheck.image.archive import open_image_tree
-from linkcheck.image.inflate import DEFAULT_LIMITS, Limits, zstd_module
+from linkcheck.image.inflate import DEFAULT_LIMITS, Budget, Limits, zstd_module
 from linkcheck.image.layerkeep import Inflater, kept_ranges, reduce_layer
 from linkcheck.image.rootfs import target_from_tree
 
@@ -26,7 +26,7 @@ def digest(data: bytes) -> str:
 
 
 def reduce_bytes(layer: bytes, out: Path, limits: Limits = DEFAULT_LIMITS) -> Inflater:
-    inflater = Inflater(io.BytesIO(layer).read, digest(layer), "layer", limits)
+    inflater = Inflater(io.BytesIO(layer).read, digest(layer), "layer", Budget(limits))
     with open(out, "wb") as f:
         reduce_layer(io.BufferedReader(inflater), f, "layer", limits)
     inflater.verify()
@@ -112,8 +112,21 @@ def test_a_decompression_bomb_stops_at_the_limit(tmp_path: Path) -> None:
 
 def test_other_bytes_than_the_digest_names_are_refused(tmp_path: Path) -> None:
     good = gzip.compress(layer_with({"etc/a": b"hello"}))
-    inflater = Inflater(io.BytesIO(good).read, digest(good + b"x"), "layer")
+    inflater = Inflater(io.BytesIO(good).read, digest(good + b"x"), "layer", Budget(DEFAULT_LIMITS))
     with open(tmp_path / "o.tar", "wb") as f:
         reduce_layer(io.BufferedReader(inflater), f, "layer")
     with pytest.raises(DigestMismatchError):
         inflater.verify()
+
+
+def test_the_layers_of_one_image_share_one_decompression_budget(tmp_path: Path) -> None:
+    layer = gzip.compress(layer_with({"etc/a": bytes(300_000)}))
+    budget = Budget(Limits(max_decompressed_bytes=500_000))
+    for i, expect_ok in enumerate((True, False)):
+        inflater = Inflater(io.BytesIO(layer).read, digest(layer), f"layer {i + 1}", budget)
+        with open(tmp_path / f"{i}.tar", "wb") as f:
+            if expect_ok:
+                reduce_layer(io.BufferedReader(inflater), f, "layer 1")
+            else:
+                with pytest.raises(ArchiveError, match="layer 2 decompresses to more than 500000 bytes"):
+                    reduce_layer(io.BufferedReader(inflater), f, "layer 2")

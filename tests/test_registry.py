@@ -204,12 +204,14 @@ def test_a_second_check_of_the_same_image_does_no_network_io(registries: Registr
 
 
 def test_offline_reads_only_the_cache(registries: Registries, tmp_path: Path) -> None:
+    import linkcheck  # the documented call
+
     ref = f"{registries.plain}/alpine:3.20"
     with pytest.raises(NotCachedError) as info:
-        load_target(ref, "amd64", registry=options(tmp_path, offline=True))
+        linkcheck.load_target(ref, "amd64", registry=options(tmp_path, offline=True))
     assert "--offline" in str(info.value) and "\n" not in str(info.value)
-    load_target(ref, "amd64", registry=options(tmp_path))
-    again = load_target(ref, "amd64", registry=options(tmp_path, offline=True))
+    linkcheck.load_target(ref, "amd64", registry=options(tmp_path))
+    again = linkcheck.load_target(ref, "amd64", registry=options(tmp_path, offline=True))
     assert "read from the cache" in again.description
 
 

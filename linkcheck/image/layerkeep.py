@@ -36,6 +36,7 @@ from linkcheck.image.inflate import (
     CHUNK,
     DEFAULT_LIMITS,
     SNIFF_BYTES,
+    Budget,
     Compression,
     Decoder,
     Limits,
@@ -131,16 +132,17 @@ def _merge(ranges: list[tuple[int, int]], size: int) -> Ranges:
 class Inflater(io.RawIOBase):
     """The decompressed bytes of a layer read from ``source`` (the compression told by its magic, decoded
     by ``linkcheck.image.inflate``'s decoders), while the compressed bytes are hashed for ``digest``.
-    Bounded by ``limits`` as the archive reader is; ``verify()`` at the end."""
+    Bounded as the archive reader is: ``budget`` is shared by the layers of one image; ``verify()`` at
+    the end."""
 
-    def __init__(self, source: Callable[[int], bytes], digest: str, what: str,
-                 limits: Limits = DEFAULT_LIMITS, on_bytes: Callable[[int], None] | None = None) -> None:
+    def __init__(self, source: Callable[[int], bytes], digest: str, what: str, budget: Budget,
+                 on_bytes: Callable[[int], None] | None = None) -> None:
         super().__init__()
         alg, self._want = parse_digest(digest, what)
         self._hash = hashlib.new(alg)
         self._source = source
         self._what = what
-        self._limits = limits
+        self._budget = budget
         self._on_bytes = on_bytes
         self._pending = b""
         self._sniffed = False
@@ -207,8 +209,9 @@ class Inflater(io.RawIOBase):
 
     def _count(self, out: bytes) -> bytes:
         self.produced += len(out)
-        limits = self._limits
-        if self.produced > limits.max_decompressed_bytes:
+        self._budget.used += len(out)
+        limits = self._budget.limits
+        if self._budget.used > limits.max_decompressed_bytes:
             raise ArchiveError(f"{self._what} decompresses to more than {limits.max_decompressed_bytes} "
                                "bytes (limit)")
         if self.produced > limits.ratio_floor and self.produced > limits.max_ratio * max(self.consumed, 1):

@@ -33,7 +33,7 @@ from linkcheck.errors import (
 )
 from linkcheck.image.archive import ImageBuilder, ImageTree
 from linkcheck.image.cache import RegistryCache
-from linkcheck.image.inflate import CHUNK, parse_digest
+from linkcheck.image.inflate import CHUNK, DEFAULT_LIMITS, Budget, parse_digest
 from linkcheck.image.layerkeep import Inflater, reduce_layer
 from linkcheck.image.manifest import ImageConfig, PlatformChoice, parse_json, read_manifest
 from linkcheck.image.reference import DOCKER_HUB_ENV, ImageReference, RegistryOptions
@@ -136,6 +136,7 @@ class _Puller:
         self.options = options
         self.cache = cache
         self.client: RegistryClient | None = None
+        self.budget = Budget(DEFAULT_LIMITS)  # decompression allowance, shared by the image's layers
         self.network = False
 
     def close(self) -> None:
@@ -237,9 +238,9 @@ class _Puller:
     def _fetch_layer(self, digest: str, number: int, progress: _Progress) -> str:
         what = f"{self.ref}: layer {number} ({digest[:19]})"
         source = self._client().stream(f"/v2/{self.ref.repository}/blobs/{digest}", what)
-        inflater = Inflater(source, digest, what, on_bytes=progress.add)
+        inflater = Inflater(source, digest, what, self.budget, on_bytes=progress.add)
         with self.cache.writing_layer(digest) as out:
-            reduce_layer(io.BufferedReader(inflater, CHUNK), out, what)
+            reduce_layer(io.BufferedReader(inflater, CHUNK), out, what, self.budget.limits)
             inflater.verify()
         path = self.cache.layer(digest)
         assert path is not None
