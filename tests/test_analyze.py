@@ -308,3 +308,10 @@ def test_go_build_info_read_without_section_headers(tmp_path: Path) -> None:
     assert b.elf is not None and a.elf is not None and not b.elf.has_section_headers
     assert b.elf.toolchain.language is Language.GO
     assert b.elf.toolchain.go == a.elf.toolchain.go and a.elf.toolchain.go is not None
+
+
+def test_a_procfs_file_is_read_not_stated() -> None:
+    """procfs says size 0 for /proc/self/maps, which has content: it is not "an empty file"."""
+    result = analyze("/proc/self/maps")
+    assert result.format is not FileFormat.EMPTY and result.size > 0
+    assert analyze("/proc/sys/kernel/ostype").size == len(Path("/proc/sys/kernel/ostype").read_bytes())

@@ -220,3 +220,13 @@ def test_a_profile_without_the_machine_asked_names_the_ones_it_has() -> None:
     with pytest.raises(TargetError) as info:
         load_target("alpine", "linux/s390x")
     assert "no built-in profile for s390x (profiles exist for amd64, arm64)" in str(info.value)
+
+
+def test_a_target_path_that_is_a_loop_of_links_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    (tmp_path / "gone").symlink_to("nowhere")
+    with pytest.raises(TargetError, match=r"/a: a loop of symbolic links$"):
+        load_target(str(tmp_path / "a"))
+    with pytest.raises(TargetError, match=r"/gone: a symbolic link to 'nowhere', which does not exist$"):
+        load_target(str(tmp_path / "gone"))

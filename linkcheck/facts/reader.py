@@ -52,7 +52,8 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
             raise InputError(f"{shown}: not a regular file ({_kind(st.st_mode)})")
         size = st.st_size
         if size == 0:
-            return Analysis(shown, FileFormat.EMPTY, "empty file", 0)
+            # procfs and sysfs say 0 for files that have content (/proc/self/maps): read, don't stat.
+            return analyze_bytes(_read_unsized(fd, shown), shown)
         if size <= SMALL_FILE:
             # One read is cheaper than mapping and unmapping a small file.
             whole = os.pread(fd, SMALL_FILE, 0)
@@ -75,6 +76,20 @@ def analyze(path: str | os.PathLike[str]) -> Analysis:
         raise InputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
+
+
+_UNSIZED_LIMIT = 16 << 20
+
+
+def _read_unsized(fd: int, shown: str) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while chunk := os.read(fd, 1 << 16):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > _UNSIZED_LIMIT:
+            raise InputError(f"{shown}: says it is empty but holds more than {_UNSIZED_LIMIT} bytes")
+    return b"".join(parts)
 
 
 def analyze_bytes(data: bytes | mmap.mmap, name: str) -> Analysis:

@@ -24,6 +24,7 @@ Every fact (``FACTS``) has a source whose ``how`` is "measured", "documented" or
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import json
 import os
@@ -582,7 +583,7 @@ def load_target(name_or_path: str, platform: str | None = None, *,
     elif os.path.isfile(path):
         target = _archive_target(path, text, platform)
     elif os.path.lexists(path):
-        raise TargetError(f"{text}: not a directory or an image archive")
+        raise TargetError(f"{text}: {_why_unusable(path)}")
     else:
         if _looks_like_path(text):
             raise TargetError(f"{text}: no such directory or image archive")
@@ -614,6 +615,19 @@ def _hint(text: str) -> str:
             "archive: docker save IMAGE -o image.tar, then --target image.tar")
 
 
+def _why_unusable(path: str) -> str:
+    """Why a path that exists is neither a directory nor a file: a dangling link, a loop of links ..."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+        if exc.errno == errno.ENOENT:
+            return f"a symbolic link to {os.readlink(path)!r}, which does not exist"
+        return f"cannot be read ({exc.strerror or exc})"
+    return "not a directory or an image archive"
+
+
 def _archive_target(path: str, name: str, platform: str | None) -> Target:
     """An image archive (``docker save``, OCI layout directory or tar, root filesystem tarball), read
     through ``linkcheck.image.archive`` without unpacking it."""
@@ -630,9 +644,8 @@ def _archive_target(path: str, name: str, platform: str | None) -> Target:
     except BaseException:
         tree.close()
         raise
-    # The tree (its decompressed layers in a private temporary directory) lives as long as the
-    # target's files do, and is closed when they are collected or at exit.
-    weakref.finalize(target.files, tree.close)
+    # The tree lives as long as the target's files hold it; its decompressed layers are in a nameless
+    # file that goes with it (or with the process): nothing to clean up on disk.
     return target
 
 
