@@ -13,6 +13,7 @@ import click
 
 from linkcheck import __version__
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
+from linkcheck.model import NeedKind
 
 if TYPE_CHECKING:
     from linkcheck.model import Target
@@ -48,7 +49,8 @@ Examples:
 
 \b
 Exit status: 0 it runs on every target named and every gate passed;
-1 it would not run on a target named, or a gate failed;
+1 it would not run on a target named, or a gate failed (with --strict or
+--fail-on KIND: or it starts there, then breaks);
 2 usage error or unreadable input (one line on stderr).
 """
 
@@ -80,13 +82,19 @@ Exit status: 0 it runs on every target named and every gate passed;
 @click.option("--install-dir", default="/app", show_default=True,
               help="Directory the file is copied to in the image (for messages and $ORIGIN).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only what would not run, and errors.")
+@click.option("--strict", is_flag=True,
+              help="Also fail (status 1) when a program starts on a target named but then breaks there "
+                   "(runtime findings: missing CA bundle, zoneinfo, /etc/passwd, dlopen()ed library, /tmp).")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="KIND",
+              type=click.Choice([k.value for k in NeedKind]),
+              help="Fail (status 1) on runtime findings of this kind only (repeatable).")
 @click.option("--list-targets", is_flag=True, help="List the built-in targets with their libc and sources.")
 @click.version_option(version=__version__, prog_name="linkcheck")
 def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, offline: bool,
             insecure: tuple[str, ...], gate_static: bool, max_glibc: str | None, gate_arch: str | None,
             as_json: bool, as_jsonl: bool,
-            sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool,
-            list_targets: bool) -> None:
+            sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool, strict: bool,
+            fail_on: tuple[str, ...], list_targets: bool) -> None:
     if list_targets:
         _print_targets(as_json)
         raise SystemExit(ExitStatus.OK)
@@ -97,8 +105,9 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
     from linkcheck.report import Gates, Run
 
     gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work
+    kinds = frozenset(NeedKind) if strict else frozenset(NeedKind(k) for k in fail_on)
     run = Run(_load_targets(targets, platform, offline, insecure), platform=platform, gates=gates,
-              install_dir=install_dir, jobs=jobs)
+              install_dir=install_dir, jobs=jobs, fail_on=kinds)
     output = "json" if as_json else "jsonl" if as_jsonl else "text"
     try:
         _check_all(run, paths, output, quiet, sarif_path)

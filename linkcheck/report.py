@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from linkcheck.errors import ExitStatus, LinkcheckError
-from linkcheck.model import Analysis, FileFormat, Severity, Target
+from linkcheck.model import Analysis, FileFormat, NeedKind, Severity, Target
 
 if TYPE_CHECKING:
     from linkcheck.scan import Progress, ScanResult
@@ -81,6 +81,7 @@ class Checked:
     inside: str | None = None
     matrix: tuple[Target, ...] = ()
     platform: str | None = None
+    fail_on: frozenset[NeedKind] = frozenset()  # runtime findings of these kinds fail it (--strict)
 
     @property
     def unreadable(self) -> bool:
@@ -90,10 +91,12 @@ class Checked:
     @property
     def failed(self) -> bool:
         """Would not run on a target named, failed a gate, carries an error finding, or could not be
-        read inside a tree (an unreadable file in a tree is a finding about the tree)."""
+        read inside a tree (an unreadable file in a tree is a finding about the tree); and, when asked
+        (``fail_on``), breaks after start on a target named."""
         r = self.result
         return (r.error is not None
                 or not self.matrix and any(not v.runs for v in r.verdicts)
+                or not self.matrix and any(f.kind in self.fail_on for v in r.verdicts for f in v.findings)
                 or any(not g.passed for g in self.gates)
                 or any(n.severity is Severity.ERROR for n in r.notes))
 
@@ -115,6 +118,8 @@ class Run:
     gates: Gates = field(default_factory=Gates)
     install_dir: str = "/app"  # where a file named itself is copied in the image
     jobs: int | None = None
+    # Runtime findings (it starts, then breaks) of these kinds fail a file; none by default.
+    fail_on: frozenset[NeedKind] = frozenset()
     progress: Progress | None = None
     files: int = field(default=0, init=False)
     failures: int = field(default=0, init=False)
@@ -163,7 +168,7 @@ class Run:
                 return
             found += 1
             gates = self.gates.judge(result.analysis) if result.analysis is not None else ()
-            yield Checked(result, gates, inside=path)
+            yield Checked(result, gates, inside=path, fail_on=self.fail_on)
         if not found:
             # A build gate whose output went missing must not pass.
             yield Checked(ScanResult(path, None, f"{path}: no ELF file or script in it: nothing was checked"))
@@ -190,14 +195,19 @@ class Run:
         from linkcheck.verdict.checks import check
 
         origin = host_dir_files(os.path.dirname(os.path.abspath(path)), self.install_dir)
+        needs = None
+        if analysis.elf is not None and targets:
+            from linkcheck.facts.needs import read_needs
+
+            needs = read_needs(path, analysis.elf)
         try:
-            verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=self.install_dir)
-                             for t in targets)
+            verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=self.install_dir,
+                                   needs=needs) for t in targets)
         except LinkcheckError as exc:
             yield Checked(ScanResult(path, analysis, exc.message))
             return
         yield Checked(ScanResult(path, analysis, None, verdicts), gates, matrix=matrix,
-                      platform=_platform_text(matrix[0]) if matrix else None)
+                      platform=_platform_text(matrix[0]) if matrix else None, fail_on=self.fail_on)
 
 
 def is_container(path: str) -> bool:

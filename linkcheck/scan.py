@@ -49,6 +49,7 @@ from linkcheck.model import (
     LibraryFile,
     Note,
     Outcome,
+    RuntimeNeeds,
     Symbols,
     Target,
     TargetFiles,
@@ -178,7 +179,12 @@ class _DirectoryJob:
         if not self.targets:
             return ScanResult(host, analysis)
         install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
-        return _checked(host, analysis, self.targets, self.origin(), install)
+        needs = None
+        if analysis.elf is not None:
+            from linkcheck.facts.needs import read_needs
+
+            needs = read_needs(host, analysis.elf)
+        return _checked(host, analysis, self.targets, self.origin(), install, needs)
 
 
 class _ImageJob:
@@ -193,6 +199,7 @@ class _ImageJob:
         self.targets = targets
         self.origin = origin
         self._linked: dict[tuple[int, int], Analysis] = {}
+        self._needs: dict[tuple[int, int], RuntimeNeeds | None] = {}
 
     def shown(self, member: str) -> str:
         return f"{self.archive}!{member}"
@@ -211,12 +218,18 @@ class _ImageJob:
         shared = self.tree.content_key(member)
         key = shared[0] if shared is not None and shared[1] > 1 else None
         seen = self._linked.get(key) if key is not None else None
+        needs: RuntimeNeeds | None = None
         if seen is not None:
             analysis = dataclasses.replace(seen, path=member)
+            needs = self._needs.get(key) if key is not None else None
         else:
             try:
                 data = self.tree.read(member)
                 analysis = analyze_bytes(data, member)
+                if analysis.elf is not None and self.targets:
+                    from linkcheck.facts.needs import needs_of
+
+                    needs = needs_of(data, analysis.elf)
             except OSError as exc:
                 return _image_result(shown, self, member, None,
                                      f"{shown}: cannot read ({exc.strerror or exc})")
@@ -224,7 +237,8 @@ class _ImageJob:
                 return _image_result(shown, self, member, None, f"{self.archive}!{exc.message}")
             if key is not None:
                 self._linked[key] = analysis
-        result = _checked(shown, analysis, self.targets, self.origin, posixpath.dirname(member))
+                self._needs[key] = needs
+        result = _checked(shown, analysis, self.targets, self.origin, posixpath.dirname(member), needs)
         return ScanResult(result.path, analysis, result.error, result.verdicts, self.archive, member)
 
 
@@ -234,11 +248,12 @@ def _image_result(shown: str, job: _ImageJob, member: str, analysis: Analysis | 
 
 
 def _checked(shown: str, analysis: Analysis, targets: tuple[Target, ...], origin: TargetFiles,
-             install_dir: str) -> ScanResult:
+             install_dir: str, needs: RuntimeNeeds | None = None) -> ScanResult:
     from linkcheck.verdict.checks import check
 
     try:
-        verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=install_dir) for t in targets)
+        verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=install_dir, needs=needs)
+                         for t in targets)
     except LinkcheckError as exc:
         return ScanResult(shown, analysis, exc.message)
     return ScanResult(shown, analysis, None, verdicts)

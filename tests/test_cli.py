@@ -382,3 +382,59 @@ def test_a_file_the_kernel_refuses_is_a_verdict_not_an_input_error(tmp_path: Pat
 def test_a_file_that_cannot_be_opened_stays_status_2(tmp_path: Path) -> None:
     path = tmp_path / "gone"
     assert one_line_error(run(str(path), "--target", "alpine")).endswith("no such file or directory")
+
+
+# -- it starts, then breaks -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def go_afterstart(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from runtime_fixtures import runtime_fixtures
+
+    d = tmp_path_factory.mktemp("afterstart")
+    shutil.copyfile(runtime_fixtures() / "go-afterstart", d / "go-afterstart")
+    return str(d / "go-afterstart")
+
+
+def test_runtime_findings_are_shown_under_the_verdict_and_do_not_change_the_status(go_afterstart: str) -> None:
+    result = run(go_afterstart, "--target", "scratch")
+    assert result.returncode == ExitStatus.OK, result.stderr
+    assert "on scratch: starts, then breaks" in result.stdout
+    assert "x509: certificate signed by unknown authority" in result.stdout
+    assert "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "status"), [
+    (["--target", "scratch", "--strict"], ExitStatus.WONT_RUN),
+    (["--target", "gcr.io/distroless/static-debian12", "--strict"], ExitStatus.OK),
+    (["--target", "alpine:3.20", "--fail-on", "users"], ExitStatus.OK),
+    (["--target", "alpine:3.20", "--fail-on", "time-zones"], ExitStatus.WONT_RUN),
+    (["--strict"], ExitStatus.OK),  # no target named: the built-in matrix informs, never fails
+])
+def test_strict_and_fail_on_make_runtime_findings_fail(go_afterstart: str, args: list[str],
+                                                       status: ExitStatus) -> None:
+    assert run(go_afterstart, *args).returncode == status
+
+
+def test_fail_on_an_unknown_kind_is_a_usage_error(go_afterstart: str) -> None:
+    assert "--fail-on" in one_line_error(run(go_afterstart, "--fail-on", "dns"))
+
+
+def test_runtime_findings_in_json_follow_the_schema(go_afterstart: str) -> None:
+    document = json_of(run(go_afterstart, "--target", "alpine:3.20", "--json"))
+    findings = document["files"][0]["verdicts"][0]["findings"]
+    assert [(f["kind"], f["reader"], f["confidence"]) for f in findings] == [("time-zones", "go", "high")]
+    assert findings[0]["evidence"] == ["Go function time.LoadLocation"]
+    assert "/usr/share/zoneinfo" in findings[0]["lacks"]
+    assert "RUN apk add --no-cache tzdata" in findings[0]["fixes"]
+
+
+def test_runtime_findings_in_a_tree_scan_and_sarif(go_afterstart: str, tmp_path: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    result = run(os.path.dirname(go_afterstart), "--target", "scratch", "--sarif", str(sarif))
+    assert result.returncode == ExitStatus.OK, result.stderr
+    assert "scratch: starts, then breaks: ca-certificates, time-zones, users, temp-dir" in result.stdout
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert {(r["ruleId"], r["level"]) for r in results} == {
+        ("breaks-ca-certificates", "warning"), ("breaks-time-zones", "warning"), ("breaks-users", "warning"),
+        ("breaks-temp-dir", "warning")}

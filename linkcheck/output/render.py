@@ -83,11 +83,13 @@ def describe_analysis(analysis: Analysis) -> list[str]:
 
 def describe_verdict(verdict: Verdict) -> list[str]:
     mark = "runs" if verdict.runs else f"WON'T RUN ({verdict.outcome.value})"
+    if verdict.runs and verdict.findings:
+        mark = "starts, then breaks"
     lines = [f"  on {verdict.target}: {mark}"]
     if verdict.runs:
         for note in verdict.notes:
             lines += wrap("note:", note)
-        return lines
+        return lines + describe_findings(verdict)
     lines.append(f"      docker: {verdict.message}")
     if verdict.shell_message and verdict.shell_message != verdict.message:
         lines.append(f"      shell:  {verdict.shell_message}")
@@ -106,6 +108,21 @@ def describe_verdict(verdict: Verdict) -> list[str]:
         lines += wrap("fix:", fix)
     for note in verdict.notes:
         lines += wrap("note:", note)
+    return lines + describe_findings(verdict)
+
+
+def describe_findings(verdict: Verdict) -> list[str]:
+    """The runtime findings under a verdict: what fails after the start, when, why, and the fixes."""
+    lines: list[str] = []
+    for f in verdict.findings:
+        subject = f" {f.subject}" if f.subject else ""
+        lines.append(f"    then breaks: {f.kind.value}{subject} ({f.confidence.value} confidence)")
+        lines += wrap("says:", f.message)
+        lines += wrap("when:", f.when)
+        lines += wrap("why:", "; ".join(f.evidence))
+        lines += wrap("lacks:", ", ".join(f.lacks))
+        for fix in f.fixes:
+            lines += wrap("fix:", fix)
     return lines
 
 
@@ -127,6 +144,9 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], plat
     for v in verdicts:
         result = "runs" if v.runs else v.outcome.value
         first = v.problems[0].subject if v.problems else ""
+        if v.findings:
+            then = "then breaks: " + ", ".join(f.kind.value for f in v.findings)
+            first = f"{first}; {then}" if first else then
         lines.append(f"  {v.target:<{width}}  {result:<24} {first}")
     running = [v for v in verdicts if v.runs and sizes.get(v.target) is not None]
     if running:
@@ -152,6 +172,9 @@ def scan_rows(result: ScanResult, gates: Sequence[GateResult]) -> list[tuple[str
         text = "runs" if result.verdicts else "-"
     rows = [(result.path, result.analysis.linkage.value if result.analysis.elf or result.analysis.script
              else result.analysis.format.value, text)]
+    rows += [(result.path, "", f"{v.target}: starts, then breaks: "
+              + ", ".join(f.kind.value + (f" {f.subject}" if f.subject else "") for f in v.findings))
+             for v in result.verdicts if v.findings]
     rows += [(result.path, "", str(note)) for note in result.notes]
     rows += [(result.path, "", f"gate {g.gate}: FAILED: {g.detail}") for g in gates if not g.passed]
     return rows

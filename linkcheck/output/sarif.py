@@ -1,10 +1,11 @@
 """Scan results as a SARIF 2.1.0 log, for code-scanning dashboards.
 
 One rule per ``Outcome`` that is a problem (RUNS has none), plus ``unreadable`` for files linkcheck could
-not read and ``wheel-tag`` for a wheel's findings about its own tags. One result per problem in a
-verdict, located at the file (for a file inside an image or wheel: the archive, with the member named in
-the message and in the result's properties). A problem that stops the program from starting is level
-"error"; an UNKNOWN verdict is a "warning"; wheel notes are "note" or "warning".
+not read, ``wheel-tag`` for a wheel's findings about its own tags, and ``breaks-KIND`` for each kind of
+runtime finding (it starts, then breaks: "warning" or, with low confidence, "note"). One result per
+problem in a verdict, located at the file (for a file inside an image or wheel: the archive, with the
+member named in the message and in the result's properties). A problem that stops the program from
+starting is level "error"; an UNKNOWN verdict is a "warning"; wheel notes are "note" or "warning".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from linkcheck.model import Outcome, Problem, Verdict
+from linkcheck.model import Confidence, NeedKind, Outcome, Problem, Verdict
 from linkcheck.output.escape import escape_json
 from linkcheck.scan import ScanResult
 
@@ -70,12 +71,26 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
         "A wheel's platform tags promise something its extension modules do not keep (glibc version, libc, "
         "architecture)."),
 }
+# Runtime findings: the program starts, then fails when it reads what the image lacks. Level "warning"
+# (high confidence) or "note" (low), never "error": it starts.
+_FINDING_TEXT = {
+    NeedKind.CA_CERTIFICATES: "No CA bundle where the program's TLS code reads one: 'x509: certificate "
+                              "signed by unknown authority', 'certificate verify failed'.",
+    NeedKind.TIME_ZONES: "No zoneinfo for a program that loads named time zones: 'unknown time zone'.",
+    NeedKind.USERS: "No /etc/passwd for a program that looks up users: 'user: unknown user'.",
+    NeedKind.DLOPEN: "A library the program opens by name with dlopen() is not in the image: 'cannot open "
+                     "shared object file'.",
+    NeedKind.TEMP_DIR: "No /tmp for a program that creates temporary files.",
+}
+for _kind, _text in _FINDING_TEXT.items():
+    _RULE_TEXT[f"breaks-{_kind.value}"] = (f"Starts, then breaks: {_kind.value}", _text)
 RULE_IDS: tuple[str, ...] = tuple(_RULE_TEXT)
 
 
 def _rule(rule_id: str) -> dict[str, Any]:
     short, full = _RULE_TEXT[rule_id]
-    level = "warning" if rule_id in (Outcome.UNKNOWN.value, "unreadable", "wheel-tag") else "error"
+    level = "warning" if rule_id in (Outcome.UNKNOWN.value, "unreadable", "wheel-tag") or rule_id.startswith(
+        "breaks-") else "error"
     return {
         "id": rule_id,
         "name": "".join(part.capitalize() for part in rule_id.split("-")),
@@ -152,6 +167,13 @@ def to_sarif(results: Iterable[ScanResult], tool_version: str) -> dict[str, Any]
                 level = "warning" if kind is Outcome.UNKNOWN else "error"
                 add(kind.value, level, _problem_text(result, verdict, problem), result,
                     f"{verdict.target}\0{problem.subject}\0{problem.needed_by}", verdict)
+        for verdict in result.verdicts:
+            for f in verdict.findings:
+                subject = f" {f.subject}" if f.subject else ""
+                text = (f"{result.member or result.path} starts on {verdict.target}, then breaks{subject}: "
+                        f"{f.message} ({f.when}; the image lacks {', '.join(f.lacks)})")
+                add(f"breaks-{f.kind.value}", "warning" if f.confidence is Confidence.HIGH else "note", text,
+                    result, f"{verdict.target}\0{f.kind.value}\0{f.subject or ''}", verdict)
         for note in result.notes:
             add("wheel-tag", note.severity.value, f"{result.member or result.path}: {note.message}", result,
                 str(note))

@@ -26,7 +26,8 @@ def _when_and_message(f: RuntimeFinding) -> tuple[str, str]:
         return when, "invalid peer certificate: UnknownIssuer (no native root CA certificates found)"
     if kind is NeedKind.TIME_ZONES:
         return ("when it loads a named time zone (time.LoadLocation, or TZ naming a zone)",
-                "unknown time zone Europe/Berlin (with TZ set: times silently in UTC)")
+                "unknown time zone Europe/Berlin (the zone asked for; with TZ set instead: times silently "
+                "in UTC)")
     if kind is NeedKind.USERS:
         if reader is NeedReader.GO:
             return ("when it looks up a user or group (os/user)",
