@@ -396,7 +396,7 @@ def go_afterstart(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(d / "go-afterstart")
 
 
-def test_runtime_findings_are_shown_under_the_verdict_and_do_not_change_the_status(go_afterstart: str) -> None:
+def test_runtime_findings_are_shown_under_the_verdict_and_keep_the_status(go_afterstart: str) -> None:
     result = run(go_afterstart, "--target", "scratch")
     assert result.returncode == ExitStatus.OK, result.stderr
     assert "on scratch: starts, then breaks" in result.stdout
