@@ -1,7 +1,8 @@
 """What a program will look for in the image after it starts, read from the file (never run).
 
 Read only when a verdict asks for it (never by ``analyze``), and bounded: a regular-expression or
-substring search over at most ``SCAN_LIMIT`` bytes of the mapped file, each a C-speed pass.
+substring search over at most ``SCAN_LIMIT`` (Go) or ``STRING_SCAN_LIMIT`` bytes of the file, each a
+C-speed pass.
 
 * Go: function names in the runtime's function table (pclntab), which survives ``-s -w`` stripping
   because the runtime itself needs it for stack traces. Its header (Go >= 1.16) gives the name table's
@@ -33,7 +34,11 @@ from linkcheck.model import (
     RuntimeNeeds,
 )
 
-SCAN_LIMIT = 256 << 20  # bytes of a file searched at most
+# Bytes of a file searched at most: a Go program's function table can lie far into a big binary; a C
+# program's strings are in its read-only data near the start. Every page searched is a page read (and
+# resident while mapped), so the string search is kept short.
+SCAN_LIMIT = 256 << 20
+STRING_SCAN_LIMIT = 32 << 20
 _MAX_PCLN_CANDIDATES = 16
 
 # Go functions whose presence means the program reads the file system for that need.
@@ -95,10 +100,11 @@ def read_needs(path: str | os.PathLike[str], elf: ElfFacts) -> RuntimeNeeds:
 def needs_of(data: Buffer, elf: ElfFacts) -> RuntimeNeeds:
     """The needs of an ELF file held in ``data`` (bytes or a mapping), whose facts are ``elf``."""
     buf: _Data = bytes(data) if isinstance(data, memoryview) else data
-    limit = min(len(buf), SCAN_LIMIT)
-    warnings = [f"runtime needs: only the first {SCAN_LIMIT >> 20} MiB were searched"] if len(buf) > limit \
-        else []
-    if elf.toolchain.language is Language.GO:
+    go = elf.toolchain.language is Language.GO
+    cap = SCAN_LIMIT if go else STRING_SCAN_LIMIT
+    limit = min(len(buf), cap)
+    warnings = [f"runtime needs: only the first {cap >> 20} MiB were searched"] if len(buf) > limit else []
+    if go:
         needs, provided, more = _go_needs(buf, limit)
     else:
         needs, provided, more = _native_needs(buf, limit, elf)
@@ -193,9 +199,11 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
     provided: list[str] = []
     static = elf.linkage in (Linkage.STATIC, Linkage.STATIC_PIE)
     # CA certificates: OpenSSL's default verify paths, or Rust's rustls-native-certs.
-    openssldir_match = _OPENSSLDIR.search(data, 0, limit)
-    openssldir = openssldir_match.group(1).decode("utf-8", "replace") if openssldir_match else None
     ssl = imports(_OPENSSL_DEFAULT_PATHS)
+    openssldir = None
+    if ssl or static:  # its OPENSSLDIR, when OpenSSL is linked into the file itself
+        openssldir_match = _OPENSSLDIR.search(data, 0, limit)
+        openssldir = openssldir_match.group(1).decode("utf-8", "replace") if openssldir_match else None
     if ssl:
         needs.append(RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.OPENSSL, ssl, subject=openssldir))
     elif openssldir is not None and static:
