@@ -114,6 +114,16 @@ def test_library_names_without_dlopen_are_not_needs() -> None:
     assert needs_of(b"\x7fELF\0libz.so.1\0", elf()).needs == ()
 
 
+def test_a_librarys_dlopen_names_are_not_needs() -> None:
+    library = elf(interpreter=None, soname="libmount.so.1", imports=imports("dlopen"))
+    assert needs_of(b"\x7fELF\0libcryptsetup.so.12\0", library).needs == ()
+
+
+def test_openssls_own_libraries_do_not_need_ca_certificates() -> None:
+    libssl = elf(interpreter=None, soname="libssl.so.1.1", imports=imports("X509_STORE_set_default_paths"))
+    assert needs_of(b"\x7fELF", libssl).needs == ()
+
+
 def test_static_glibc_with_nss_code_may_look_up_users() -> None:
     got = needs_of(b"\x7fELF\0libnss_%s.so%s\0", static_elf())
     assert [(n.kind, n.confidence) for n in got.needs] == [(NeedKind.USERS, Confidence.LOW)]

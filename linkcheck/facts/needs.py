@@ -199,7 +199,8 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
     provided: list[str] = []
     static = elf.linkage in (Linkage.STATIC, Linkage.STATIC_PIE)
     # CA certificates: OpenSSL's default verify paths, or Rust's rustls-native-certs.
-    ssl = imports(_OPENSSL_DEFAULT_PATHS)
+    # OpenSSL's own libraries call their default paths for their users: the users are judged.
+    ssl = () if (elf.soname or "").startswith(("libssl.", "libcrypto.")) else imports(_OPENSSL_DEFAULT_PATHS)
     openssldir = None
     if ssl or static:  # its OPENSSLDIR, when OpenSSL is linked into the file itself
         openssldir_match = _OPENSSLDIR.search(data, 0, limit)
@@ -227,7 +228,9 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
     temp = imports(_C_TEMP)
     if temp:
         needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
-    if imports(_DLOPEN):
+    if imports(_DLOPEN) and elf.interpreter is not None:
+        # Programs only: a library's dlopen()s are mostly optional back ends it probes for (Mesa's
+        # libvulkan.so.1 and libd3d12.so, libmount's libcryptsetup.so.12: measured on /usr/lib).
         needs.extend(_dlopen_needs(data, limit, elf))
     return needs, provided, []
 
