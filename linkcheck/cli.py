@@ -43,15 +43,18 @@ Examples:
   linkcheck ./hello --max-glibc 2.31     gate: fail if it needs a newer glibc
   linkcheck ./dist --target slim         every ELF file and script in a tree
   linkcheck image.tar                    a docker save / OCI image, against itself
+  linkcheck stage.tar -t distroless/cc   a build stage's files, on the final base
+  linkcheck ./hello --platform linux/arm64   the built-in arm64 images
   linkcheck pkg.whl --target alpine      a wheel's tags and extension modules
   linkcheck ./dist -t slim --sarif out.sarif --jsonl
   linkcheck --list-targets               the built-in images and their sources
 
 \b
 Exit status: 0 it runs on every target named and every gate passed;
-1 it would not run on a target named, or a gate failed (with --strict or
---fail-on KIND: or it starts there, then breaks);
-2 usage error or unreadable input (one line on stderr).
+1 it would not run on a target named, a gate failed (with --strict or
+--fail-on KIND: or it starts there, then breaks), or a file inside a
+directory, wheel or image is unreadable; 2 usage error, unreadable input,
+or a directory, wheel or image with nothing to check (one line on stderr).
 """
 
 

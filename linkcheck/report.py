@@ -191,6 +191,9 @@ class Run:
 
             machine = self.platform or analysis.machine
             matrix = targets = builtin_targets(machine)
+        if not targets:  # facts and gates only: no verdict machinery to load
+            yield Checked(ScanResult(path, analysis), gates)
+            return
         from linkcheck.image.rootfs import host_dir_files
         from linkcheck.verdict.checks import check
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import multiprocessing
 import os
 import posixpath
 import signal
@@ -38,7 +37,6 @@ import stat
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError
@@ -57,6 +55,8 @@ from linkcheck.model import (
 )
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from linkcheck.image.archive import ImageTree
 
 # How many files one task carries to a worker: big enough to amortise the queues, small enough to
@@ -440,6 +440,9 @@ def _run(job: _Job, names: Iterable[str], jobs: int, progress: Progress | None) 
     second = next(chunks, None)
     rest = itertools.chain([first], [second] if second else [], chunks)
     pool = None
+    # Imported here, not at the top: a one-file check must not pay for multiprocessing at start-up.
+    import multiprocessing
+
     if jobs > 1 and second is not None and "fork" in multiprocessing.get_all_start_methods():
         try:
             pool = _Pool(job, jobs)
@@ -470,6 +473,8 @@ class _Pool:
     one by one, and a file that kills a worker alone is one unreadable result."""
 
     def __init__(self, job: _Job, jobs: int) -> None:
+        import multiprocessing
+
         self.job = job
         self.ctx = multiprocessing.get_context("fork")
         self.slots: list[tuple[Any, Connection]] = []
@@ -534,6 +539,8 @@ class _Pool:
                 return
             replies: list[tuple[_Key, list[ScanResult]]] = []
             by_conn = {conn: slot for slot, (_, conn) in enumerate(self.slots) if self.inflight[slot]}
+            from multiprocessing.connection import wait
+
             for conn in wait(list(by_conn)):
                 slot = by_conn[conn]  # type: ignore[index]
                 try:
