@@ -153,7 +153,7 @@ def test_zstd_layers_give_the_same_verdicts_as_gzip(registries: Registries, tmp_
 
 def test_only_what_a_verdict_reads_is_kept_in_the_cache(registries: Registries, tmp_path: Path) -> None:
     load_target(f"{registries.plain}/alpine:3.20", "linux/amd64", registry=options(tmp_path))
-    layers = list((tmp_path / "cache" / "layers" / "sha256").iterdir())
+    layers = list((tmp_path / "cache" / "layers" / "sha256").glob("*.tar"))
     assert len(layers) == 1
     st = layers[0].stat()
     with tarfile.open(ALPINE_AMD64) as original:
@@ -201,6 +201,20 @@ def test_a_second_check_of_the_same_image_does_no_network_io(registries: Registr
     second = load_target(ref, "amd64", registry=options(tmp_path))
     assert "read from the cache" in second.description
     assert verdicts(second) == verdicts(first)
+
+
+def test_a_cached_layer_is_applied_from_its_member_list_and_from_its_tar_alike(registries: Registries,
+                                                                              tmp_path: Path) -> None:
+    ref = f"{registries.plain}/alpine:3.20"
+    first = load_target(ref, "amd64", registry=options(tmp_path))
+    [listing] = (tmp_path / "cache" / "layers" / "sha256").glob("*.members.json")
+    members = json.loads(listing.read_text())["members"]
+    with tarfile.open(str(listing).replace(".members.json", ".tar")) as tar:
+        assert [m[0] for m in members] == tar.getnames()
+    from_listing = load_target(ref, "amd64", registry=options(tmp_path))
+    listing.write_text("{not json")  # a damaged listing: the tar is read instead
+    from_tar = load_target(ref, "amd64", registry=options(tmp_path))
+    assert verdicts(first) == verdicts(from_listing) == verdicts(from_tar)
 
 
 def test_offline_reads_only_the_cache(registries: Registries, tmp_path: Path) -> None:

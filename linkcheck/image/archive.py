@@ -36,7 +36,7 @@ import tarfile
 import tempfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
@@ -419,6 +419,13 @@ class ImageBuilder:
             self._index_layer(fid, offset, size)
             return
         self._spooled(_Window(self._files, fid, offset, size), size, kind, digest)
+
+    def add_indexed_layer(self, path: str, members: Iterable[Member]) -> None:
+        """An uncompressed tar at ``path`` whose members ``tar_members`` listed before: the cache of pulled
+        images keeps that list beside each layer, so a cached check reads no tar header again."""
+        blob = len(self._layers)
+        self._layers.append((self._files.host(path), 0))
+        self._index.apply(members, blob)
 
     def add_stream_layer(self, stream: Readable, digest: str | None = None) -> None:
         head = stream.read(SNIFF_BYTES)

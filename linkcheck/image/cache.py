@@ -7,6 +7,9 @@ directory rule). Layout::
     layers/sha256/HEX.tar   the reduced layer of the compressed layer HEX: every entry of the layer, with
                             the content of only the files a verdict reads (``linkcheck.image.layerkeep``);
                             the rest is holes (a sparse file), so it costs no disk
+    layers/sha256/HEX.members.json
+                            that tar's members as ``linkcheck.image.layers.tar_members`` lists them, so a
+                            cached check applies them without reading a tar header
     tags/HOST/REPO/TAG      the manifest digest TAG named when it was pulled
 
 Everything is content-addressed but the tags: a digest's bytes never change, so a cached entry is used
@@ -16,6 +19,7 @@ place, so concurrent runs and interrupted pulls never leave a partial entry unde
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +27,10 @@ from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from linkcheck.errors import TargetError
+from linkcheck.image.layers import Member, MemberKind
 from linkcheck.image.reference import DIGEST, ImageReference
+
+_MEMBERS_FORMAT = "linkcheck-layer-members/1"
 
 
 def default_cache_dir() -> str:
@@ -53,6 +60,9 @@ class RegistryCache:
         alg, hexdigest = self._digest_parts(digest)
         return os.path.join(self.root, "layers", alg, hexdigest + ".tar")
 
+    def members_path(self, digest: str) -> str:
+        return self.layer_path(digest)[: -len(".tar")] + ".members.json"
+
     def _tag_path(self, ref: ImageReference) -> str:
         assert ref.tag is not None
         host = ref.host.replace(":", "_").replace("[", "").replace("]", "")
@@ -70,6 +80,31 @@ class RegistryCache:
     def layer(self, digest: str) -> str | None:
         path = self.layer_path(digest)
         return path if os.path.isfile(path) else None
+
+    def members(self, digest: str) -> list[Member] | None:
+        """The member list kept beside the layer ``digest``; None when it is absent, malformed or not
+        for the tar there now (then the tar is read instead)."""
+        layer = self.layer(digest)
+        try:
+            with open(self.members_path(digest), encoding="utf-8") as f:
+                doc = json.load(f)
+            if layer is None or doc.get("format") != _MEMBERS_FORMAT or doc.get("size") != os.path.getsize(
+                    layer):
+                return None
+            return [Member(str(name), MemberKind(kind), int(mode), int(size), int(offset), str(link),
+                           bool(sparse)) for name, kind, mode, size, offset, link, sparse in doc["members"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None
+
+    def put_members(self, digest: str, members: list[Member]) -> None:
+        layer = self.layer(digest)
+        if layer is None:
+            return
+        doc = {"format": _MEMBERS_FORMAT, "size": os.path.getsize(layer),
+               "members": [[m.name, m.kind.value, m.mode, m.size, m.offset, m.linkname, m.sparse]
+                           for m in members]}
+        with self._writing(self.members_path(digest)) as f:
+            f.write(json.dumps(doc).encode("ascii"))  # names that are not UTF-8 stay \udcXX escapes
 
     def tag(self, ref: ImageReference) -> str | None:
         try:

@@ -34,7 +34,7 @@ from linkcheck.errors import (
 from linkcheck.image.archive import ImageBuilder, ImageTree
 from linkcheck.image.cache import RegistryCache
 from linkcheck.image.inflate import CHUNK, DEFAULT_LIMITS, Budget, parse_digest
-from linkcheck.image.layerkeep import Inflater, reduce_layer
+from linkcheck.image.layers import tar_members
 from linkcheck.image.manifest import ImageConfig, PlatformChoice, parse_json, read_manifest
 from linkcheck.image.reference import DOCKER_HUB_ENV, ImageReference, RegistryOptions
 
@@ -57,6 +57,7 @@ class PulledImage:
     reference: ImageReference
     manifest_digest: str
     config: ImageConfig
+    layer_digests: tuple[str, ...]
     layer_paths: tuple[str, ...]
     from_cache: bool  # True when nothing was asked of the registry
 
@@ -178,7 +179,9 @@ class _Puller:
         config_digest = manifest.config.digest
         config = parse_json(self._blob_bytes(config_digest), f"{where}: config", config_digest)
         paths = self._layers([(d.digest, d.size or 0) for d in manifest.layers])
-        return PulledImage(ref, chosen, ImageConfig.from_json(config), paths, from_cache=not self.network)
+        digests = tuple(d.digest for d in manifest.layers)
+        return PulledImage(ref, chosen, ImageConfig.from_json(config), digests, paths,
+                           from_cache=not self.network)
 
     # -- manifests -----------------------------------------------------------------------------
 
@@ -236,6 +239,8 @@ class _Puller:
         return tuple(p for p in paths if p is not None)
 
     def _fetch_layer(self, digest: str, number: int, progress: _Progress) -> str:
+        from linkcheck.image.layerkeep import Inflater, reduce_layer  # only when a layer is downloaded
+
         what = f"{self.ref}: layer {number} ({digest[:19]})"
         source = self._client().stream(f"/v2/{self.ref.repository}/blobs/{digest}", what)
         inflater = Inflater(source, digest, what, self.budget, on_bytes=progress.add)
@@ -244,6 +249,8 @@ class _Puller:
             inflater.verify()
         path = self.cache.layer(digest)
         assert path is not None
+        with open(path, "rb") as f:  # listed once here, so that a cached check reads no tar header
+            self.cache.put_members(digest, list(tar_members(f, os.path.getsize(path), what)))
         return path
 
 
@@ -257,14 +264,18 @@ def _verify(data: bytes, digest: str, what: str) -> None:
         raise DigestMismatchError(f"{what}: the bytes received do not match the digest {digest} (refused)")
 
 
-def open_pulled_tree(pulled: PulledImage, name: str) -> ImageTree:
+def open_pulled_tree(pulled: PulledImage, name: str, cache_dir: str | None = None) -> ImageTree:
     """The pulled image's root filesystem: its reduced layers, uncompressed and read in place, applied
     in order by the same layer index as an archive's (whiteouts, opaque directories, links)."""
+    cache = RegistryCache(cache_dir)
     with ImageBuilder(name) as builder:
-        for path in pulled.layer_paths:
+        for digest, path in zip(pulled.layer_digests, pulled.layer_paths, strict=True):
+            members = cache.members(digest)
             try:
-                size = os.path.getsize(path)
+                if members is not None:
+                    builder.add_indexed_layer(path, members)
+                else:
+                    builder.add_file_layer(path, 0, os.path.getsize(path))
             except OSError as e:
                 raise RegistryError(f"{name}: cached layer unreadable: {e.strerror or e}") from None
-            builder.add_file_layer(path, 0, size)
         return builder.finish(pulled.config)

@@ -689,7 +689,7 @@ def _registry_target(text: str, platform: str | None, options: RegistryOptions |
 
     ref = parse_reference(text)
     pulled = pull_image(ref, platform, options or RegistryOptions())
-    tree = open_pulled_tree(pulled, text)
+    tree = open_pulled_tree(pulled, text, options.cache_dir if options else None)
     try:
         target = image_target(tree, text, platform)
     except BaseException:
