@@ -17,6 +17,13 @@ corpus is the small ELF fixtures, files made by tests/elfwriter.py, the scripts 
 With --strict, bounds are checked too (versions and symbols reported <= file size / 16): the
 amplification bugs pinned in tests/test_hostile_elf.py are then found again.
 
+With --images, the campaign is over generated image archives instead (``image_archive``): long paths
+and deep trees, chains and loops of symlinks, layers over symlinked directories (usrmerge), whiteouts
+and opaque markers through them, hard links, hundreds of layers, gzip or plain layers, huge or repeated
+PATH entries; each is scanned through ``linkcheck.scan_paths`` as a user would. An archive fails as an
+ELF input does (an exception that is not a LinkcheckError, or slower than --slow), and is written to
+OUT/images/.
+
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
 """
 
@@ -232,6 +239,109 @@ def run_atheris(c: Campaign, seeds: list[bytes], seconds: int, max_len: int) -> 
     atheris.Fuzz()
 
 
+# -- images ------------------------------------------------------------------------------------
+
+
+def image_archive(rng: random.Random) -> bytes:
+    """A docker save archive built to stress the layer index: random layers of files, directories,
+    symlinks (chains, loops, absolute, climbing, usrmerge-style directory links), hard links, whiteouts and
+    opaque markers, paths deep or past PATH_MAX, and a config with a long or repetitive PATH."""
+    import gzip
+    import io
+    import json
+    import tarfile
+
+    names = ["usr", "lib", "bin", "etc", "a", "b", "x86_64-linux-gnu", "libc.so.6", "ld-linux-x86-64.so.2",
+             "..", ".", "\udcff", ".wh.a", ".wh..wh..opq", "lib64", "sh"]
+    elf = (FIXTURE_BIN / rng.choice(["c-glibc-dynamic", "c-musl-static", "c-glibc-static"])).read_bytes()
+
+    def path() -> str:
+        roll = rng.random()
+        depth = rng.choice([1, 2, 3, 5]) if roll < 0.9 else rng.choice([200, 2100, 50_000])
+        return "/".join(rng.choice(names) for _ in range(depth))
+
+    def layer() -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, errors="surrogateescape") as tf:
+            for _ in range(rng.choice([1, 3, 10, 40])):
+                info = tarfile.TarInfo(path())
+                kind = rng.random()
+                if kind < 0.35:
+                    data = elf if rng.random() < 0.3 else rng.randbytes(rng.randrange(64))
+                    info.size, info.mode = len(data), 0o755
+                    tf.addfile(info, io.BytesIO(data))
+                    continue
+                if kind < 0.55:
+                    info.type = tarfile.DIRTYPE
+                elif kind < 0.85:
+                    info.type, info.linkname = tarfile.SYMTYPE, rng.choice(
+                        ["usr/lib", "/usr/lib", "../../..", "a", "b", path(), "/" + path(), ""])
+                else:
+                    info.type, info.linkname = tarfile.LNKTYPE, path()
+                tf.addfile(info)
+        data = buf.getvalue()
+        return gzip.compress(data, compresslevel=1) if rng.random() < 0.5 else data
+
+    count = rng.choice([1, 2, 3, 8]) if rng.random() < 0.95 else rng.choice([300, 1500])
+    layers = [layer() for _ in range(count)]
+    path_env = rng.choice([
+        "/usr/local/bin:/usr/bin:/bin",
+        ":".join(["/b"] * rng.choice([10, 100_000, 1_300_000])),
+        ":".join(f"/{i:x}" for i in range(rng.choice([10, 20_000]))),
+        "",
+    ])
+    config = json.dumps({"architecture": rng.choice(["amd64", "arm64", "vax", ""]), "os": "linux",
+                         "config": {"Env": [f"PATH={path_env}"]}}).encode()
+    files = {"cfg.json": config}
+    for i, data in enumerate(layers):
+        files[f"l{i}/layer.tar"] = data
+    files["manifest.json"] = json.dumps(
+        [{"Config": "cfg.json", "Layers": [f"l{i}/layer.tar" for i in range(count)]}]).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def run_images(c: Campaign, deadline: float, seed: int) -> None:
+    """Generated image archives, each scanned as a user scans an image (see ``image_archive``)."""
+    import linkcheck
+    from linkcheck.errors import LinkcheckError
+
+    c.out_dir = c.out_dir / "images"
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="linkcheck-fuzz-images-") as where:
+        archive = Path(where) / "image.tar"
+        while time.monotonic() < deadline:
+            data = image_archive(rng)
+            archive.write_bytes(data)
+            c.tried += 1
+            start = time.perf_counter()
+            problem = None
+            try:
+                for _result in linkcheck.scan_paths(str(archive), jobs=1):
+                    pass
+            except LinkcheckError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - every other exception is what we are looking for
+                tb = traceback.extract_tb(exc.__traceback__)
+                place = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
+                              if "linkcheck" in f.filename), "?")
+                problem = f"{type(exc).__name__} at {place}"
+            elapsed = time.perf_counter() - start
+            if problem is None and elapsed > c.slow:
+                problem = f"image slow (> {c.slow:g} s)"
+            if elapsed > c.slowest[0]:
+                c.slowest = (elapsed, data)
+            if problem is not None:
+                c.failures[problem] += 1
+                if c.failures[problem] == 1:
+                    c.save(data, problem)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=5.0)
@@ -241,7 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow", type=float, default=1.0, help="an input slower than this many seconds fails")
     ap.add_argument("--strict", action="store_true", help="check the size bounds on versions and symbols")
     ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where failing inputs are written")
+    ap.add_argument("--images", action="store_true", help="generated image archives instead of ELF files")
     args = ap.parse_args(argv)
+    if args.images:
+        c = Campaign(args.slow, args.strict, args.out)
+        start = time.monotonic()
+        run_images(c, start + max(1, int(args.minutes * 60)), args.seed)
+        c.report("images", time.monotonic() - start)
+        return 1 if c.failures else 0
     engine = args.engine
     if engine == "auto":
         try:

@@ -135,3 +135,32 @@ def test_members_are_read_from_a_stream_that_cannot_seek() -> None:
     index = LayerIndex("pipe", 10)
     index.apply(members, 0)
     assert set(index.children["/etc"]) == {"x", "y"}
+
+
+def test_generated_hostile_images_end_in_results_or_one_error() -> None:
+    """The fuzz campaign's image generator (scripts/fuzz.py --images), a few seeds: every archive is
+    scanned to the end or refused with one LinkcheckError, never an exception escaping."""
+    import importlib.util
+    import random
+    import tempfile
+
+    import linkcheck
+    from linkcheck.errors import LinkcheckError
+
+    script = Path(__file__).parent.parent / "scripts" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("fuzz", script)
+    assert spec is not None and spec.loader is not None
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    outcomes = {"scanned": 0, "refused": 0}
+    with tempfile.TemporaryDirectory() as where:
+        archive = Path(where) / "image.tar"
+        for seed in range(12):
+            archive.write_bytes(fuzz.image_archive(random.Random(seed)))
+            try:
+                results = list(linkcheck.scan_paths(str(archive), jobs=1))
+            except LinkcheckError:
+                outcomes["refused"] += 1
+                continue
+            outcomes["scanned" if all(r.error is None for r in results) else "refused"] += 1
+    assert outcomes["scanned"] > 0 and outcomes["refused"] > 0  # both kinds are generated
