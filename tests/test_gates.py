@@ -10,7 +10,7 @@ from linkcheck.errors import UsageError
 from linkcheck.facts.reader import analyze
 from linkcheck.verdict.gates import arch_gate, max_glibc_gate, parse_glibc_version, static_gate
 
-from conftest import FIXTURES, load_manifest
+from conftest import FIXTURE_BIN, FIXTURES, load_manifest
 
 MANIFEST = load_manifest()
 ELF_FIXTURES = sorted(n for n, f in MANIFEST.items() if f.get("format") == "elf" and "linkage" in f)
@@ -52,3 +52,10 @@ def test_arch_gate_follows_the_recipe(name: str) -> None:
     assert arch_gate(analysis, facts["machine"], facts["docker_arch"]).passed
     other = "aarch64" if facts["machine"] != "aarch64" else "x86_64"
     assert not arch_gate(analysis, other, other).passed
+
+
+def test_static_gate_counts_and_names_the_libraries_in_english() -> None:
+    one = static_gate(analyze(str(FIXTURE_BIN / "c-glibc-dynamic")))
+    assert not one.passed and one.detail.endswith("and 1 library (libc.so.6)")
+    several = static_gate(analyze(str(FIXTURE_BIN / "cxx-glibc")))
+    assert "libraries (" in several.detail and "libstdc++.so.6" in several.detail

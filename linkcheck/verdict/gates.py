@@ -29,8 +29,11 @@ def static_gate(analysis: Analysis) -> GateResult:
     if passed:
         detail = f"{linkage.value}: needs no loader and no libraries"
     elif analysis.elf is not None and analysis.elf.interpreter:
+        needed = analysis.elf.needed
+        libraries = f"{len(needed)} {'library' if len(needed) == 1 else 'libraries'}"
         detail = (f"{linkage.value}: needs the loader {analysis.elf.interpreter}"
-                  f" and {len(analysis.elf.needed)} libraries")
+                  f" and {libraries}" + (f" ({', '.join(needed[:4])}{', ...' if len(needed) > 4 else ''})"
+                                         if needed else ""))
     else:
         detail = f"{linkage.value}: not a statically linked executable"
     return GateResult("static", passed, detail)
