@@ -129,7 +129,7 @@ def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif
         run.progress = progress
         rows: list[tuple[str, str, str]] = []
         container: str | None = None
-        files = failing = 0
+        files = failing = unreadable = 0
         judged = False  # verdicts or gates: without, a scan reads facts only
         try:
             for checked in run.check(path):
@@ -141,8 +141,11 @@ def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif
                         _say_file(checked, quiet)
                     continue
                 container = checked.inside
-                files += 1
-                failing += checked.failed
+                # A file that could not be read was not checked: counted apart.
+                lost = checked.result.analysis is None and checked.result.error is not None
+                unreadable += lost
+                files += not lost
+                failing += checked.failed and not lost
                 judged = judged or bool(checked.result.verdicts or checked.gates)
                 if output == "text" and (checked.failed or not quiet):
                     from linkcheck.output import render
@@ -155,7 +158,7 @@ def _check_all(run: Run, paths: tuple[str, ...], output: str, quiet: bool, sarif
             from linkcheck.output import render
 
             click.echo("\n".join(render.terminal_lines(
-                render.describe_scan(container, rows, files, failing, judged))))
+                render.describe_scan(container, rows, files, failing, judged, unreadable))))
     if sarif_path is not None:
         _write_sarif(sarif_path, kept)
     if output == "json":

@@ -82,3 +82,13 @@ def test_unreadable_wheels_and_images_named_on_the_command_line_exit_2(tmp_path:
 def test_an_empty_gate_or_platform_is_a_usage_error(option: str) -> None:
     line = one_line_and_2(run(PROGRAM, option, ""))
     assert "''" in line or "empty" in line
+
+
+def test_unreadable_files_inside_a_tree_are_not_counted_as_checked(tmp_path: Path) -> None:
+    (tmp_path / "cut").write_bytes(b"\x7fELF\x02\x01\x01")  # ELF magic, then nothing
+    (tmp_path / "ok.sh").write_bytes(b"#!/bin/sh\necho\n")
+    done = run(str(tmp_path), "-t", "alpine")
+    assert done.returncode == ExitStatus.WONT_RUN
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{tmp_path}: 1 file checked, 1 could not be read"
+    assert lines[-1] == "  every file read runs; 1 could not be read"

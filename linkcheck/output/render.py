@@ -186,15 +186,19 @@ def _refusal(verdict: Verdict) -> str:
 
 
 def describe_scan(container: str, rows: Sequence[tuple[str, str, str]], files: int, failing: int,
-                  judged: bool = True) -> list[str]:
+                  judged: bool = True, unreadable: int = 0) -> list[str]:
     """A directory, wheel or image: one line per file (with -q, per file that fails), then a summary
-    of what the library decided: how many fail (would not run, failed a gate, has an error finding)."""
-    lines = [f"{container}: {files} {'file' if files == 1 else 'files'} {'checked' if judged else 'read'}"]
+    of what the library decided: how many fail (would not run, failed a gate, has an error finding),
+    and how many could not be read (not counted as checked)."""
+    lines = [f"{container}: {files} {'file' if files == 1 else 'files'} {'checked' if judged else 'read'}"
+             + (f", {unreadable} could not be read" if unreadable else "")]
     width = min(max((len(path) for path, _, _ in rows), default=0), 60)
     for path, linkage, result in rows:
         lines.append(f"  {path:<{width}}  {linkage:<14} {result}")
     if failing:
         lines.append(f"  {failing} of {files} would not run or fail a check")
+    elif unreadable and judged:
+        lines.append(f"  every file read runs; {unreadable} could not be read")
     elif judged:
         lines.append("  all run" if files else "  nothing to run")
     else:
