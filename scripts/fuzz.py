@@ -24,12 +24,22 @@ PATH entries; each is scanned through ``linkcheck.scan_paths`` as a user would. 
 ELF input does (an exception that is not a LinkcheckError, or slower than --slow), and is written to
 OUT/images/.
 
+Generator classes (``--generators``, each given an equal share of the time before the engine runs):
+
+* ``names``: file names, ``PT_INTERP``, ``DT_NEEDED``, RUNPATH and ``#!`` lines made of bytes that are not
+  UTF-8, control characters, line breaks, bidi overrides and backslash sequences that look like escapes,
+  taken through every output (text, JSON, JSON lines, SARIF) as the CLI writes them: each must be valid
+  (printable one-line text; ASCII JSON with no lone surrogate) and JSON/SARIF lossless (the bytes come
+  back). A failure is saved as ``fixtures/regressions/<sha>.name`` (name, NUL, file) and replayed by
+  tests/test_escape.py.
+
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import random
@@ -40,7 +50,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = ROOT / "fixtures" / "regressions"
@@ -342,6 +352,125 @@ def run_images(c: Campaign, deadline: float, seed: int) -> None:
                     c.save(data, problem)
 
 
+# ---------------------------------------------------------------------------------------------
+# Generator class "names": hostile bytes in names, through every output format
+# ---------------------------------------------------------------------------------------------
+
+_NAME_PIECES = [b"\xff", b"\xfe", b"\x80", b"\xc3(", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+                b"\n", b"\r", b"\t", b"\x1b[2J", b"\x7f", b"\xc2\x85", b"\xe2\x80\xae", b"\\x41", b"\\u0041",
+                b"\\", b"\\xff", b"'", b'"', b" ", b"%", b"\xc3\xa9", b"\xf0\x9f\x90\x8d", b"lib", b".so.6",
+                b"sh"]
+
+
+def hostile_name(rng: random.Random) -> bytes:
+    """A name made of the pieces that break encoders and terminals, no "/" and no NUL."""
+    out = b"".join(rng.choice(_NAME_PIECES) if rng.random() < 0.7 else bytes([rng.randrange(1, 256)])
+                   for _ in range(rng.randint(1, 8)))
+    return out.replace(b"/", b"_").replace(b"\0", b"_") or b"x"
+
+
+def names_input(rng: random.Random) -> tuple[bytes, bytes]:
+    """(file name, file content): a script or an ELF file whose names are hostile."""
+    name = hostile_name(rng)
+    if rng.random() < 0.5:
+        return name, b"#!/" + hostile_name(rng) + b" " + hostile_name(rng) + b"\n"
+    from elfwriter import ElfSpec, write
+
+    def text(raw: bytes) -> str:
+        return raw.decode("utf-8", "surrogateescape")
+
+    spec = ElfSpec(interp=text(b"/lib/" + hostile_name(rng)), needed=(text(hostile_name(rng)), "libc.so.6"),
+                   runpath=text(b"/opt/" + hostile_name(rng)))
+    return name, write(spec)
+
+
+@functools.cache
+def _alpine() -> Any:
+    from linkcheck.image.target import load_target
+
+    return load_target("alpine")
+
+
+def check_names(name: bytes, content: bytes) -> str | None:
+    """None when every output of this file is valid and (JSON, SARIF) lossless; else what broke."""
+    import json
+    from urllib.parse import unquote_to_bytes
+
+    from linkcheck.facts.reader import analyze_bytes
+    from linkcheck.output import render
+    from linkcheck.output.escape import dumps, unescape_json
+    from linkcheck.output.sarif import to_sarif
+    from linkcheck.scan import ScanResult
+    from linkcheck.verdict.checks import check
+
+    shown = "dir/" + name.decode("utf-8", "surrogateescape")
+    analysis = analyze_bytes(content, shown)
+    verdict = check(analysis, _alpine(), install_dir="/app")
+    lines = render.terminal_lines(render.describe_analysis(analysis) + render.describe_verdict(verdict))
+    for line in lines:
+        if not line.isprintable():
+            return "text: a line that does not print"
+        line.encode("utf-8")
+    document = render.file_document(analysis, [verdict], [])
+    for indent in (None, 2):  # JSON lines, JSON
+        written = dumps(document, indent=indent)
+        if not written.isascii():
+            return "json: not ASCII"
+        back = json.loads(written)
+        json.dumps(back, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+        if unescape_json(back["path"]) != b"dir/" + name:
+            return "json: path not lossless"
+        if analysis.elf is not None and analysis.elf.interpreter is not None and unescape_json(
+                back["interpreter"]) != analysis.elf.interpreter.encode("utf-8", "surrogateescape"):
+            return "json: interpreter not lossless"
+        if analysis.script is not None and unescape_json(back["script"]["line"]) != \
+                analysis.script.line.encode("utf-8", "surrogateescape"):
+            return "json: #! line not lossless"
+    from linkcheck.output.escape import escape_json
+
+    log = json.dumps(escape_json(to_sarif([ScanResult(shown, analysis, None, (verdict,))], "fuzz")))
+    if not log.isascii():
+        return "sarif: not ASCII"
+    for result in json.loads(log)["runs"][0]["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        if unquote_to_bytes(uri) != b"dir/" + name:
+            return "sarif: uri not lossless"
+    return None
+
+
+def run_names(c: Campaign, deadline: float, seed: int) -> None:
+    """The "names" generator class (see the module's docstring), until ``deadline``."""
+    rng = random.Random(seed)
+    while time.monotonic() < deadline:
+        name, content = names_input(rng)
+        c.tried += 1
+        start = time.perf_counter()
+        try:
+            problem = check_names(name, content)
+        except c._error:
+            problem = None  # a refused file is a fine answer; the outputs are what is checked here
+        except Exception as exc:  # noqa: BLE001 - every other exception is what we are looking for
+            tb = traceback.extract_tb(exc.__traceback__)
+            place = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
+                          if "linkcheck" in f.filename), "?")
+            problem = f"names: {type(exc).__name__} at {place}"
+        elapsed = time.perf_counter() - start
+        if elapsed > c.slowest[0]:
+            c.slowest = (elapsed, content)
+        if problem is not None:
+            c.failures[problem] += 1
+            if c.failures[problem] == 1:
+                c.out_dir.mkdir(parents=True, exist_ok=True)
+                saved = name + b"\0" + content
+                path = c.out_dir / (hashlib.sha256(saved).hexdigest()[:16] + ".name")
+                path.write_bytes(saved)
+                c.written.append(path)
+                print(f"fuzz: {problem}: saved {path}", flush=True)
+
+
+GENERATORS: dict[str, Callable[[Campaign, float, int], None]] = {"names": run_names}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=5.0)
@@ -352,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strict", action="store_true", help="check the size bounds on versions and symbols")
     ap.add_argument("--out", type=Path, default=REGRESSIONS, help="where failing inputs are written")
     ap.add_argument("--images", action="store_true", help="generated image archives instead of ELF files")
+    ap.add_argument("--generators", default=",".join(GENERATORS),
+                    help=f"generator classes run before the engine, comma-separated ({', '.join(GENERATORS)};"
+                         " '' for none): each gets an equal share of the time")
     args = ap.parse_args(argv)
     if args.images:
         c = Campaign(args.slow, args.strict, args.out)
@@ -371,11 +503,32 @@ def main(argv: list[str] | None = None) -> int:
     seeds = seed_corpus(args.max_len)
     seconds = max(1, int(args.minutes * 60))
     start = time.monotonic()
+    chosen = [g for g in args.generators.split(",") if g]
+    unknown = [g for g in chosen if g not in GENERATORS]
+    if unknown:
+        ap.error(f"unknown generator {unknown[0]!r} (known: {', '.join(GENERATORS)})")
+    share = seconds / (len(chosen) + 1)
+    if chosen and engine == "atheris":
+        # atheris instruments modules imported after it starts: the generators run in a child.
+        pid = os.fork()
+        if pid == 0:
+            c.load()
+            for i, generator in enumerate(chosen):
+                GENERATORS[generator](c, start + share * (i + 1), args.seed)
+            c.report(",".join(chosen), time.monotonic() - start)
+            sys.stdout.flush()
+            os._exit(1 if c.failures else 0)
+        os.waitpid(pid, 0)
+    elif chosen:
+        c.load()
+        for i, generator in enumerate(chosen):
+            GENERATORS[generator](c, start + share * (i + 1), args.seed)
+    seconds = max(1, int(seconds - (time.monotonic() - start)))
     if engine == "atheris":
         run_atheris(c, seeds, seconds, args.max_len)  # does not return: reports and exits when time is up
         return 0
     c.load()
-    run_hypothesis(c, seeds, start + seconds, args.seed)
+    run_hypothesis(c, seeds, time.monotonic() + seconds, args.seed)
     c.report("hypothesis", time.monotonic() - start)
     return 1 if c.failures else 0
 
