@@ -7,10 +7,12 @@ import gzip
 import hashlib
 import json
 import lzma
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from conftest import ROOT, SHARED_ROOTFS
 
 BUSYBOX_OCI = SHARED_ROOTFS / "busybox-1.38.0-glibc-amd64-oci"
 PROGRAM = shutil.which("true") or "/bin/true"
+NOBODY = 65534
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,11 +87,28 @@ def test_an_empty_gate_or_platform_is_a_usage_error(option: str) -> None:
     assert "''" in line or "empty" in line
 
 
-def test_unreadable_files_inside_a_tree_are_not_counted_as_checked(tmp_path: Path) -> None:
-    (tmp_path / "cut").write_bytes(b"\x7fELF\x02\x01\x01")  # ELF magic, then nothing
-    (tmp_path / "ok.sh").write_bytes(b"#!/bin/sh\necho\n")
-    done = run(str(tmp_path), "-t", "alpine")
-    assert done.returncode == ExitStatus.WONT_RUN
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the command as another user")
+def test_unreadable_files_inside_a_tree_are_not_counted_as_checked() -> None:
+    """As an unprivileged user (root reads any file): one program it may not read, one script it may."""
+    import click
+
+    site = Path(click.__file__).resolve().parent.parent
+
+    def drop() -> None:
+        os.setgid(NOBODY)
+        os.setgroups([])
+        os.setuid(NOBODY)
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as where:  # pytest's tmp_path is private to root
+        os.chmod(where, 0o755)
+        secret, script = Path(where) / "secret", Path(where) / "ok.sh"
+        secret.write_bytes(Path(PROGRAM).read_bytes())
+        secret.chmod(0o000)
+        script.write_bytes(b"#!/bin/sh\necho\n")
+        done = subprocess.run(["/usr/bin/python3", "-m", "linkcheck", where, "-t", "alpine"],
+                              capture_output=True, text=True, timeout=120, check=False, preexec_fn=drop,
+                              cwd="/", env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == ExitStatus.WONT_RUN, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"{tmp_path}: 1 file checked, 1 could not be read"
+    assert lines[0] == f"{where}: 1 file checked, 1 could not be read"
     assert lines[-1] == "  every file read runs; 1 could not be read"
