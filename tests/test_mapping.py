@@ -33,9 +33,17 @@ CHILD = textwrap.dedent("""
         data[len(data) - 1]
         print("last byte read")
         return real(data, name)
-    reader.parse_elf = parse_while_truncated
-    facts = reader.analyze(path)
-    print("interpreter:", facts.elf.interpreter)
+    if sys.argv[2] == "analyze":
+        reader.parse_elf = parse_while_truncated
+        facts = reader.analyze(path)
+        print("interpreter:", facts.elf.interpreter)
+    else:  # the runtime needs, read again from the file once its facts are known
+        from linkcheck.facts import needs
+        elf = reader.analyze(path).elf
+        real = needs.needs_of
+        needs.needs_of = parse_while_truncated
+        got = needs.read_needs(path, elf)
+        print("interpreter:", elf.interpreter, got.warnings)
 """)
 
 
@@ -44,7 +52,7 @@ def big_elf(path: Path) -> None:
     path.write_bytes(data + bytes((1 << 20) - len(data)))  # bigger than one read: it is mapped
 
 
-def run_child(path: Path, as_nobody: bool) -> subprocess.CompletedProcess[str]:
+def run_child(path: Path, as_nobody: bool, reading: str = "analyze") -> subprocess.CompletedProcess[str]:
     site = Path(click.__file__).resolve().parent.parent
 
     def drop() -> None:
@@ -54,15 +62,16 @@ def run_child(path: Path, as_nobody: bool) -> subprocess.CompletedProcess[str]:
 
     # Another user cannot run this checkout's venv: the system interpreter, with the same packages.
     python = "/usr/bin/python3" if as_nobody else sys.executable
-    return subprocess.run([python, "-c", CHILD, str(path)], capture_output=True, text=True, cwd="/",
+    return subprocess.run([python, "-c", CHILD, str(path), reading], capture_output=True, text=True, cwd="/",
                           timeout=60, check=False, preexec_fn=drop if as_nobody else None,
                           env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin"})
 
 
-def test_a_truncation_waits_until_the_owner_has_read_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reading", ["analyze", "read_needs"])
+def test_a_truncation_waits_until_the_owner_has_read_the_file(tmp_path: Path, reading: str) -> None:
     path = tmp_path / "prog"
     big_elf(path)
-    done = run_child(path, as_nobody=False)
+    done = run_child(path, as_nobody=False, reading=reading)
     assert done.returncode == 0, (done.returncode, done.stderr)  # -7 is SIGBUS
     assert "truncated during the read: False" in done.stdout
     assert "interpreter: /lib64/ld-linux-x86-64.so.2" in done.stdout

@@ -22,7 +22,9 @@ import re
 import struct
 from collections.abc import Iterable
 
+from linkcheck.errors import LinkcheckError
 from linkcheck.facts.elf import Buffer
+from linkcheck.facts.mapping import stable_bytes
 from linkcheck.model import (
     Confidence,
     ElfFacts,
@@ -89,10 +91,13 @@ def read_needs(path: str | os.PathLike[str], elf: ElfFacts) -> RuntimeNeeds:
         size = os.fstat(fd).st_size
         if size == 0:
             return RuntimeNeeds()
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
+        # Under a read lease or copied: a truncation meanwhile must not SIGBUS the process.
+        with stable_bytes(fd, size, os.fspath(path)) as data:
             return needs_of(data, elf)
     except (OSError, ValueError) as exc:
         return RuntimeNeeds(warnings=(f"runtime needs not read: {exc}",))
+    except LinkcheckError as exc:
+        return RuntimeNeeds(warnings=(f"runtime needs not read: {exc.message}",))
     finally:
         os.close(fd)
 
