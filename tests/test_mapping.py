@@ -28,7 +28,11 @@ CHILD = textwrap.dedent("""
     real = reader.parse_elf
     def parse_while_truncated(data, name):
         cut = subprocess.Popen([sys.executable, "-c", f"import os; os.truncate({path!r}, 0)"])
-        time.sleep(0.5)
+        # Until the truncation is done, or for 3 s (it started and waits for the lease: a loaded
+        # machine may take a second to start the truncating process).
+        deadline = time.monotonic() + 3
+        while cut.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         print("truncated during the read:", cut.poll() is not None and os.path.getsize(path) == 0)
         data[len(data) - 1]
         print("last byte read")
