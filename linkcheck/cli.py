@@ -204,7 +204,8 @@ def _record(checked: Checked, output: str, documents: list[dict[str, Any]], erro
         return
     from linkcheck.output.render import file_document
 
-    document = file_document(result.analysis, result.verdicts, checked.gates, checked.smallest)
+    document = file_document(result.analysis, result.verdicts, checked.gates, checked.smallest,
+                             checked.platform)
     document["path"] = result.path
     document["warnings"] = document["warnings"] + [str(n) for n in result.notes]
     if output == "jsonl":

@@ -106,6 +106,7 @@ def schema() -> dict[str, Any]:
         "verdicts": {"type": "array", "items": verdict},
         "gates": {"type": "array", "items": gate},
         "smallest_target": maybe_text,
+        "matrix_platform": maybe_text,
     })
     error = obj({"path": text, "error": text})
     document = obj({"schema": {"const": SCHEMA_VERSION}, "linkcheck_version": text,

@@ -438,3 +438,11 @@ def test_runtime_findings_in_a_tree_scan_and_sarif(go_afterstart: str, tmp_path:
     assert {(r["ruleId"], r["level"]) for r in results} == {
         ("breaks-ca-certificates", "warning"), ("breaks-time-zones", "warning"), ("breaks-users", "warning"),
         ("breaks-temp-dir", "warning")}
+
+
+def test_json_says_which_platform_a_matrix_is_for() -> None:
+    matrix = json_of(run(fixture("go-static"), "--platform", "linux/arm64", "--json"))["files"][0]
+    assert matrix["matrix_platform"] == "linux/arm64"
+    assert {v["outcome"] for v in matrix["verdicts"]} == {"wrong-architecture"}
+    named = json_of(run(fixture("go-static"), "--target", "alpine", "--json"))["files"][0]
+    assert named["matrix_platform"] is None

@@ -220,11 +220,14 @@ def human_size(size: int) -> str:
 
 
 def file_document(analysis: Analysis, verdicts: Sequence[Verdict], gates: Sequence[GateResult],
-                  smallest: str | None = None) -> dict[str, Any]:
+                  smallest: str | None = None, matrix_platform: str | None = None) -> dict[str, Any]:
+    """One file's JSON entry; ``matrix_platform`` ("linux/arm64") says the verdicts are the built-in images
+    of that platform, judged because no target was named."""
     out = analysis.to_dict()
     out["verdicts"] = [v.to_dict() for v in verdicts]
     out["gates"] = [g.to_dict() for g in gates]
     out["smallest_target"] = smallest
+    out["matrix_platform"] = matrix_platform
     return out
 
 
