@@ -35,3 +35,19 @@ def test_matrix_names_the_smallest_image_it_runs_on() -> None:
 def test_human_size() -> None:
     assert human_size(999) == "999 B"
     assert human_size(4_400_000) == "4.4 MB"
+
+
+def test_matrix_names_the_smallest_image_it_runs_on_without_breaking_after_start() -> None:
+    from linkcheck.model import Confidence, NeedKind, NeedReader, RuntimeFinding
+
+    targets = [dataclasses.replace(glibc_target(name="small"), size_bytes=5_000_000),
+               dataclasses.replace(glibc_target(name="big"), size_bytes=80_000_000)]
+    breaks = (RuntimeFinding(NeedKind.TIME_ZONES, NeedReader.GO, Confidence.HIGH, ("e",),
+                             ("/usr/share/zoneinfo",)),)
+    small = dataclasses.replace(verdict("small", True), findings=breaks)
+    lines = describe_matrix([verdict("big", True), small], targets)
+    assert "then breaks: time-zones" in lines[-3]
+    assert lines[-2:] == ["  smallest image it runs on: small (5.0 MB)",
+                          "  smallest it runs on without breaking after start: big (80.0 MB)"]
+    lines = describe_matrix([dataclasses.replace(verdict("big", True), findings=breaks), small], targets)
+    assert lines[-1] == "  it breaks after start on every built-in image it runs on"

@@ -153,6 +153,14 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], plat
         smallest = min(running, key=lambda v: sizes[v.target] or 0)
         size = sizes[smallest.target] or 0
         lines.append(f"  smallest image it runs on: {smallest.target} ({human_size(size)})")
+        if smallest.findings:
+            whole = [v for v in running if not v.findings]
+            if whole:
+                best = min(whole, key=lambda v: sizes[v.target] or 0)
+                lines.append(f"  smallest it runs on without breaking after start: {best.target} "
+                             f"({human_size(sizes[best.target] or 0)})")
+            else:
+                lines.append("  it breaks after start on every built-in image it runs on")
     elif not any(v.runs for v in verdicts):
         lines.append("  it runs on none of the built-in images")
     return lines
