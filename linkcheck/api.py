@@ -111,4 +111,9 @@ def _check_all(analysis: Analysis, targets: Sequence[Target]) -> tuple[Verdict, 
 
     host_dir = os.path.dirname(os.path.abspath(analysis.path))
     origin = host_dir_files(host_dir, "/app") if os.path.isdir(host_dir) else None
-    return tuple(decide(analysis, t, origin_files=origin) for t in targets)
+    needs = None  # what it reads after start: read again from the file, only here (analyze never does)
+    if analysis.elf is not None and targets and os.path.isfile(analysis.path):
+        from linkcheck.facts.needs import read_needs
+
+        needs = read_needs(analysis.path, analysis.elf)
+    return tuple(decide(analysis, t, origin_files=origin, needs=needs) for t in targets)

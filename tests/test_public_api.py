@@ -286,3 +286,17 @@ def test_readme_examples_run_on_the_installed_package(installed: Path, tmp_path:
         assert result.returncode == 0, result.stderr
         printed += result.stdout
     assert "MISSING_INTERPRETER" in printed and "wrong-architecture" in printed
+
+
+def test_check_gives_runtime_findings_beside_runs(tmp_path: Path) -> None:
+    from runtime_fixtures import runtime_fixtures
+
+    program = tmp_path / "go-afterstart"
+    shutil.copyfile(runtime_fixtures() / "go-afterstart", program)
+    verdict = linkcheck.check(str(program), "alpine:3.20")
+    assert verdict.runs
+    assert [f.kind.value for f in verdict.findings] == ["time-zones"]
+    run = linkcheck.Run(targets=[linkcheck.load_target("alpine:3.20")],
+                        fail_on=frozenset(f.kind for f in verdict.findings))
+    assert [c.failed for c in run.check(program)] == [True]
+    assert run.status is ExitStatus.WONT_RUN
