@@ -20,6 +20,7 @@ class FileFormat(str, enum.Enum):
     JAVA_CLASS = "java-class"
     JAR = "jar"
     WHEEL = "wheel"
+    VENV = "venv"  # a Python virtual environment directory (pyvenv.cfg)
     MACH_O = "mach-o"
     PE = "pe"  # Windows executable or DLL
     TEXT = "text"  # text without a shebang (the kernel refuses it: exec format error)
@@ -536,7 +537,7 @@ class Runtime:
 
     kind: RuntimeKind
     version: str  # as the runtime reports it: "17.0.20+8"
-    release: int  # Java: the feature release (17), which bounds the class files it loads
+    release: int  # Java: the feature release (17); Node: the major (20); Python: the 3.x minor (12)
     command: str  # the path PATH leads to for the command: "/opt/java/openjdk/bin/java"
     home: str | None = None  # JAVA_HOME; Node's install prefix
     vendor: str | None = None  # "Eclipse Adoptium", "Debian" ...
@@ -613,6 +614,7 @@ class Outcome(str, enum.Enum):
     MISSING_SYMBOL = "missing-symbol"
     JAVA_TOO_NEW = "java-too-new"  # class files newer than the image's Java
     NODE_MODULE_VERSION = "node-module-version"  # a non-N-API addon built for another Node.js ABI
+    PYTHON_MISMATCH = "python-mismatch"  # a venv or extension module for another Python or libc
     NO_MAIN_CLASS = "no-main-class"  # `java -jar` finds no Main-Class, or not the class it names
     UNKNOWN = "unknown"  # linkcheck cannot tell (says why)
 

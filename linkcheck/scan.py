@@ -659,6 +659,10 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
     elif is_image_archive(path):
         yield from _scan_image(path, targets, jobs, progress, platform)
     elif stat.S_ISDIR(st.st_mode):
+        from linkcheck.facts.venv import is_venv
+
+        if is_venv(path):
+            yield _venv_result(path, targets)
         job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, targets)
         for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
@@ -676,6 +680,20 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
         else:
             origin = host_dir_files(os.path.dirname(path) or ".", "/app")
             yield _checked(path, analysis, targets, origin, "/app")
+
+
+def _venv_result(path: str, targets: tuple[Target, ...]) -> ScanResult:
+    """A virtualenv as a whole: is the interpreter its bin/python links to in the image, and is it the
+    image's Python (linkcheck.verdict.python)."""
+    from linkcheck.facts.venv import read_venv
+    from linkcheck.verdict.python import check_venv
+
+    venv = read_venv(path)
+    made = f"Python {venv.version}" if venv.version else "an unknown Python"
+    described = (f"Python virtual environment ({made}; bin/python -> {venv.python_link or '?'}; made at "
+                 f"{venv.location or '?'})")
+    analysis = Analysis(path, FileFormat.VENV, described, 0)
+    return ScanResult(path, analysis, None, tuple(check_venv(venv, t) for t in targets))
 
 
 def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:

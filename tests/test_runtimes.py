@@ -34,7 +34,10 @@ WANTED = [f"eclipse-temurin:{n}-{k}-noble" for n in (8, 11, 17, 21, 25) for k in
     "gcr.io/distroless/java21-debian12"] + [
     f"node:{n}-{v}" for n in (18, 20, 22, 24) for v in ("bookworm", "bookworm-slim")] + [
     "node:18-alpine3.21", "node:20-alpine3.22", "node:22-alpine3.22", "node:24-alpine3.22",
-    "gcr.io/distroless/nodejs20-debian12", "gcr.io/distroless/nodejs22-debian12"]
+    "gcr.io/distroless/nodejs20-debian12", "gcr.io/distroless/nodejs22-debian12"] + [
+    f"python:3.{m}-{v}" for m in (9, 10, 11, 12, 13)
+    for v in ("slim-bookworm", "slim-trixie", "bookworm", "alpine3.22")] + [
+    "gcr.io/distroless/python3-debian12"]
 # NODE_MODULE_VERSION of each Node.js release line (nodejs/node doc/abi_version_registry.json).
 NODE_ABI = {18: 108, 20: 115, 22: 127, 24: 137}
 
@@ -46,9 +49,11 @@ def test_every_runtime_image_builds_on_an_os_profile_and_cites_its_facts() -> No
         assert find_profile_image(im.base) is not None, im.base
         assert {s.fact for s in im.sources} == set(RUNTIME_FACTS)
         assert all(s.where and s.how in ("measured", "documented", "inferred") for s in im.sources)
-        assert str(im.runtime.release) in im.name
+        assert str(im.runtime.release) in im.name or im.family == "distroless-python"
         if im.runtime.kind is RuntimeKind.NODE:
             assert im.runtime.abi == NODE_ABI[im.runtime.release]
+        elif im.runtime.kind is RuntimeKind.PYTHON:
+            assert im.runtime.command.endswith(f"/python3.{im.runtime.release}")
         else:
             assert im.runtime.kind is RuntimeKind.JAVA and im.runtime.abi is None
         assert im.runtime.command.startswith(im.runtime.home or "/"), im.name

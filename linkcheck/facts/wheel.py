@@ -213,7 +213,8 @@ def _read(path: str, zf: zipfile.ZipFile, target: Target | None) -> WheelReport:
         modules = _check_modules(zf, infos, modules, target)
     findings += _judge(platforms, modules)
     if target is not None:
-        findings += _installable(platforms, target)
+        findings += _installable(path, platforms, target)
+        findings += _interpreter_accepts(path, tags, target)
     return WheelReport(path, dist, version, tags, platforms, tuple(modules), tuple(findings))
 
 
@@ -329,7 +330,7 @@ def _judge(platforms: tuple[PlatformTag, ...], modules: list[WheelModule]) -> li
     return out
 
 
-def _installable(platforms: tuple[PlatformTag, ...], target: Target) -> list[WheelFinding]:
+def _installable(path: str, platforms: tuple[PlatformTag, ...], target: Target) -> list[WheelFinding]:
     """Whether pip in the target would take the wheel at all, by its platform tags (as pip's tag list
     does: manylinux_X_Y only on glibc >= X.Y, musllinux_X_Y only on musl >= X.Y, the machine must
     match, linux_* and any always). An image without a libc runs no Python: nothing to say."""
@@ -344,9 +345,37 @@ def _installable(platforms: tuple[PlatformTag, ...], target: Target) -> list[Whe
             return []
     libc = f"{target.libc.value} {target.libc_version or ''}".strip()
     tags = ", ".join(p.text for p in platforms)
+    from linkcheck.verdict.python_words import not_supported_wheel
+
     return [WheelFinding("not-installable", Severity.ERROR,
-                         f"pip on {target.name} ({libc}, {target.machine}) will not install it: none of "
+                         f"{not_supported_wheel(posixpath.basename(path))} pip on {target.name} ({libc}, "
+                         f"{target.machine}) will not install it: none of "
                          f"its platform tags ({tags}) is one pip accepts there")]
+
+
+def _interpreter_accepts(path: str, tags: tuple[str, ...], target: Target) -> list[WheelFinding]:
+    """Whether the image's Python accepts any of the wheel's interpreter/ABI tags, as pip's tag list
+    does: cp3X-cp3X for its own version, cp3Y-abi3 for Y up to its own, py3/py3X-none for any; refused
+    in pip's own words."""
+    from linkcheck.model import RuntimeKind
+    from linkcheck.verdict.python_words import not_supported_wheel
+
+    python = target.runtime(RuntimeKind.PYTHON)
+    if python is None or python.release == 0 or not tags:
+        return []
+    minor = python.release
+    for tag in tags:
+        interp, abi, _plat = (tag.split("-") + ["", "", ""])[:3]
+        m = re.fullmatch(r"cp3(\d+)", interp)
+        if interp in ("py3", f"py3{minor}") or (m and abi == "none" and int(m[1]) <= minor):
+            return []
+        own = m is not None and int(m[1]) == minor and abi.startswith(f"cp3{minor}")
+        if own or (m is not None and abi == "abi3" and int(m[1]) <= minor):
+            return []
+    shown = ", ".join(dict.fromkeys(t.rsplit("-", 1)[0] for t in tags))
+    return [WheelFinding("not-installable", Severity.ERROR,
+                         f"{not_supported_wheel(posixpath.basename(path))} ({target.name}'s python is "
+                         f"{python.version}; the wheel is for {shown})")]
 
 
 def _release(version: str | None) -> tuple[int, int] | None:

@@ -71,8 +71,22 @@ def parse_release_file(text: str) -> dict[str, str]:
 
 def detect_runtimes(tree: Tree, path_env: tuple[str, ...]) -> tuple[Runtime, ...]:
     """The runtimes a root filesystem has on ``path_env``."""
-    found = (detect_java(tree, path_env), detect_node(tree, path_env))
+    found = (detect_java(tree, path_env), detect_node(tree, path_env), detect_python(tree, path_env))
     return tuple(r for r in found if r is not None)
+
+
+def detect_python(tree: Tree, path_env: tuple[str, ...]) -> Runtime | None:
+    """``python3`` on PATH; its version from the name its links lead to (python3 -> python3.11), which
+    every CPython install (Debian's, Alpine's, the official images') names so."""
+    found = _on_path(tree, "python3", path_env) or _on_path(tree, "python", path_env)
+    if found is None:
+        return None
+    shown, real = found
+    m = re.fullmatch(r"python3\.(\d+)", posixpath.basename(real))
+    if m is None:
+        return Runtime(RuntimeKind.PYTHON, "unknown", 0, real, source=f"{tree.name}: {shown} -> {real}")
+    return Runtime(RuntimeKind.PYTHON, f"3.{m[1]}", int(m[1]), real, home=posixpath.dirname(real),
+                   source=f"{tree.name}: {shown} -> {real}")
 
 
 _NODE_DEFINE = re.compile(r"^#define\s+(NODE_MAJOR_VERSION|NODE_MINOR_VERSION|NODE_PATCH_VERSION|"

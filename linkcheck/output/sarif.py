@@ -57,6 +57,9 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
     Outcome.NODE_MODULE_VERSION.value: (
         "Node.js addon built for another Node.js",
         "A native addon not built on Node-API was compiled against another NODE_MODULE_VERSION."),
+    Outcome.PYTHON_MISMATCH.value: (
+        "Built for another Python",
+        "A virtualenv or extension module made for another Python version or libc than the image's."),
     Outcome.NO_MAIN_CLASS.value: (
         "No main class for java -jar",
         "The jar's manifest names no Main-Class, or names a class the jar does not hold."),

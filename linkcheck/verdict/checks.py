@@ -110,6 +110,10 @@ def check(
             from linkcheck.verdict.node import addon_verdict  # node dlopen()s it: its words, its ABI
 
             return addon_verdict(verdict, analysis.elf, target, program)
+        if program.endswith(".so") and ("/site-packages/" in program or "/dist-packages/" in program):
+            from linkcheck.verdict.python import module_verdict  # the image's python imports it
+
+            return module_verdict(verdict, analysis.elf, target, program)
         return verdict
     elif analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:
         from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
