@@ -348,9 +348,9 @@ def _installable(path: str, platforms: tuple[PlatformTag, ...], target: Target) 
     from linkcheck.verdict.python_words import not_supported_wheel
 
     return [WheelFinding("not-installable", Severity.ERROR,
-                         f"{not_supported_wheel(posixpath.basename(path))} pip on {target.name} ({libc}, "
-                         f"{target.machine}) will not install it: none of "
-                         f"its platform tags ({tags}) is one pip accepts there")]
+                         f"pip on {target.name} ({libc}, {target.machine}) will not install it: none of "
+                         f"its platform tags ({tags}) is one pip accepts there; pip says "
+                         f"'{not_supported_wheel(posixpath.basename(path))}'")]
 
 
 def _interpreter_accepts(path: str, tags: tuple[str, ...], target: Target) -> list[WheelFinding]:
@@ -374,8 +374,8 @@ def _interpreter_accepts(path: str, tags: tuple[str, ...], target: Target) -> li
             return []
     shown = ", ".join(dict.fromkeys(t.rsplit("-", 1)[0] for t in tags))
     return [WheelFinding("not-installable", Severity.ERROR,
-                         f"{not_supported_wheel(posixpath.basename(path))} ({target.name}'s python is "
-                         f"{python.version}; the wheel is for {shown})")]
+                         f"pip on {target.name} will not install it: its python is {python.version}, the "
+                         f"wheel is for {shown}; pip says '{not_supported_wheel(posixpath.basename(path))}'")]
 
 
 def _release(version: str | None) -> tuple[int, int] | None:
