@@ -64,8 +64,7 @@ def test_venv_made_in_the_root_runs(root_factory: RootFactory) -> None:  # noqa:
     assert verdict.runs and real.exit_code == 0 and real.stdout.strip() == "ok"
 
 
-def test_venv_from_another_machine_fails_as_predicted(root_factory: RootFactory,  # noqa: F811
-                                                      tmp_path: Path) -> None:
+def test_venv_from_another_machine_fails_as_predicted(root_factory: RootFactory) -> None:  # noqa: F811
     root = root_factory.get("debian-bookworm-runtimes")
     made_at = Path("/tmp/linkcheck-venv-probe")
     shutil.rmtree(made_at, ignore_errors=True)
