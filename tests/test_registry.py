@@ -76,6 +76,7 @@ def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registries]
             # zstd first: skopeo would otherwise reuse the gzip blobs it has already pushed.
             rs.push(one, "3.20", f"{plain}/zalpine:3.20", zstd=True)
             rs.push(multi, "3.20", f"{plain}/alpine:3.20")
+            rs.push(one, "3.20", f"{plain}/library/alpine:3.20")  # Docker Hub's path, for a mirror
             rs.push(BUSYBOX_GLIBC, "busybox:1.38.0-glibc", f"{plain}/busybox:glibc")
             for repo in ("public/alpine", "private/alpine"):
                 rs.push(one, "3.20", f"{token}/{repo}:3.20", creds=f"{tokens.user}:{tokens.password}")
@@ -161,6 +162,27 @@ def test_only_what_a_verdict_reads_is_kept_in_the_cache(registries: Registries, 
     with tarfile.open(layers[0]) as reduced:
         assert sum(m.size for m in reduced.getmembers() if m.isreg()) == content  # every file, at its size
     assert st.st_blocks * 512 < content / 3  # but the bytes kept are a fraction (holes elsewhere)
+
+
+def test_docker_hub_names_are_pulled_from_the_configured_mirror(registries: Registries, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINKCHECK_DOCKER_HUB", registries.plain)
+    pulled = load_target("docker://alpine:3.20", "amd64", registry=options(tmp_path))
+    assert "docker.io/library/alpine:3.20" in pulled.description and pulled.libc_version == "1.2.5"
+    builtin = load_target("alpine:3.20", "amd64")  # without docker:// the built-in data answers
+    assert builtin.name == "alpine:3.20" and "read from" not in builtin.description
+
+
+def test_plain_http_only_for_this_machine_and_the_hosts_named_insecure() -> None:
+    from linkcheck.image.reference import parse_reference
+    from linkcheck.image.registry import _endpoint
+
+    remote = parse_reference("registry.example.com:5000/base:1")
+    assert _endpoint(remote, RegistryOptions()) == ("registry.example.com:5000", "https")
+    assert _endpoint(remote, RegistryOptions(insecure=("registry.example.com:5000",)))[1] == "http"
+    assert _endpoint(remote, RegistryOptions(insecure=("other.example.com",)))[1] == "https"
+    for host in ("localhost:5000", "127.0.0.1:5000", "[::1]:5000"):
+        assert _endpoint(parse_reference(f"{host}/base:1"), RegistryOptions())[1] == "http"
 
 
 # ---------------------------------------------------------------------------------------------
