@@ -411,3 +411,19 @@ def test_ld_so_conf_include_globs_are_expanded_once_over_a_huge_directory() -> N
     tree = _CountingTree(files, dirs)
     assert [d.path for d in parse_ld_so_conf(tree)] == ["/opt/lib", "/opt/last"]
     assert tree.listed["/etc/ld.so.conf.d"] == 1
+
+
+def test_a_huge_path_keeps_only_its_entries_that_are_directories(tmp_path: Path) -> None:
+    """A config PATH of 20,000 entries (issue 12.5: each `#!/usr/bin/env` script walked all of them):
+    entries naming no directory can hold no program, so only the others are kept, in order."""
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "opt" / "tools").mkdir(parents=True)
+    path_env = tuple(f"/nowhere/{i}" for i in range(10_000)) + ("/opt/tools",) + tuple(
+        f"/gone{i}" for i in range(10_000)) + ("/usr/bin", "/opt/tools/../tools")
+    target = target_from_tree(DirectoryTree(tmp_path), "huge", path_env=path_env, machine_hint="x86_64")
+    assert target.path_env == ("/opt/tools", "/usr/bin", "/opt/tools/../tools")
+    source = next(s for s in target.sources if s.fact == "path_env")
+    assert "20000 of its 20003 entries name no directory here" in source.where
+    short = target_from_tree(DirectoryTree(tmp_path), "short", path_env=("/nowhere", "/usr/bin"),
+                             machine_hint="x86_64")
+    assert short.path_env == ("/nowhere", "/usr/bin")  # an ordinary PATH is shown as the image sets it

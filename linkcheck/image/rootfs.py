@@ -69,6 +69,9 @@ MAX_CONF_BYTES = 1 << 20
 # such bound, but real configurations use a few dozen; past it (a hostile root: 30,000 include lines
 # over a 100,000-file directory took minutes), further includes are not expanded.
 MAX_GLOB_NAMES = 1_000_000
+# A PATH longer than this keeps only its entries that are directories of the root: the lookups of
+# "#!/usr/bin/env X" find the same, without walking thousands of entries per script.
+PATH_ENTRIES_ALL_KEPT = 256
 # A glibc loader is a few hundred KiB; a larger file is not searched for its built-in directories.
 MAX_LOADER_BYTES = 16 << 20
 
@@ -574,11 +577,18 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
         sources.append(Source("search_dirs", "read from root", f"{where}: uClibc built-in directories"))
     sources.append(Source("libc", "read from root", f"{where}: the loader present"
                           if loaders else f"{where}: no dynamic loader"))
-    sources.append(Source("path_env", "read from root" if path_env is not None else "documented",
-                          "given" if path_env is not None else "Docker's default PATH"))
+    final_path = tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH
+    how_path = "given" if path_env is not None else "Docker's default PATH"
+    if len(final_path) > PATH_ENTRIES_ALL_KEPT:
+        # Every #!/usr/bin/env lookup walks PATH: of a huge one, keep the entries that can hold anything.
+        existing = tuple(d for d in final_path if (f := resolve(tree, d)) is not None
+                         and f[1].kind is EntryKind.DIRECTORY)
+        dropped = len(final_path) - len(existing)
+        how_path += f"; {dropped} of its {len(final_path)} entries name no directory here"
+        final_path = existing
+    sources.append(Source("path_env", "read from root" if path_env is not None else "documented", how_path))
     from linkcheck.image.runtimes import detect_runtimes
 
-    final_path = tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH
     runtimes = detect_runtimes(tree, final_path)
     sources.extend(Source(f"runtime {r.kind.value}", "read from root", r.source) for r in runtimes)
     sources.append(Source("runtime_files", "read from root", f"{where}: the paths in linkcheck.image.probes"))
