@@ -550,6 +550,18 @@ class Runtime:
         return self.release + 44
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueImage:
+    """An image a fix may suggest ("or run it on a newer image: ..."), with the facts that decide
+    whether it fits. Built from the built-in profiles (``linkcheck.image.target.builtin_catalogue``)."""
+
+    name: str
+    machine: str
+    libc: Libc
+    libc_version: str | None
+    glibcxx: str | None = None  # the highest GLIBCXX_ version node of its libstdc++, when it has one
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # "alpine:3.20", or the directory / archive path

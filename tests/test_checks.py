@@ -515,3 +515,29 @@ def test_glibc_program_on_musl_image_has_no_gcompat_note() -> None:
     v = check(analysis(elf()), musl_target())
     assert v.outcome is Outcome.MISSING_INTERPRETER
     assert not any("gcompat?" in n for n in v.notes)
+
+
+def test_a_diagnosis_is_typed_problems_and_the_first_decides_the_outcome() -> None:
+    """Deciding is apart from wording: diagnose returns problems as data (no text), in the order the
+    loader hits them; the verdict's outcome is the first one's kind."""
+    from linkcheck.verdict.checks import LibraryMissing, SymbolMissing, VersionMissing, diagnose
+
+    facts = elf(needed=("libc.so.6", "libz.so.1"),
+                version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.38")),))
+    d = diagnose(analysis(facts), glibc_target([LIBC]))
+    assert [type(p) for p in d.problems] == [LibraryMissing, VersionMissing]
+    assert d.outcome is Outcome.MISSING_LIBRARY and d.decisive == d.problems[:1]
+    assert not any(isinstance(p, SymbolMissing) for p in d.problems)  # libz's symbols cannot be judged
+    assert check(analysis(facts), glibc_target([LIBC])).outcome is d.outcome
+
+
+def test_check_suggests_images_only_from_the_catalogue_it_is_given() -> None:
+    from linkcheck.model import CatalogueImage
+
+    facts = elf(version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.38")),))
+    target = glibc_target([LIBC], libc_version="2.36")
+    mine = (CatalogueImage("registry.example/base:2026.11", "x86_64", Libc.GLIBC, "2.41"),)
+    v = check(analysis(facts), target, catalogue=mine)
+    newer = [f for f in v.fixes if "newer image" in f]
+    assert newer == ["or run it on a newer image: registry.example/base:2026.11"]
+    assert not any("newer image" in f for f in check(analysis(facts), target, catalogue=()).fixes)

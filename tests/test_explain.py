@@ -6,11 +6,14 @@ import dataclasses
 
 import pytest
 
-from linkcheck.model import Language, Libc, Toolchain
+from linkcheck.image.target import builtin_catalogue
+from linkcheck.model import CatalogueImage, Language, Libc, Toolchain
 from linkcheck.verdict import explain
 from linkcheck.verdict.explain import Shell
 
 from factories import DictFiles, elf, empty_target, glibc_target, musl_target
+
+BUILTIN = builtin_catalogue()
 
 
 @pytest.mark.parametrize(
@@ -109,11 +112,12 @@ def test_package_hint_by_package_manager() -> None:
 
 
 def test_version_fixes_name_a_new_enough_image() -> None:
-    fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"))
+    fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"),
+                                  BUILTIN)
     assert any("<= 2.36" in f for f in fixes)
     newer = [f for f in fixes if "newer image" in f]
     assert newer == ["or run it on a newer image: ubuntu:24.04"]  # 2.39 is the first known >= 2.38
-    fixes = explain.version_fixes("GLIBCXX_3.4.31", "GLIBCXX_3.4.30", elf(), glibc_target())
+    fixes = explain.version_fixes("GLIBCXX_3.4.31", "GLIBCXX_3.4.30", elf(), glibc_target(), BUILTIN)
     assert any("-static-libstdc++" in f for f in fixes)
     assert any("ubuntu:24.04" in f for f in fixes)
 
@@ -159,10 +163,10 @@ def test_go_with_cgo_on_alpine_can_build_on_golang_alpine() -> None:
 
 def test_a_newer_image_of_the_same_distribution_comes_first() -> None:
     bullseye = glibc_target(name="debian:bullseye-slim", libc_version="2.31")
-    fixes = explain.version_fixes("GLIBC_2.34", "GLIBC_2.30", elf(), bullseye)
+    fixes = explain.version_fixes("GLIBC_2.34", "GLIBC_2.30", elf(), bullseye, BUILTIN)
     assert "or run it on a newer image: debian:bookworm-slim" in fixes  # not ubuntu:22.04, older but foreign
     focal = glibc_target(name="ubuntu:20.04", libc_version="2.31")
-    fixes = explain.version_fixes("GLIBC_2.34", None, elf(), focal)
+    fixes = explain.version_fixes("GLIBC_2.34", None, elf(), focal, BUILTIN)
     assert "or run it on a newer image: ubuntu:22.04" in fixes
 
 
@@ -171,8 +175,20 @@ def test_the_newer_image_named_really_has_the_version() -> None:
     from linkcheck.image.target import load_target
 
     for version in ("GLIBC_2.32", "GLIBC_2.35", "GLIBC_2.38", "GLIBC_2.41"):
-        fixes = explain.version_fixes(version, None, elf(), glibc_target(name="debian:bullseye-slim"))
+        fixes = explain.version_fixes(version, None, elf(), glibc_target(name="debian:bullseye-slim"),
+                                      BUILTIN)
         [named] = [f.rsplit(": ", 1)[1] for f in fixes if "newer image" in f]
         have = load_target(named, platform="amd64").libc_version
         assert have is not None
         assert tuple(map(int, have.split("."))) >= tuple(map(int, version[len("GLIBC_"):].split(".")))
+
+
+def test_the_images_suggested_come_only_from_the_catalogue_passed_in() -> None:
+    """A verdict is a function of the catalogue it is given: another catalogue, other suggestions;
+    an empty one, none."""
+    mine = (CatalogueImage("registry.example/base:2", "x86_64", Libc.GLIBC, "2.40", "GLIBCXX_3.4.33"),
+            CatalogueImage("registry.example/arm:9", "aarch64", Libc.GLIBC, "2.99"))
+    fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"), mine)
+    assert "or run it on a newer image: registry.example/base:2" in fixes
+    fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"), ())
+    assert not any("newer image" in f for f in fixes)

@@ -28,11 +28,12 @@ import errno
 import functools
 import json
 import os
+import posixpath
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
 from linkcheck.image.probes import PROBE_PATHS
@@ -46,7 +47,7 @@ from linkcheck.image.reference import (
     parse_reference,
 )
 from linkcheck.image.tree import normalize
-from linkcheck.model import Libc, LibraryFile, SearchDir, Source, Target
+from linkcheck.model import CatalogueImage, Libc, LibraryFile, SearchDir, Source, Target, version_key
 
 if TYPE_CHECKING:
     from linkcheck.image.archive import ImageTree
@@ -721,6 +722,43 @@ def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
     except LinkcheckError:  # a machine no profile is for ("unknown-4711", "vax")
         return ()
     return tuple(t for family in _families() for image in _family_images(family, m) for t in image.targets)
+
+
+class BuiltinCatalogue(Sequence[CatalogueImage]):
+    """The built-in images as a catalogue, read only when a fix first looks into it (most verdicts
+    suggest no image, and reading every profile would cost a short check its start-up)."""
+
+    def _items(self) -> tuple[CatalogueImage, ...]:
+        return builtin_catalogue()
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    @overload
+    def __getitem__(self, index: int) -> CatalogueImage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[CatalogueImage, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> CatalogueImage | tuple[CatalogueImage, ...]:
+        return self._items()[index]
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_catalogue() -> tuple[CatalogueImage, ...]:
+    """Every built-in image on every platform, with what fixes choose by (cached like the profiles)."""
+    out = []
+    for image in _builtin_images():
+        for t in image.targets:
+            glibcxx = None
+            for d in t.search_dirs:
+                lib = t.files.library(posixpath.join(d.path, "libstdc++.so.6"))
+                if lib is not None:
+                    nodes = [v for v in lib.version_definitions if version_key(v, "GLIBCXX_") is not None]
+                    glibcxx = max(nodes, key=lambda v: version_key(v, "GLIBCXX_") or (), default=None)
+                    break
+            out.append(CatalogueImage(t.name, t.machine, t.libc, t.libc_version, glibcxx))
+    return tuple(out)
 
 
 def list_profiles() -> tuple[ProfileInfo, ...]:

@@ -1,5 +1,6 @@
 """Text for verdicts: the messages the kernel, loaders, env and shells print, plain explanations,
-and fixes fitted to the file's toolchain. Pure functions of facts; checks.py decides which apply."""
+and fixes fitted to the file's toolchain. ``verdict`` words a ``checks.Diagnosis``; everything here is
+a pure function of the facts, the target and the catalogue of images it is given to suggest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,354 @@ import enum
 import posixpath
 from collections.abc import Sequence
 
-from linkcheck.model import ElfFacts, Language, Libc, Target, TargetFiles, version_key
+from linkcheck.facts.arch import libc_of_interpreter as _libc_of_interpreter
+from linkcheck.model import (
+    Analysis,
+    CatalogueImage,
+    ElfFacts,
+    ElfType,
+    ExecError,
+    FileFormat,
+    Language,
+    Libc,
+    Outcome,
+    Problem,
+    Target,
+    TargetFiles,
+    Verdict,
+    version_key,
+)
+from linkcheck.verdict.checks import (
+    Diagnosis,
+    EnvProgramMissing,
+    Finding,
+    InterpreterNotExecutable,
+    KernelRefuses,
+    LibraryMissing,
+    LoaderMissing,
+    NoLoaderAtAll,
+    NotAProgram,
+    Note,
+    NoteKind,
+    ScriptInterpreterMissing,
+    SymbolMissing,
+    VersionMissing,
+    WrongArchitecture,
+)
+from linkcheck.verdict.resolve import MUSL_BAD_RELOCATION, LoaderFamily
+
+# --------------------------------------------------------------------------------------------
+# A diagnosis in words
+# --------------------------------------------------------------------------------------------
+
+_SHEBANG_FIX = "start the file with a #! line naming its interpreter, e.g. #!/bin/sh"
+
+_NOT_PROGRAM: dict[FileFormat | ElfType, str] = {
+    FileFormat.TEXT: "a text file without a #! line: the kernel does not know how to run it",
+    FileFormat.EMPTY: "an empty file: the kernel does not know how to run it",
+    FileFormat.DATA: "not a program format Linux runs",
+    FileFormat.PE: "a Windows program (PE): Linux does not run it",
+    FileFormat.MACH_O: "a macOS program (Mach-O): Linux does not run it",
+    FileFormat.JAR: "a Java archive: the kernel does not run it; run it with `java -jar` on an image "
+    "with Java",
+    FileFormat.JAVA_CLASS: "a Java class file: the kernel does not run it; run it with `java` on an image "
+    "with Java",
+    FileFormat.WHEEL: "a Python wheel: install it with pip, it is not a program",
+    ElfType.REL: "an object file (ET_REL): link it into a program first",
+    ElfType.CORE: "a core dump",
+    ElfType.OTHER: "an ELF file of an unknown type",
+}
+
+
+def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
+            catalogue: Sequence[CatalogueImage]) -> Verdict:
+    """The verdict for a diagnosis: each problem as a ``Problem`` with its explanation and fixes; the
+    messages the loader (or kernel, env, shell) prints for the problems of the deciding stage."""
+    words = _Words(analysis, target, diagnosis, catalogue)
+    problems: list[Problem] = []
+    explanation: list[str] = []
+    fixes: list[str] = []
+    found = diagnosis.problems
+    for i, p in enumerate(found):
+        problem, why, more = words.problem(p)
+        problems.append(problem)
+        explanation.append(why)
+        last_version = isinstance(p, VersionMissing) and not (
+            i + 1 < len(found) and isinstance(found[i + 1], VersionMissing))
+        if last_version:  # after a stage's versions, the fixes for them all
+            more = [*more, *words.version_fixes([q for q in found if isinstance(q, VersionMissing)])]
+        fixes.extend(f for f in more if f not in fixes)
+    message, shell_message = words.messages(diagnosis.decisive)
+    return Verdict(
+        target=target.name,
+        runs=not found,
+        outcome=diagnosis.outcome,
+        problems=tuple(problems),
+        message=message,
+        shell_message=shell_message,
+        explanation=" ".join(explanation),
+        fixes=tuple(fixes),
+        loaded=diagnosis.loaded,
+        notes=tuple(words.note(n) for n in diagnosis.notes),
+    )
+
+
+class _Words:
+    """The wording of one diagnosis: the file, the target and what it needs to say about them."""
+
+    def __init__(self, analysis: Analysis, target: Target, diagnosis: Diagnosis,
+                 catalogue: Sequence[CatalogueImage]) -> None:
+        self.analysis = analysis
+        self.target = target
+        self.program = diagnosis.program
+        self.name = posixpath.basename(diagnosis.program)
+        self.family = diagnosis.family
+        self.catalogue = catalogue
+
+    @property
+    def elf(self) -> ElfFacts:
+        assert self.analysis.elf is not None  # only ELF files have problems past the format
+        return self.analysis.elf
+
+    # -- problems ----------------------------------------------------------------------------
+
+    def problem(self, p: Finding) -> tuple[Problem, str, Sequence[str]]:
+        """The problem as reported, why it happens, and its own fixes."""
+        program, name, target = self.program, self.name, self.target
+        if isinstance(p, NotAProgram):
+            why = _NOT_PROGRAM.get(p.what, "not a program")
+            fixes = [_SHEBANG_FIX] if p.what in (FileFormat.TEXT, FileFormat.EMPTY) else []
+            return (Problem(Outcome.NOT_EXECUTABLE, p.what.value, program, why),
+                    f"{name} is {why}. execve fails with ENOEXEC: exec format error.", fixes)
+        if isinstance(p, KernelRefuses):
+            r = p.refusal
+            why = (f"The kernel refuses {name} before it looks at anything in {target.name}: {r.reason} "
+                   f"({r.rule}). execve fails with {r.error.value}: {r.error.strerror}.")
+            return (Problem(Outcome.NOT_EXECUTABLE, r.error.value, program, r.reason), why,
+                    [f"rebuild {name}, or copy it again: the file is damaged or was not written by a linker"])
+        if isinstance(p, ScriptInterpreterMissing):
+            shown = p.interpreter.replace("\r", "\\r")
+            if p.crlf:
+                why = (f"{name}'s #! line ends in CR LF (Windows line endings), so the kernel looks for an "
+                       f"interpreter named '{shown}' (with a carriage return), which {target.name} does not "
+                       "have.")
+                fixes = crlf_fixes(name)
+            else:
+                why = (f"{name} starts with '#!{p.interpreter}', so the kernel runs {p.interpreter}, which "
+                       f"{target.name} does not have; it reports that as 'no such file or directory' for the "
+                       f"script itself.{_shells_in(target)}")
+                fixes = script_interpreter_fixes(p.interpreter, target)
+            return (Problem(Outcome.MISSING_INTERPRETER, p.interpreter, program,
+                            f"#! interpreter {shown} is not in the image"), why, fixes)
+        if isinstance(p, InterpreterNotExecutable):
+            interp = p.interpreter
+            return (Problem(Outcome.MISSING_INTERPRETER, interp, program, f"{interp} is not executable"),
+                    f"{interp} exists in {target.name} but is not executable: execve fails with EACCES.",
+                    [f"make {interp} executable in the image (chmod +x)"])
+        if isinstance(p, EnvProgramMissing):
+            wanted = p.wanted
+            shown = wanted.replace("\r", "\\r")
+            if wanted.endswith("\r"):
+                why = (f"the #! line ends in CR LF (Windows line endings), so env looks for a program named "
+                       f"'{shown}' (with a carriage return) on PATH, and finds none.")
+                fixes = crlf_fixes(name)
+            else:
+                path = ":".join(target.path_env) or "(empty)"
+                why = (f"{name} runs '{p.env} {wanted}'; env looks for {wanted} on PATH "
+                       f"({path}), and {target.name} has no {wanted} there.{_shells_in(target)}")
+                fixes = script_interpreter_fixes(wanted, target)
+            return (Problem(Outcome.MISSING_INTERPRETER, wanted, program, f"env finds no {shown} on PATH"),
+                    why, fixes)
+        if isinstance(p, WrongArchitecture):
+            e = self.elf
+            why = (f"{name} is built for {e.machine} ({e.elf_class}-bit, linux/{e.docker_arch}); "
+                   f"{target.name} is an image for {target.machine} (linux/{target.docker_arch}). The kernel "
+                   f"refuses a program for another CPU: exec format error. To run it as it is, use an image "
+                   f"for its platform: --platform linux/{e.docker_arch}.")
+            return (Problem(Outcome.WRONG_ARCHITECTURE, e.machine, program,
+                            f"built for {e.machine}, the image is {target.machine}"),
+                    why, arch_fixes(e, target))
+        if isinstance(p, NoLoaderAtAll):
+            why = (f"{name} is a shared library ({libc_words(self.elf.libc)}): it cannot be loaded, since "
+                   f"{target.name} has no dynamic loader at all, so no program there can load it.")
+            return (Problem(Outcome.MISSING_INTERPRETER, "dynamic loader", program,
+                            "cannot be loaded: the image has no dynamic loader"),
+                    why, loader_fixes(self.elf, target))
+        if isinstance(p, LoaderMissing):
+            return self._loader_missing(p.interpreter)
+        if isinstance(p, LibraryMissing):
+            m = p.missing
+            looked = [s.directory for s in m.search if s.result != "skipped"]
+            where = f" The loader looked in: {', '.join(looked)}." if looked else ""
+            why = f"{m.needed_by} needs {m.name}, which {target.name} does not have where the loader looks."
+            # Behind a missing loader, the loader's fixes (another base, a static build) are the fixes.
+            fixes = [] if p.behind_missing_loader else library_fixes(m.name, self.elf, target)
+            return (Problem(Outcome.MISSING_LIBRARY, m.name, m.needed_by, f"{m.name}: {m.error}",
+                            search=m.search), why + where, fixes)
+        if isinstance(p, VersionMissing):
+            version, provider = p.version, p.provider
+            ns = namespace_of(version)
+            top = highest(provider.version_definitions, ns)
+            for_what = f" (for {quote_list(p.symbols)})" if p.symbols else ""
+            image = ""
+            if ns == "GLIBC_" and target.libc_version:
+                image = f"; the image's glibc is {target.libc_version}"
+            most = top or f"no {ns} version"
+            why = (f"{name} needs {version} from {p.library}{for_what}, but {provider.path} in {target.name} "
+                   f"provides at most {most}{image}.")
+            return (Problem(Outcome.MISSING_SYMBOL_VERSION, version, program,
+                            f"{provider.path} has no {version} (highest {top})", symbols=p.symbols,
+                            provider=provider.path, provider_highest=top), why, [])
+        s = p.symbol
+        return (Problem(Outcome.MISSING_SYMBOL, s.name, program, f"undefined symbol {s.name}"),
+                f"{name} uses {s.name}, which no library loaded in the image defines.",
+                ["build against the same library versions the image has"])
+
+    def _loader_missing(self, interp: str) -> tuple[Problem, str, Sequence[str]]:
+        e, target = self.elf, self.target
+        file_libc = _libc_of_interpreter(interp)
+        libc = libc_words(file_libc if file_libc is not Libc.UNKNOWN else e.libc)
+        why = (f"{self.name} is dynamically linked for {libc}: the kernel must first start its loader "
+               f"{interp} (PT_INTERP), which {target.name} does not have. The image has "
+               f"{image_loaders(target)} ({libc_words(target.libc, target.libc_version)}). The kernel "
+               f"reports a missing loader as 'no such file or directory' for the program itself, though "
+               f"{self.program} is there.")
+        return (Problem(Outcome.MISSING_INTERPRETER, interp, self.program,
+                        f"loader {interp} is not in the image"), why, loader_fixes(e, target))
+
+    def version_fixes(self, missing: Sequence[VersionMissing]) -> list[str]:
+        """Fixes for the highest missing version of each namespace only."""
+        worst: dict[str, list[VersionMissing]] = {}
+        for p in missing:
+            worst.setdefault(namespace_of(p.version), []).append(p)
+        fixes: list[str] = []
+        for ns, group in worst.items():
+            top = max(group, key=lambda p: version_sort_key(p.version, ns))
+            fixes.extend(version_fixes(top.version, highest(top.provider.version_definitions, ns), self.elf,
+                                       self.target, self.catalogue))
+        return fixes
+
+    # -- what gets printed -------------------------------------------------------------------
+
+    def messages(self, decisive: Sequence[Finding]) -> tuple[str, str]:
+        """(what `docker run` prints, what a shell in the image prints) for the deciding stage's
+        problems. A loader reports some stages whole: musl every missing library and symbol, glibc
+        every missing version, but only its first missing library or symbol."""
+        if not decisive:
+            return "", ""
+        program, target = self.program, self.target
+        shell = shell_of(target)
+        first = decisive[0]
+        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing)):
+            musl = self.family is LoaderFamily.MUSL
+            stage = decisive if musl or isinstance(first, VersionMissing) else decisive[:1]
+            lines = "\n".join(self._loader_line(p, musl) for p in stage)
+            return lines, lines
+        if isinstance(first, NotAProgram):
+            if first.what in (FileFormat.TEXT, FileFormat.EMPTY) and shell is not Shell.NONE:
+                said = f"(a shell runs {program} as a shell script itself, since it has no #! line)"
+            else:
+                said = shell_exec_format(shell, program)
+            return docker_exec(program, "exec format error"), said
+        if isinstance(first, KernelRefuses):
+            error = first.refusal.error
+            if error is ExecError.ENOEXEC:
+                said = shell_exec_format(shell, program)
+            else:  # the shells print strerror as the C library words it (measured: bash, dash, busybox ash)
+                text = error.strerror.capitalize()
+                said = {Shell.BASH: f"bash: {program}: {text}", Shell.OLD_BASH: f"bash: {program}: {text}",
+                        Shell.DASH: f"sh: 1: {program}: {text}", Shell.ASH: f"sh: {program}: {text}",
+                        }.get(shell, NO_SHELL)
+            return docker_exec(program, error.strerror), said
+        if isinstance(first, WrongArchitecture):
+            return docker_exec(program, "exec format error"), shell_exec_format(shell, program)
+        if isinstance(first, ScriptInterpreterMissing):
+            return (docker_exec(program, "no such file or directory"),
+                    shell_bad_interpreter(shell, program, first.interpreter))
+        if isinstance(first, InterpreterNotExecutable):
+            return (docker_exec(program, "permission denied"),
+                    _shell_permission(shell, program, first.interpreter))
+        if isinstance(first, EnvProgramMissing):
+            line = env_not_found(first.env, first.wanted, busybox_env(target.files))
+            return line, line
+        if isinstance(first, NoLoaderAtAll):
+            line = f"{program}: cannot be loaded: the image has no dynamic loader"
+            return line, line
+        return docker_exec(program, "no such file or directory"), shell_not_found(shell, program)
+
+    def _loader_line(self, p: Finding, musl: bool) -> str:
+        program = self.program
+        if isinstance(p, LibraryMissing):
+            m = p.missing
+            if not musl:
+                return glibc_missing_library(program, m.shown or m.name, m.error)
+            if m.error == MUSL_BAD_RELOCATION:
+                return musl_bad_relocation(m.shown)
+            return musl_missing_library(m.name, m.error, m.needed_by)
+        if isinstance(p, VersionMissing):
+            return glibc_missing_version(program, p.provider.path, p.version, program)
+        assert isinstance(p, SymbolMissing)
+        s = p.symbol
+        if musl:
+            return musl_missing_symbol(program, s.name)
+        return glibc_undefined_symbol(program, program, s.name, s.version)
+
+    # -- notes -------------------------------------------------------------------------------
+
+    def note(self, n: Note) -> str:
+        kind, target = n.kind, self.target
+        if kind is NoteKind.SHEBANG_TRUNCATED:
+            return ("the #! line is longer than the kernel reads (256 bytes since Linux 5.1): the "
+                    "interpreter path or argument is cut there")
+        if kind is NoteKind.SHEBANG_ARGUMENT_CRLF:
+            return (f"the #! line ends in CR LF: {n.subject} is found, but its argument ends in a carriage "
+                    "return, which the interpreter may reject")
+        if kind is NoteKind.INTERPRETER_NOT_CHECKED:
+            return f"{n.subject}'s own libraries are not checked"
+        if kind is NoteKind.EMULATION:
+            return ("a host with QEMU binfmt handlers (Docker Desktop, qemu-user-static) runs it under "
+                    "emulation instead")
+        if kind is NoteKind.COMPAT_MODE:
+            return (f"a {n.subject} program on a {target.machine} image: the kernel runs it in compat mode, "
+                    "which most distribution kernels enable")
+        if kind is NoteKind.OTHER_LIBC_LOADER:
+            return (f"a {libc_words(self.elf.libc)} library, loaded here by the image's "
+                    f"{libc_words(target.libc)} loader")
+        if kind is NoteKind.LIBRARY_AS_LOADED:
+            return ("a shared library is judged as loaded into a program in the image (executing it "
+                    "directly is meaningless: it typically crashes); messages name it where the program's "
+                    "name would be")
+        if kind is NoteKind.NO_LOADER_LIBRARIES_LISTED:
+            return f"{target.name} has no dynamic loader; the libraries listed are missing too"
+        if kind is NoteKind.VERSIONS_IGNORED_BY_MUSL:
+            return "musl's loader ignores symbol versions: they were not checked"
+        if kind is NoteKind.VERSIONS_UNKNOWN:
+            return (f"{n.subject} records no symbol versions (or they are not known): the versions "
+                    f"{self.program} needs from {n.items[0]} were not checked")
+        if kind is NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT:
+            return "symbols were not checked: the loader is not musl's own (gcompat?)"
+        if kind is NoteKind.SYMBOLS_FROM_PROGRAM:
+            shown = ", ".join(n.items[:5]) + (" ..." if len(n.items) > 5 else "")
+            return (f"{len(n.items)} undefined symbols ({shown}) are defined by no library it loads: they "
+                    "must come from the program that loads it")
+        return ("glibc binds functions lazily unless the program was linked with -z now: a missing function "
+                "fails only when first called; a missing data symbol fails at start")
+
+
+def _shells_in(target: Target) -> str:
+    have = [p for p in ("/bin/sh", "/bin/bash", "/bin/ash", "/busybox/sh") if target.files.exists(p)]
+    return f" The image has: {', '.join(have)}." if have else " The image has no shell at all."
+
+
+def _shell_permission(shell: Shell, program: str, interp: str) -> str:
+    if shell in (Shell.BASH, Shell.OLD_BASH):
+        return f"bash: {program}: {interp}: bad interpreter: Permission denied"
+    if shell is Shell.ASH:
+        return f"sh: {program}: Permission denied"
+    if shell is Shell.DASH:
+        return f"sh: 1: {program}: Permission denied"
+    return NO_SHELL
+
 
 # --------------------------------------------------------------------------------------------
 # What gets printed
@@ -316,7 +664,8 @@ def library_fixes(name: str, elf: ElfFacts, target: Target) -> list[str]:
     return fixes
 
 
-def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, target: Target) -> list[str]:
+def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, target: Target,
+                  catalogue: Sequence[CatalogueImage]) -> list[str]:
     """A symbol version the image's library is too old for."""
     ns = namespace_of(version)
     fixes: list[str] = []
@@ -325,7 +674,7 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
         example = "" if target.name.startswith((".", "/")) else f", e.g. FROM {target.name} AS build"
         fixes.append(f"build in an image whose glibc is <= {have} (the run image's own release{example}), "
                      "so the program asks for no newer symbols")
-        newer = _image_with(version, 1, target)
+        newer = _image_with(version, 1, target, catalogue)
         if newer:
             fixes.append(f"or run it on a newer image: {newer}")
         if elf.toolchain.language is Language.GO:
@@ -337,7 +686,7 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
     elif ns in ("GLIBCXX_", "CXXABI_", "GCC_"):
         fixes.append(f"build with a GCC whose runtime is no newer than the image's ({provider_highest}), "
                      "or link it in: -static-libstdc++ -static-libgcc")
-        newer = _image_with(version, 2, target) if ns == "GLIBCXX_" else None
+        newer = _image_with(version, 2, target, catalogue) if ns == "GLIBCXX_" else None
         if newer:
             fixes.append(f"or run it on a newer image: {newer}")
     else:
@@ -346,41 +695,26 @@ def version_fixes(version: str, provider_highest: str | None, elf: ElfFacts, tar
     return fixes
 
 
-def _image_with(version: str, column: int, target: Target) -> str | None:
-    """The built-in image with the oldest glibc that has ``version`` (column 1: a GLIBC_ version,
+def _image_with(version: str, column: int, target: Target, catalogue: Sequence[CatalogueImage]) -> str | None:
+    """The catalogue's image with the oldest glibc that has ``version`` (column 1: a GLIBC_ version,
     2: a GLIBCXX_ node of its libstdc++), one of the target's own distribution first (bullseye ->
-    bookworm rather than ubuntu). The facts come from the profiles, with their sources."""
+    bookworm rather than ubuntu)."""
     ns = namespace_of(version)
     need = version_key(version, ns)
     if need is None:
         return None
     family = target.name.split(":", 1)[0]
-    rows = sorted(_glibc_images(target.machine), key=lambda row: (row[0].split(":", 1)[0] != family, row[1]))
-    for name, glibc, glibcxx in rows:
-        have = glibc if column == 1 else glibcxx
+    rows = []
+    for image in catalogue:
+        glibc = version_key("GLIBC_" + (image.libc_version or ""), "GLIBC_")
+        if image.machine != target.machine or image.libc is not Libc.GLIBC or glibc is None:
+            continue
+        have = glibc if column == 1 else version_key(image.glibcxx or "", "GLIBCXX_")
+        rows.append((image.name.split(":", 1)[0] != family, glibc, image.name, have))
+    for _, _, name, have in sorted(rows, key=lambda row: (row[0], row[1])):
         if have is not None and have >= need:
             return name
     return None
-
-
-def _glibc_images(machine: str) -> list[tuple[str, tuple[int, ...], tuple[int, ...] | None]]:
-    """(name, glibc release, highest GLIBCXX node) of every built-in glibc image for ``machine``."""
-    from linkcheck.image.target import builtin_targets  # package data, parsed once per process
-
-    rows = []
-    for t in builtin_targets(machine):
-        glibc = version_key("GLIBC_" + (t.libc_version or ""), "GLIBC_")
-        if t.libc is not Libc.GLIBC or glibc is None:
-            continue
-        glibcxx = None
-        for d in t.search_dirs:
-            lib = t.files.library(posixpath.join(d.path, "libstdc++.so.6"))
-            if lib is not None:
-                keys = [k for v in lib.version_definitions if (k := version_key(v, "GLIBCXX_")) is not None]
-                glibcxx = max(keys, default=None)
-                break
-        rows.append((t.name, glibc, glibcxx))
-    return rows
 
 
 def arch_fixes(elf: ElfFacts, target: Target) -> list[str]:
