@@ -481,12 +481,24 @@ def _java_dict(j: JavaFacts) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+class SourceHow(str, enum.Enum):
+    """How a fact about an image is known."""
+
+    MEASURED = "measured"  # read from the real image by scripts/measure_rootfs.py
+    DOCUMENTED = "documented"
+    INFERRED = "inferred"
+    READ_FROM_ROOT = "read from root"  # read now, from the root filesystem or archive given
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a fact about an image came from, and how sure it is."""
 
     fact: str  # "libc_version", "loaders", "libraries", ...
-    how: str  # "measured" | "documented" | "inferred" | "read from root"
+    how: SourceHow
     where: str  # the file, package list, URL-less description, or root path it was read from
     date: str | None = None  # ISO date of the measurement or document
 
@@ -522,7 +534,8 @@ class TargetFiles(Protocol):
 @dataclass(frozen=True, slots=True)
 class SearchDir:
     path: str
-    source: str  # "ld.so.conf (/etc/ld.so.conf.d/x86_64-linux-gnu.conf)", "default", "musl built-in"
+    source: str  # for people: "ld.so.conf (/etc/ld.so.conf.d/x86_64-linux-gnu.conf)", "musl built-in"
+    kind: SearchSource  # LD_SO_CONF (ld.so.conf, musl's path file) or DEFAULT (the loader's built-in list)
 
 
 class RuntimeKind(str, enum.Enum):
@@ -642,13 +655,25 @@ class SearchSource(str, enum.Enum):
     LD_LIBRARY_PATH = "ld-library-path"  # the environment variable (a "skipped" step when unset)
 
 
+class StepResult(str, enum.Enum):
+    FOUND = "found"
+    NOT_FOUND = "not found"
+    SKIPPED = "skipped"  # not tried (unset, ignored by rule)
+    WRONG_CLASS = "wrong class"
+    WRONG_MACHINE = "wrong machine"
+    NOT_LIBRARY = "not a shared library"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, slots=True)
 class SearchStep:
     """One step of the loader's search for a library, replayed (libtree style)."""
 
     directory: str
     source: SearchSource
-    result: str  # "found", "not found", "skipped", "wrong class", "wrong machine"
+    result: StepResult
     reason: str = ""
 
 
@@ -705,7 +730,7 @@ class Verdict:
                     "provider": p.provider,
                     "provider_highest": p.provider_highest,
                     "search": [
-                        {"directory": s.directory, "source": s.source.value, "result": s.result,
+                        {"directory": s.directory, "source": s.source.value, "result": s.result.value,
                          "reason": s.reason}
                         for s in p.search
                     ],

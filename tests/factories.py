@@ -19,6 +19,7 @@ from linkcheck.model import (
     Linkage,
     ScriptFacts,
     SearchDir,
+    SearchSource,
     SymbolImport,
     Symbols,
     Target,
@@ -181,8 +182,9 @@ def glibc_target(
     machine: str = "x86_64",
     path_env: tuple[str, ...] = ("/usr/local/bin", "/usr/bin", "/bin"),
 ) -> Target:
-    dirs = tuple(SearchDir(d, "ld.so.conf (/etc/ld.so.conf.d/test.conf)") for d in conf_dirs)
-    dirs += tuple(SearchDir(d, "default") for d in default_dirs)
+    conf = "ld.so.conf (/etc/ld.so.conf.d/test.conf)"
+    dirs = tuple(SearchDir(d, conf, SearchSource.LD_SO_CONF) for d in conf_dirs)
+    dirs += tuple(SearchDir(d, "default", SearchSource.DEFAULT) for d in default_dirs)
     return Target(
         name=name,
         machine=machine,
@@ -211,7 +213,7 @@ def musl_target(
         libc=Libc.MUSL,
         libc_version="1.2.5",
         loaders=loaders,
-        search_dirs=tuple(SearchDir(d, "musl built-in") for d in MUSL_DIRS),
+        search_dirs=tuple(SearchDir(d, "musl built-in", SearchSource.DEFAULT) for d in MUSL_DIRS),
         path_env=("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"),
         files=DictFiles(libraries, set(existing) | set(loaders), set(executable) | set(loaders)),
     )

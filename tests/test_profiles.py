@@ -220,7 +220,7 @@ def test_profile_gives_the_verdicts_the_real_image_gives(image: str, profile: st
     built_in = load_target(profile, "amd64")
     assert set(real.loaders) == set(built_in.loaders)
     assert real.libc is built_in.libc and real.libc_version == built_in.libc_version
-    assert [d.path for d in real.search_dirs] == [d.path for d in built_in.search_dirs]
+    assert [(d.path, d.kind) for d in real.search_dirs] == [(d.path, d.kind) for d in built_in.search_dirs]
     assert fixture_verdicts(real) == fixture_verdicts(built_in)
     assert real.runtime_files == built_in.runtime_files
 

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkcheck.model import ElfFacts, SearchSource, SearchStep, Target, TargetFiles
-from linkcheck.verdict.resolve import LoaderFamily, Resolution, is_musl_builtin, loader_family, resolve
+from linkcheck.verdict.resolve import (
+    LoaderFamily,
+    LoadError,
+    Resolution,
+    is_musl_builtin,
+    loader_family,
+    resolve,
+)
 
 from factories import DictFiles, elf, glibc_target, lib, musl_elf, musl_target
 
@@ -80,7 +87,7 @@ def test_runpath_not_inherited_by_dependencies() -> None:
     assert (miss.name, miss.needed_by) == ("libb.so.1", "/opt/lib/liba.so.1")
     assert "/opt/lib" not in [s.directory for s in miss.search]
     assert [s.directory for s in miss.search] == ["LD_LIBRARY_PATH", ML, UL, "/lib", "/usr/lib"]
-    assert miss.error == "cannot open shared object file: No such file or directory"
+    assert miss.error is LoadError.NOT_FOUND
 
 
 def test_rpath_inherited_from_executable() -> None:
@@ -197,7 +204,7 @@ def test_musl_builtin_names_exclude_lookalikes(name: str) -> None:
     assert not is_musl_builtin(name)
     res = run(musl_elf(needed=(name,)), musl_target())
     assert [m.name for m in res.missing] == [name]
-    assert res.missing[0].error == "No such file or directory"
+    assert res.missing[0].error is LoadError.NOT_FOUND
 
 
 def test_needed_with_slash_is_a_path() -> None:
@@ -298,7 +305,7 @@ def test_musl_stops_at_wrong_class_candidate() -> None:
     res = run(musl_elf(needed=("libz.so.1",)), target)
     [miss] = res.missing
     assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "wrong class")
-    assert miss.error == "Exec format error"
+    assert miss.error is LoadError.BAD_FILE
 
 
 def test_glibc_lib_token_expands_to_multiarch_dir() -> None:
@@ -317,14 +324,14 @@ def test_loader_family() -> None:
 def test_glibc_wrong_class_only_reports_wrong_elf_class() -> None:
     target = glibc_target([lib("/lib/libz.so.1", elf_class=32, machine="i386")])
     [miss] = run(elf(needed=("libz.so.1",)), target).missing
-    assert miss.error == "wrong ELF class: ELFCLASS32"
+    assert miss.error is LoadError.WRONG_CLASS
     assert steps(miss.search)[-1] == ("/usr/lib", SearchSource.DEFAULT, "not found")  # it went on
 
 
 def test_glibc_wrong_machine_only_is_not_found() -> None:
     target = glibc_target([lib("/lib/libz.so.1", machine="aarch64")])
     [miss] = run(elf(needed=("libz.so.1",)), target).missing
-    assert miss.error == "cannot open shared object file: No such file or directory"
+    assert miss.error is LoadError.NOT_FOUND
 
 
 def test_file_that_is_not_a_library_stops_the_search() -> None:
@@ -340,14 +347,14 @@ def test_file_that_is_not_a_library_stops_the_search() -> None:
     musl = dataclasses.replace(musl_target(), files=files)
     [miss] = run(musl_elf(needed=("libw.so",)), musl).missing
     assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "not a shared library")
-    assert miss.error == "Exec format error"
+    assert miss.error is LoadError.BAD_FILE
 
 
 def test_musl_wrong_machine_fails_at_relocation() -> None:
     target = musl_target([lib("/lib/libz.so.1", machine="aarch64"), lib("/usr/lib/libz.so.1")])
     [miss] = run(musl_elf(needed=("libz.so.1",)), target).missing
     assert steps(miss.search)[-1] == ("/lib", SearchSource.DEFAULT, "wrong machine")
-    assert (miss.shown, miss.error) == ("/lib/libz.so.1", "unsupported relocation type")
+    assert (miss.shown, miss.error) == ("/lib/libz.so.1", LoadError.BAD_RELOCATION)
 
 
 NAMES = ["liba.so", "libb.so.1", "libc.so.6", "libm.so.6", "libz.so.1", "libssl.so.3"]

@@ -22,7 +22,7 @@ from linkcheck.image.rootfs import (
     target_from_tree,
 )
 from linkcheck.image.tree import DirectoryTree, EntryKind, TreeEntry
-from linkcheck.model import Libc
+from linkcheck.model import Libc, SearchSource
 
 from conftest import SHARED_ROOTFS
 
@@ -153,6 +153,7 @@ def test_glibc_root_loaders_libc_and_version_from_version_nodes(tmp_path: Path) 
                      "/usr/lib"]
     assert t.search_dirs[0].source.startswith("ld.so.conf")
     assert all(d.source.startswith("default") for d in t.search_dirs[1:])
+    assert [d.kind for d in t.search_dirs] == [SearchSource.LD_SO_CONF] + [SearchSource.DEFAULT] * 4
     assert t.path_env == DOCKER_DEFAULT_PATH
     assert {s.fact for s in t.sources} >= {"machine", "loaders", "libc", "libc_version", "search_dirs"}
 

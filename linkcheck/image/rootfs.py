@@ -23,8 +23,8 @@ Ubuntu build glibc with ``/lib/<triplet>``, ``/usr/lib/<triplet>``, ``/lib``, ``
 verbatim); when it cannot be read, the Debian list is used, since almost every glibc base image is Debian
 or Ubuntu built.
 
-``SearchDir.source`` starts with "ld.so.conf (FILE)", "musl path file (FILE)", "default (...)" or
-"musl built-in": the first two are configuration, the last two the loader's own defaults.
+``SearchDir.kind`` says whether a directory is configuration (ld.so.conf, musl's path file) or the
+loader's own default; ``SearchDir.source`` says where it was read, for people.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from linkcheck.model import (
     Libc,
     LibraryFile,
     SearchDir,
+    SearchSource,
     Source,
+    SourceHow,
     Target,
     TargetFiles,
     glibc_version_key,
@@ -397,7 +399,7 @@ def parse_ld_so_conf(tree: Tree, path: str = "/etc/ld.so.conf") -> tuple[SearchD
             d = normalize(d)
             if d not in seen_dirs:
                 seen_dirs.add(d)
-                dirs.append(SearchDir(d, f"ld.so.conf ({normalize(conf)})"))
+                dirs.append(SearchDir(d, f"ld.so.conf ({normalize(conf)})", SearchSource.LD_SO_CONF))
 
     read_file(path, 0)
     return tuple(dirs)
@@ -455,12 +457,12 @@ def _musl_dirs(tree: Tree, abi: _Abi) -> tuple[SearchDir, ...]:
     conf = f"/etc/ld-musl-{abi.musl_arch}.path"
     text = _read_text(tree, conf)
     if text is None:
-        return tuple(SearchDir(d, "musl built-in") for d in MUSL_DEFAULT_DIRS)
+        return tuple(SearchDir(d, "musl built-in", SearchSource.DEFAULT) for d in MUSL_DEFAULT_DIRS)
     out: list[SearchDir] = []
     for item in text.replace("\n", ":").split(":"):
         item = item.strip()
         if item and normalize(item) not in {d.path for d in out}:
-            out.append(SearchDir(normalize(item), f"musl path file ({conf})"))
+            out.append(SearchDir(normalize(item), f"musl path file ({conf})", SearchSource.LD_SO_CONF))
     return tuple(out)
 
 
@@ -536,12 +538,13 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
                           "(no dynamic loader, /bin/sh, busybox or libc ELF file in it)")
     machine, docker_arch, evidence = detected
     how_machine = f"{where}: ELF header of {evidence}" if evidence else f"{where}: the image config"
-    sources: list[Source] = [Source("machine", "read from root", how_machine)]
+    sources: list[Source] = [Source("machine", SourceHow.READ_FROM_ROOT, how_machine)]
     abi = _abi(machine)
     found_loaders = _loaders(tree, abi) if abi is not None else ()
     loaders = tuple(path for path, _ in found_loaders)
     flavours = [flavour for _, flavour in found_loaders]
-    sources.append(Source("loaders", "read from root", f"{where}: known interpreter paths for {machine}"))
+    sources.append(Source("loaders", SourceHow.READ_FROM_ROOT,
+                          f"{where}: known interpreter paths for {machine}"))
     files = TreeFiles(tree)
     search: tuple[SearchDir, ...] = ()
     version: str | None = None
@@ -553,29 +556,32 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
             conf = parse_ld_so_conf(tree)
         system, how = _loader_system_dirs(tree, glibc_loaders[0], abi)
         seen = {d.path for d in conf}
-        search = conf + tuple(SearchDir(d, f"default ({how})") for d in system if d not in seen)
+        search = conf + tuple(SearchDir(d, f"default ({how})", SearchSource.DEFAULT)
+                              for d in system if d not in seen)
         version, vwhere = _glibc_version(tree, files, search, glibc_loaders, machine)
         libc = Libc.GLIBC
         if version is None and Libc.MUSL in flavours:
             libc = Libc.MUSL  # a glibc-named loader beside musl's, with no glibc behind it: gcompat
         else:
-            sources.append(Source("search_dirs", "read from root",
+            sources.append(Source("search_dirs", SourceHow.READ_FROM_ROOT,
                                   f"{where}: /etc/ld.so.conf (only with /etc/ld.so.cache), then {how}"))
-            sources.append(Source("libc_version", "read from root", f"{where}: {vwhere}"))
+            sources.append(Source("libc_version", SourceHow.READ_FROM_ROOT, f"{where}: {vwhere}"))
     elif abi is not None and Libc.MUSL in flavours:
         libc = Libc.MUSL
     if abi is not None and libc is Libc.MUSL:
         search = _musl_dirs(tree, abi)
-        sources.append(Source("search_dirs", "read from root",
+        sources.append(Source("search_dirs", SourceHow.READ_FROM_ROOT,
                               f"{where}: /etc/ld-musl-{abi.musl_arch}.path, else musl's built-in path"))
         version = _apk_version(tree, "musl")
-        sources.append(Source("libc_version", "read from root",
+        sources.append(Source("libc_version", SourceHow.READ_FROM_ROOT,
                               f"{where}: /lib/apk/db/installed" if version else f"{where}: not recorded"))
     elif abi is not None and libc is Libc.NONE and Libc.UCLIBC in flavours:
         libc = Libc.UCLIBC
-        search = tuple(SearchDir(d, "default (uClibc built-in)") for d in UCLIBC_DEFAULT_DIRS)
-        sources.append(Source("search_dirs", "read from root", f"{where}: uClibc built-in directories"))
-    sources.append(Source("libc", "read from root", f"{where}: the loader present"
+        search = tuple(SearchDir(d, "default (uClibc built-in)", SearchSource.DEFAULT)
+                       for d in UCLIBC_DEFAULT_DIRS)
+        sources.append(Source("search_dirs", SourceHow.READ_FROM_ROOT,
+                              f"{where}: uClibc built-in directories"))
+    sources.append(Source("libc", SourceHow.READ_FROM_ROOT, f"{where}: the loader present"
                           if loaders else f"{where}: no dynamic loader"))
     final_path = tuple(path_env) if path_env is not None else DOCKER_DEFAULT_PATH
     how_path = "given" if path_env is not None else "Docker's default PATH"
@@ -586,12 +592,14 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
         dropped = len(final_path) - len(existing)
         how_path += f"; {dropped} of its {len(final_path)} entries name no directory here"
         final_path = existing
-    sources.append(Source("path_env", "read from root" if path_env is not None else "documented", how_path))
+    sources.append(Source("path_env", SourceHow.READ_FROM_ROOT if path_env is not None
+                          else SourceHow.DOCUMENTED, how_path))
     from linkcheck.image.runtimes import detect_runtimes
 
     runtimes = detect_runtimes(tree, final_path)
-    sources.extend(Source(f"runtime {r.kind.value}", "read from root", r.source) for r in runtimes)
-    sources.append(Source("runtime_files", "read from root", f"{where}: the paths in linkcheck.image.probes"))
+    sources.extend(Source(f"runtime {r.kind.value}", SourceHow.READ_FROM_ROOT, r.source) for r in runtimes)
+    sources.append(Source("runtime_files", SourceHow.READ_FROM_ROOT,
+                          f"{where}: the paths in linkcheck.image.probes"))
     return Target(
         name=name,
         machine=machine,

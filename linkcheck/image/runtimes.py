@@ -34,7 +34,7 @@ from typing import Any
 
 from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.image.tree import EntryKind, Tree, normalize, resolve
-from linkcheck.model import Libc, LibraryFile, Runtime, RuntimeKind, Source, Target, TargetFiles
+from linkcheck.model import Libc, LibraryFile, Runtime, RuntimeKind, Source, SourceHow, Target, TargetFiles
 
 RUNTIME_FORMAT = "linkcheck-runtime-profiles/1"
 INDEX_FORMAT = "linkcheck-runtime-index/1"
@@ -354,10 +354,11 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
         for fact in RUNTIME_FACTS:
             sw = f"{w}.sources.{fact}"
             s = _obj(filename, raw_sources[fact], sw, ("how", "where", "date"))
-            how = _str(filename, s["how"], f"{sw}.how")
-            if how not in ("measured", "documented", "inferred"):
-                raise _fail(filename, f"{sw}.how", f"expected measured, documented or inferred, got {how!r}")
-            sources.append(Source(fact, how, _str(filename, s["where"], f"{sw}.where"),
+            how_text = _str(filename, s["how"], f"{sw}.how")
+            if how_text not in ("measured", "documented", "inferred"):
+                raise _fail(filename, f"{sw}.how",
+                            f"expected measured, documented or inferred, got {how_text!r}")
+            sources.append(Source(fact, SourceHow(how_text), _str(filename, s["where"], f"{sw}.where"),
                                   _str(filename, s["date"], f"{sw}.date", nullable=True)))
         size = im["size_bytes"]
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
@@ -367,7 +368,7 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
                           _str(filename, rt["command"], f"{w}.runtime.command", path=True),
                           home=_str(filename, rt["home"], f"{w}.runtime.home", nullable=True, path=True),
                           vendor=_str(filename, rt["vendor"], f"{w}.runtime.vendor", nullable=True),
-                          source=f"{runtime_where.how}: {runtime_where.where}", abi=abi)
+                          source=f"{runtime_where.how.value}: {runtime_where.where}", abi=abi)
         out.append(RuntimeImage(
             name=_str(filename, im["name"], f"{w}.name"),
             aliases=_strs(filename, im["aliases"], f"{w}.aliases"),

@@ -47,7 +47,17 @@ from linkcheck.image.reference import (
     parse_reference,
 )
 from linkcheck.image.tree import normalize
-from linkcheck.model import CatalogueImage, Libc, LibraryFile, SearchDir, Source, Target, version_key
+from linkcheck.model import (
+    CatalogueImage,
+    Libc,
+    LibraryFile,
+    SearchDir,
+    SearchSource,
+    Source,
+    SourceHow,
+    Target,
+    version_key,
+)
 
 if TYPE_CHECKING:
     from linkcheck.image.archive import ImageTree
@@ -56,7 +66,7 @@ PROFILE_FORMAT = "linkcheck-profiles/1"
 # The facts every platform entry states, each with a source.
 FACTS = ("machine", "libc", "libc_version", "loaders", "search_dirs", "libraries", "programs", "path_env",
          "size_bytes")
-SOURCE_KINDS = ("measured", "documented", "inferred")
+SOURCE_KINDS = (SourceHow.MEASURED, SourceHow.DOCUMENTED, SourceHow.INFERRED)  # what profiles may state
 # The order families are listed in (``linkcheck targets``); unknown files follow, sorted.
 FAMILY_ORDER = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
 
@@ -106,7 +116,7 @@ class ProfileInfo:
         if self.libc is Libc.NONE:
             libc = "no libc"
         size = "size ?" if self.size_bytes is None else f"{self.size_bytes / 1e6:.1f} MB"
-        hows = sorted({s.how for s in self.sources})
+        hows = sorted({s.how.value for s in self.sources})
         aliases = f" ({', '.join(self.aliases)})" if self.aliases else ""
         runtime = f"{self.runtime}, " if self.runtime else ""
         return (f"{self.name}{aliases}: {runtime}{','.join(self.architectures)}, {libc}, {size}; "
@@ -123,7 +133,7 @@ class ProfileInfo:
             "description": self.description,
             "family": self.family,
             "runtime": self.runtime,
-            "sources": [{"fact": s.fact, "how": s.how, "where": s.where, "date": s.date}
+            "sources": [{"fact": s.fact, "how": s.how.value, "where": s.where, "date": s.date}
                         for s in self.sources],
         }
 
@@ -236,7 +246,8 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
     for i, d in enumerate(c.listing(p["search_dirs"], f"{where}.search_dirs")):
         dw = f"{where}.search_dirs[{i}]"
         d = c.obj(d, dw, ("path", "source"))
-        search.append(SearchDir(c.path(d["path"], f"{dw}.path"), c.text(d["source"], f"{dw}.source")))
+        source = c.text(d["source"], f"{dw}.source")
+        search.append(SearchDir(c.path(d["path"], f"{dw}.path"), source, search_dir_kind(source)))
     libraries: dict[str, LibraryFile] = {}
     for i, lib in enumerate(c.listing(p["libraries"], f"{where}.libraries")):
         lw = f"{where}.libraries[{i}]"
@@ -270,9 +281,11 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
     for fact in FACTS + optional_facts:
         sw = f"{where}.sources.{fact}"
         s = c.obj(raw_sources[fact], sw, ("how", "where", "date"))
-        how = c.text(s["how"], f"{sw}.how")
-        if how not in SOURCE_KINDS:
-            raise c.fail(f"{sw}.how", f"expected one of {', '.join(SOURCE_KINDS)}, got {how!r}")
+        how_text = c.text(s["how"], f"{sw}.how")
+        how = next((k for k in SOURCE_KINDS if k.value == how_text), None)
+        if how is None:
+            raise c.fail(f"{sw}.how", f"expected one of {', '.join(k.value for k in SOURCE_KINDS)}, "
+                         f"got {how_text!r}")
         date = c.string(s["date"], f"{sw}.date", nullable=True)
         if date is not None and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):
             raise c.fail(f"{sw}.date", f"expected an ISO date, got {date!r}")
@@ -295,6 +308,16 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
         aliases=tuple(image["aliases"]),
         runtime_files=runtime_files,
     )
+
+
+def search_dir_kind(source: str) -> SearchSource:
+    """A profile's directories say where they come from in words: "ld.so.conf (FILE)", "ld.so.cache"
+    and "musl path file (FILE)" are configured; anything else ("default (...)", "musl built-in") is
+    the loader's own list."""
+    text = source.lower()
+    if text.startswith(("ld.so.conf", "ld.so.cache", "musl path file")) or text.endswith(".path)"):
+        return SearchSource.LD_SO_CONF
+    return SearchSource.DEFAULT
 
 
 def parse_profile(data: Any, filename: str, machine: str | None = None) -> tuple[ProfileImage, ...]:

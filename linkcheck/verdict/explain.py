@@ -42,7 +42,7 @@ from linkcheck.verdict.checks import (
     VersionMissing,
     WrongArchitecture,
 )
-from linkcheck.verdict.resolve import MUSL_BAD_RELOCATION, LoaderFamily
+from linkcheck.verdict.resolve import LoaderFamily, LoadError, MissingLibrary
 
 # --------------------------------------------------------------------------------------------
 # A diagnosis in words
@@ -190,8 +190,8 @@ class _Words:
             why = f"{m.needed_by} needs {m.name}, which {target.name} does not have where the loader looks."
             # Behind a missing loader, the loader's fixes (another base, a static build) are the fixes.
             fixes = [] if p.behind_missing_loader else library_fixes(m.name, self.elf, target)
-            return (Problem(Outcome.MISSING_LIBRARY, m.name, m.needed_by, f"{m.name}: {m.error}",
-                            search=m.search), why + where, fixes)
+            return (Problem(Outcome.MISSING_LIBRARY, m.name, m.needed_by,
+                            f"{m.name}: {self.load_error(m)}", search=m.search), why + where, fixes)
         if isinstance(p, VersionMissing):
             version, provider = p.version, p.provider
             ns = namespace_of(version)
@@ -288,10 +288,10 @@ class _Words:
         if isinstance(p, LibraryMissing):
             m = p.missing
             if not musl:
-                return glibc_missing_library(program, m.shown or m.name, m.error)
-            if m.error == MUSL_BAD_RELOCATION:
+                return glibc_missing_library(program, m.shown or m.name, self.load_error(m))
+            if m.error is LoadError.BAD_RELOCATION:
                 return musl_bad_relocation(m.shown)
-            return musl_missing_library(m.name, m.error, m.needed_by)
+            return musl_missing_library(m.name, self.load_error(m), m.needed_by)
         if isinstance(p, VersionMissing):
             return glibc_missing_version(program, p.provider.path, p.version, program)
         assert isinstance(p, SymbolMissing)
@@ -299,6 +299,21 @@ class _Words:
         if musl:
             return musl_missing_symbol(program, s.name)
         return glibc_undefined_symbol(program, program, s.name, s.version)
+
+    def load_error(self, m: MissingLibrary) -> str:
+        """Why a library was not loaded, as the loader words it (strerror for musl)."""
+        error = m.error
+        if self.family is LoaderFamily.MUSL:
+            if error is LoadError.BAD_RELOCATION:
+                return MUSL_BAD_RELOCATION
+            return MUSL_BAD_FILE if error in (LoadError.BAD_FILE, LoadError.NOT_LIBRARY) else MUSL_NOT_FOUND
+        if error is LoadError.NOT_LIBRARY:
+            # Unsure of the wording: "invalid ELF header", "file too short" and "cannot dynamically
+            # load executable" are all possible; which one depends on bytes not recorded here.
+            return "invalid ELF header"
+        if error is LoadError.WRONG_CLASS:
+            return f"wrong ELF class: ELFCLASS{32 if self.elf.elf_class == 64 else 64}"
+        return GLIBC_NOT_FOUND
 
     # -- notes -------------------------------------------------------------------------------
 
@@ -461,6 +476,11 @@ def glibc_undefined_symbol(program: str, obj: str, symbol: str, version: str | N
     return f"{program}: symbol lookup error: {obj}: undefined symbol: {symbol}{tail}"
 
 
+MUSL_NOT_FOUND = "No such file or directory"
+MUSL_BAD_FILE = "Exec format error"  # Unsure: musl's exact error for a file it cannot map
+MUSL_BAD_RELOCATION = "unsupported relocation type"
+
+
 def musl_missing_library(name: str, error: str, needed_by: str) -> str:
     return f"Error loading shared library {name}: {error} (needed by {needed_by})"
 
@@ -468,7 +488,7 @@ def musl_missing_library(name: str, error: str, needed_by: str) -> str:
 def musl_bad_relocation(path: str) -> str:
     """A library of another machine (same class): musl maps it, then prints one such line per
     relocation, each ending in the relocation type's number."""
-    return f"Error relocating {path}: unsupported relocation type"
+    return f"Error relocating {path}: {MUSL_BAD_RELOCATION}"
 
 
 def musl_missing_symbol(obj: str, symbol: str) -> str:

@@ -11,7 +11,7 @@ glibc (elf/dl-load.c ``_dl_map_object``), for each DT_NEEDED of an object, in br
 2. Unless the needing object has DT_RUNPATH: the DT_RPATH of the needing object, then the DT_RPATH
    of the object that loaded it, and so on up to the executable. An object that has both DT_RUNPATH
    and DT_RPATH has its DT_RPATH dropped when it is read, so it contributes nothing to the chain.
-3. LD_LIBRARY_PATH: never set in a container's default environment here, so always "skipped".
+3. LD_LIBRARY_PATH (unset: "skipped").
 4. The needing object's own DT_RUNPATH (never inherited).
 5. ld.so.cache, modelled as the ld.so.conf directories in order. Under DF_1_NODEFLIB of the needing
    object, entries inside the default directories are refused (glibc compares path prefixes).
@@ -38,6 +38,10 @@ musl (ldso/dynlink.c ``load_library``):
 musl stops at the first file that opens: it does not skip a library of the wrong class or machine,
 the load fails instead (Unsure: the exact error; we report "Exec format error").
 
+One search driver (``_Search``) runs both; the rules of each family are a ``_Rules`` implementation
+(``_GlibcRules``, ``_MuslRules``): which names the loader satisfies itself, the directories to try in
+order, which candidates end the search, and the error when nothing loads.
+
 Paths are never resolved through symlinks here: two names for one file (musl and glibc compare
 device and inode) are only recognised when their searched paths are equal.
 """
@@ -47,6 +51,7 @@ from __future__ import annotations
 import enum
 import posixpath
 from dataclasses import dataclass
+from typing import Protocol
 
 from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import (
@@ -54,9 +59,9 @@ from linkcheck.model import (
     Libc,
     LibraryFile,
     LoadedLibrary,
-    SearchDir,
     SearchSource,
     SearchStep,
+    StepResult,
     Target,
     TargetFiles,
 )
@@ -64,22 +69,20 @@ from linkcheck.model import (
 # musl: "lib" + one of these (each with its trailing ".") is the C library itself.
 MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
 
-GLIBC_NOT_FOUND = "cannot open shared object file: No such file or directory"
-MUSL_NOT_FOUND = "No such file or directory"
-MUSL_BAD_FILE = "Exec format error"
-MUSL_BAD_RELOCATION = "unsupported relocation type"
-
-FOUND = "found"
-NOT_FOUND = "not found"
-SKIPPED = "skipped"
-WRONG_CLASS = "wrong class"
-WRONG_MACHINE = "wrong machine"
-NOT_LIBRARY = "not a shared library"
-
 
 class LoaderFamily(str, enum.Enum):
     GLIBC = "glibc"
     MUSL = "musl"
+
+
+class LoadError(enum.Enum):
+    """Why a library was not loaded (``explain`` words it as each loader prints it)."""
+
+    NOT_FOUND = enum.auto()  # no candidate anywhere
+    WRONG_CLASS = enum.auto()  # glibc: only candidates of the other ELF class
+    NOT_LIBRARY = enum.auto()  # glibc: a file that is not a loadable shared object stopped the search
+    BAD_FILE = enum.auto()  # musl: the first file that opened is not one it can map
+    BAD_RELOCATION = enum.auto()  # musl: another machine's library, mapped, fails at relocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ class MissingLibrary:
     name: str
     needed_by: str  # the program's in-image path, or the needing library's path
     search: tuple[SearchStep, ...]
-    error: str  # the loader's reason, as it words it
+    error: LoadError
     shown: str = ""  # what the loader's message names, when not ``name`` (a path)
 
 
@@ -140,6 +143,10 @@ class _Dir:
     reason: str
 
 
+_Plan = list["_Dir | SearchStep"]  # directories to try, with pre-made (skipped) steps in place
+_Hit = tuple[str, "LibraryFile | None", SearchSource]
+
+
 def loader_family(interpreter: str | None, target: Target) -> LoaderFamily:
     """Which loader's rules apply: musl's when the interpreter is musl's, or the image is musl
     (gcompat's glibc-named loader is musl underneath)."""
@@ -169,7 +176,6 @@ def resolve(
     the program's in-image path as the loader prints it (default ``origin_dir``/a.out).
     """
     origin_dir = _norm(origin_dir)
-    resolver = _Resolver(elf, target, origin_dir, origin_files)
     family = loader_family(elf.interpreter, target)
     main = _Object(
         display=program or posixpath.join(origin_dir, "a.out"),
@@ -183,9 +189,9 @@ def resolve(
     # A shared library (no PT_INTERP) is judged as loaded by a program there: the image's loader.
     loader = elf.interpreter or _image_loader(target, family)
     interp = target.files.library(loader) if loader else None
-    if family is LoaderFamily.MUSL:
-        return resolver.run_musl(main, loader, interp)
-    return resolver.run_glibc(main, loader, interp)
+    rules: _Rules = (_MuslRules(elf, target, loader) if family is LoaderFamily.MUSL
+                     else _GlibcRules(elf, target, loader, interp))
+    return _Search(elf, target, origin_files, rules).run(main, interp)
 
 
 def _image_loader(target: Target, family: LoaderFamily) -> str | None:
@@ -196,126 +202,140 @@ def _image_loader(target: Target, family: LoaderFamily) -> str | None:
     return target.loaders[0] if target.loaders else None
 
 
-class _Resolver:
-    """One resolution's context. Its state lives only for one call of ``resolve``."""
+# --------------------------------------------------------------------------------------------
+# The rules of one loader family
+# --------------------------------------------------------------------------------------------
 
-    def __init__(
-        self, elf: ElfFacts, target: Target, origin_dir: str, origin_files: TargetFiles | None
-    ) -> None:
+
+class _Rules(Protocol):
+    family: LoaderFamily
+    stops: frozenset[StepResult]  # candidates that end the search (the load fails there)
+    wrong_file: str  # what happens at a candidate of the wrong class or machine, for the replay
+
+    def known_at_start(self) -> list[set[str]]:
+        """The names objects loaded before any search answer to, one set per object."""
+        ...
+
+    def builtin(self, name: str) -> SearchStep | None:
+        """The step by which the loader satisfies ``name`` itself, without a file."""
+        ...
+
+    def aliases(self, name: str, path: str, file: LibraryFile | None) -> set[str]:
+        """The names a library loaded as ``name`` from ``path`` answers to for later needs."""
+        ...
+
+    def plan(self, obj: _Object, search: _Search) -> _Plan:
+        """The directories to try for a name without "/", in order."""
+        ...
+
+    def expand(self, entry: str, obj: _Object) -> str | None:
+        """A path entry with its dynamic string tokens replaced; None to ignore it."""
+        ...
+
+    def error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, LoadError]:
+        """(what the loader's message names, why) for a library not loaded."""
+        ...
+
+
+class _GlibcRules:
+    family = LoaderFamily.GLIBC
+    stops = frozenset({StepResult.NOT_LIBRARY})
+    wrong_file = "skipped, the search goes on"
+
+    def __init__(self, elf: ElfFacts, target: Target, loader: str | None, interp: LibraryFile | None) -> None:
         self.elf = elf
         self.target = target
-        self.origin_dir = origin_dir
-        self.origin_files = origin_files
+        self.loader = loader
+        self.interp = interp
+        self._lib = _lib_token(elf, target)
 
-    # -- glibc -------------------------------------------------------------------------------
-
-    def run_glibc(self, main: _Object, loader: str | None, interp: LibraryFile | None) -> Resolution:
-        # Every name each loaded object answers to (glibc's l_name, l_libname list and DT_SONAME).
+    def known_at_start(self) -> list[set[str]]:
+        # Every name each loaded object answers to (glibc's l_name, l_libname list and DT_SONAME):
+        # the program's soname, and the loader (which glibc counts as loaded).
         names: list[set[str]] = []
         if self.elf.soname:
             names.append({self.elf.soname})
-        if loader:
-            rtld = {loader, posixpath.basename(loader)}
-            if interp is not None and interp.soname:
-                rtld.add(interp.soname)
+        if self.loader:
+            rtld = {self.loader, posixpath.basename(self.loader)}
+            if self.interp is not None and self.interp.soname:
+                rtld.add(self.interp.soname)
             names.append(rtld)
-        found: list[FoundLibrary] = []
-        paths: dict[str, int] = {}  # found path -> index in names, to load one file once
-        missing: dict[str, MissingLibrary] = {}
-        queue = [main]
-        while queue:
-            obj = queue.pop(0)
-            for name in obj.needed:
-                if any(name in n for n in names) or name in missing:
-                    continue
-                steps, hit = self._glibc_search(name, obj)
-                if hit is None:
-                    shown, error = self._glibc_error(name, steps)
-                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
-                    continue
-                path, file, source = hit
-                if path in paths:  # the same file under another name: glibc's file-id match
-                    names[paths[path]].add(name)
-                    continue
-                known = {name, path} | ({file.soname} if file and file.soname else set())
-                paths[path] = len(names)
-                names.append(known)
-                found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
-                if file is not None:
-                    queue.append(self._child(path, file, obj))
-        return Resolution(LoaderFamily.GLIBC, tuple(found), tuple(missing.values()), interp)
+        return names
 
-    def _glibc_search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
-        if "/" in name:
-            return self._direct(name, obj, musl=False)
-        plan: list[_Dir | SearchStep] = []
+    def builtin(self, name: str) -> SearchStep | None:  # noqa: ARG002 (glibc's loader provides no names)
+        return None
+
+    def aliases(self, name: str, path: str, file: LibraryFile | None) -> set[str]:
+        return {name, path} | ({file.soname} if file is not None and file.soname else set())
+
+    def plan(self, obj: _Object, search: _Search) -> _Plan:
+        plan: _Plan = []
         if obj.runpath:
             if any(o.rpath for o in _chain(obj)):
-                plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
+                plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, StepResult.SKIPPED,
                                        f"{obj.display} has DT_RUNPATH, so no DT_RPATH is used"))
         else:
             for o in _chain(obj):
                 whose = "" if o is obj else " (inherited)"
                 if o.runpath and o.rpath:
-                    plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, SKIPPED,
+                    plan.append(SearchStep("DT_RPATH", SearchSource.RPATH, StepResult.SKIPPED,
                                            f"{o.display} also has DT_RUNPATH, so its DT_RPATH is ignored"))
                     continue
-                plan += self._path_list(o.rpath, o, SearchSource.RPATH, f"DT_RPATH of {o.display}{whose}")
+                plan += search.path_list(o.rpath, o, SearchSource.RPATH, f"DT_RPATH of {o.display}{whose}")
         plan.append(_ld_library_path_step())
-        plan += self._path_list(obj.runpath, obj, SearchSource.RUNPATH, f"DT_RUNPATH of {obj.display}")
-        defaults = [d.path for d in self.target.search_dirs if _dir_source(d) is SearchSource.DEFAULT]
+        plan += search.path_list(obj.runpath, obj, SearchSource.RUNPATH, f"DT_RUNPATH of {obj.display}")
+        defaults = [d.path for d in self.target.search_dirs if d.kind is SearchSource.DEFAULT]
         for d in self.target.search_dirs:
-            source = _dir_source(d)
-            if obj.nodeflib and (source is SearchSource.DEFAULT or _under_any(d.path, defaults)):
-                plan.append(SearchStep(d.path, source, SKIPPED,
+            if obj.nodeflib and (d.kind is SearchSource.DEFAULT or _under_any(d.path, defaults)):
+                plan.append(SearchStep(d.path, d.kind, StepResult.SKIPPED,
                                        f"{obj.display} has DF_1_NODEFLIB: default directories are not used"))
             else:
-                plan.append(_Dir(d.path, source, d.source))
-        return self._walk(name, plan, musl=False)
+                plan.append(_Dir(d.path, d.kind, d.source))
+        return plan
 
-    # -- musl --------------------------------------------------------------------------------
+    def expand(self, entry: str, obj: _Object) -> str | None:
+        """$ORIGIN: the object's directory in the image; $LIB: the multiarch directory when the
+        target has one (Debian: lib/x86_64-linux-gnu), else lib64/lib by class; $PLATFORM: the
+        machine name (AT_PLATFORM)."""
+        out = entry.replace("${ORIGIN}", obj.origin).replace("$ORIGIN", obj.origin)
+        out = out.replace("${LIB}", self._lib).replace("$LIB", self._lib)
+        return out.replace("${PLATFORM}", self.elf.machine).replace("$PLATFORM", self.elf.machine)
 
-    def run_musl(self, main: _Object, loader: str | None, interp: LibraryFile | None) -> Resolution:
-        by_short: dict[str, str] = {}  # the name a library was searched under -> its path
-        paths: set[str] = set()
-        builtins: set[str] = set()
-        found: list[FoundLibrary] = []
-        missing: dict[str, MissingLibrary] = {}
-        queue = [main]
-        while queue:
-            obj = queue.pop(0)
-            for name in obj.needed:
-                if is_musl_builtin(name) or name == loader:
-                    if name not in builtins:
-                        builtins.add(name)
-                        step = SearchStep(loader or "musl", SearchSource.MUSL_BUILTIN, FOUND,
-                                          "musl's loader is libc, libpthread, librt, libm, libdl, libutil "
-                                          "and libxnet itself")
-                        found.append(FoundLibrary(
-                            LoadedLibrary(name, None, SearchSource.MUSL_BUILTIN, obj.display), None, (step,)))
-                    continue
-                if name in missing or ("/" not in name and name in by_short):
-                    continue
-                steps, hit = self._musl_search(name, obj)
-                if hit is None:
-                    shown, error = _musl_error(name, steps)
-                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
-                    continue
-                path, file, source = hit
-                if "/" not in name:
-                    by_short[name] = path
-                if path in paths:  # the same file again: musl's device and inode match
-                    continue
-                paths.add(path)
-                found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
-                if file is not None:
-                    queue.append(self._child(path, file, obj))
-        return Resolution(LoaderFamily.MUSL, tuple(found), tuple(missing.values()), interp)
+    def error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, LoadError]:
+        if steps and steps[-1].result is StepResult.NOT_LIBRARY:
+            return posixpath.join(steps[-1].directory, posixpath.basename(name)), LoadError.NOT_LIBRARY
+        if any(s.result is StepResult.WRONG_CLASS for s in steps):
+            return name, LoadError.WRONG_CLASS
+        return name, LoadError.NOT_FOUND
 
-    def _musl_search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
-        if "/" in name:
-            return self._direct(name, obj, musl=True)
-        plan: list[_Dir | SearchStep] = [_ld_library_path_step()]
+
+class _MuslRules:
+    family = LoaderFamily.MUSL
+    stops = frozenset({StepResult.NOT_LIBRARY, StepResult.WRONG_CLASS, StepResult.WRONG_MACHINE})
+    wrong_file = "musl does not skip it: the load fails"
+
+    def __init__(self, elf: ElfFacts, target: Target, loader: str | None) -> None:
+        self.elf = elf
+        self.target = target
+        self.loader = loader
+
+    def known_at_start(self) -> list[set[str]]:
+        return []  # musl compares no soname; the program's own name is never searched for
+
+    def builtin(self, name: str) -> SearchStep | None:
+        if is_musl_builtin(name) or name == self.loader:
+            return SearchStep(self.loader or "musl", SearchSource.MUSL_BUILTIN, StepResult.FOUND,
+                              "musl's loader is libc, libpthread, librt, libm, libdl, libutil and libxnet "
+                              "itself")
+        return None
+
+    def aliases(self, name: str, path: str, file: LibraryFile | None) -> set[str]:  # noqa: ARG002
+        # musl matches a later need by the name a library was searched under, not by DT_SONAME; a
+        # name with "/" is opened again, and only then recognised as the same file.
+        return set() if "/" in name else {name}
+
+    def plan(self, obj: _Object, search: _Search) -> _Plan:
+        plan: _Plan = [_ld_library_path_step()]
         for o in _chain(obj):
             own = o.runpath or o.rpath
             tag = "DT_RUNPATH" if o.runpath else "DT_RPATH"
@@ -323,61 +343,118 @@ class _Resolver:
             whose = "" if o is obj else " (inherited)"
             if any(_has_other_token(entry) for entry in own):
                 why = f"{tag} of {o.display} uses a $ token other than $ORIGIN: musl ignores it"
-                plan.append(SearchStep(tag, source, SKIPPED, why))
+                plan.append(SearchStep(tag, source, StepResult.SKIPPED, why))
                 continue
-            plan += self._path_list(own, o, source, f"{tag} of {o.display}{whose}", musl=True)
-        plan += [_Dir(d.path, _dir_source(d), d.source) for d in self.target.search_dirs]
-        return self._walk(name, plan, musl=True)
+            plan += search.path_list(own, o, source, f"{tag} of {o.display}{whose}")
+        plan += [_Dir(d.path, d.kind, d.source) for d in self.target.search_dirs]
+        return plan
 
-    # -- shared ------------------------------------------------------------------------------
+    def expand(self, entry: str, obj: _Object) -> str | None:
+        """Only $ORIGIN; an empty entry is skipped (musl's path_open skips empty elements)."""
+        if not entry:
+            return None
+        return entry.replace("${ORIGIN}", obj.origin).replace("$ORIGIN", obj.origin)
 
-    def _direct(self, name: str, obj: _Object, *, musl: bool) -> tuple[tuple[SearchStep, ...], _Hit | None]:
-        expanded = self._expand(name, obj, musl=musl) or name
-        path = _norm(expanded)  # Unsure: a relative name is relative to the working directory; "/" assumed
-        d = _Dir(posixpath.dirname(path), SearchSource.DIRECT, "a DT_NEEDED with \"/\" is opened as a path")
-        return self._walk(posixpath.basename(path), [d], musl=musl)
+    def error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, LoadError]:
+        """A file of another machine but the same class is mapped, and fails at relocation
+        ("Error relocating PATH: unsupported relocation type N")."""
+        last = steps[-1].result if steps else None
+        if last is StepResult.WRONG_MACHINE:
+            return posixpath.join(steps[-1].directory, posixpath.basename(name)), LoadError.BAD_RELOCATION
+        if last in (StepResult.NOT_LIBRARY, StepResult.WRONG_CLASS):
+            return name, LoadError.BAD_FILE
+        return name, LoadError.NOT_FOUND
 
-    def _walk(
-        self, name: str, plan: list[_Dir | SearchStep], *, musl: bool
-    ) -> tuple[tuple[SearchStep, ...], _Hit | None]:
-        """Try the planned directories in order; pre-made steps (skipped ones) are kept in place.
-        glibc goes on past a file of the wrong class or machine; a file that is not a loadable
-        shared object stops either loader, and musl stops at any file that opens."""
-        stops = (NOT_LIBRARY, WRONG_CLASS, WRONG_MACHINE) if musl else (NOT_LIBRARY,)
+
+# --------------------------------------------------------------------------------------------
+# The search driver
+# --------------------------------------------------------------------------------------------
+
+
+class _Search:
+    """One resolution: breadth-first over the loaded objects' needs, by one family's rules. Its
+    state lives only for one call of ``resolve``."""
+
+    def __init__(self, elf: ElfFacts, target: Target, origin_files: TargetFiles | None,
+                 rules: _Rules) -> None:
+        self.elf = elf
+        self.target = target
+        self.origin_files = origin_files
+        self.rules = rules
+
+    def run(self, main: _Object, interp: LibraryFile | None) -> Resolution:
+        rules = self.rules
+        known = rules.known_at_start()  # per loaded object, the names it answers to
+        by_path: dict[str, int] = {}  # found path -> its index in known, to load one file once
+        found: list[FoundLibrary] = []
+        missing: dict[str, MissingLibrary] = {}
+        queue = [main]
+        while queue:
+            obj = queue.pop(0)
+            for name in obj.needed:
+                if name in missing or any(name in n for n in known):
+                    continue
+                step = rules.builtin(name)
+                if step is not None:
+                    known.append({name})
+                    loaded = LoadedLibrary(name, None, step.source, obj.display)
+                    found.append(FoundLibrary(loaded, None, (step,)))
+                    continue
+                steps, hit = self._search(name, obj)
+                if hit is None:
+                    shown, error = rules.error(name, steps)
+                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
+                    continue
+                path, file, source = hit
+                if path in by_path:  # the same file under another name: the loaders' file-id match
+                    known[by_path[path]] |= rules.aliases(name, path, file)
+                    continue
+                by_path[path] = len(known)
+                known.append(rules.aliases(name, path, file))
+                found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
+                if file is not None:
+                    queue.append(_child(path, file, obj))
+        return Resolution(rules.family, tuple(found), tuple(missing.values()), interp)
+
+    def _search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
+        if "/" in name:  # opened as a path, no search
+            path = _norm(self.rules.expand(name, obj) or name)  # Unsure: relative to the working directory
+            d = _Dir(posixpath.dirname(path), SearchSource.DIRECT, 'a DT_NEEDED with "/" is opened as a path')
+            return self._walk(posixpath.basename(path), [d])
+        return self._walk(name, self.rules.plan(obj, self))
+
+    def _walk(self, name: str, plan: _Plan) -> tuple[tuple[SearchStep, ...], _Hit | None]:
+        """Try the planned directories in order; pre-made (skipped) steps are kept in place."""
         steps: list[SearchStep] = []
         for item in plan:
             if isinstance(item, SearchStep):
                 steps.append(item)
                 continue
-            hit = self._try(name, item, steps, musl=musl)
+            step, hit = self._try(name, item)
+            steps.append(step)
             if hit is not None:
                 return tuple(steps), hit
-            if steps[-1].result in stops:
+            if step.result in self.rules.stops:
                 break
         return tuple(steps), None
 
-    def _try(self, name: str, d: _Dir, steps: list[SearchStep], *, musl: bool) -> _Hit | None:
+    def _try(self, name: str, d: _Dir) -> tuple[SearchStep, _Hit | None]:
         path = posixpath.join(d.path, name)
         exists, file = self._lookup(path)
         if not exists:
-            steps.append(SearchStep(d.path, d.source, NOT_FOUND, d.reason))
-            return None
+            return SearchStep(d.path, d.source, StepResult.NOT_FOUND, d.reason), None
         if file is None:
             why = _also(d.reason, "not a loadable shared object (not ELF, too short, or an executable): "
                                   "the loader stops with an error")
-            steps.append(SearchStep(d.path, d.source, NOT_LIBRARY, why))
-            return None
-        tail = "musl does not skip it: the load fails" if musl else "skipped, the search goes on"
+            return SearchStep(d.path, d.source, StepResult.NOT_LIBRARY, why), None
+        tail = self.rules.wrong_file
         if file.elf_class != self.elf.elf_class:
-            steps.append(SearchStep(d.path, d.source, WRONG_CLASS, _also(d.reason, f"a {file.elf_class}-bit "
-                                                                                  f"file: {tail}")))
-            return None
+            why = _also(d.reason, f"a {file.elf_class}-bit file: {tail}")
+            return SearchStep(d.path, d.source, StepResult.WRONG_CLASS, why), None
         if file.machine != self.elf.machine:
-            steps.append(SearchStep(d.path, d.source, WRONG_MACHINE, _also(d.reason, f"a {file.machine} "
-                                                                                    f"file: {tail}")))
-            return None
-        steps.append(SearchStep(d.path, d.source, FOUND, d.reason))
-        return path, file, d.source
+            why = _also(d.reason, f"a {file.machine} file: {tail}")
+            return SearchStep(d.path, d.source, StepResult.WRONG_MACHINE, why), None
+        return SearchStep(d.path, d.source, StepResult.FOUND, d.reason), (path, file, d.source)
 
     def _lookup(self, path: str) -> tuple[bool, LibraryFile | None]:
         """Whether ``path`` exists in the image and the library there: files copied with the program
@@ -389,23 +466,10 @@ class _Resolver:
         files = self.target.files
         return files.exists(path), files.library(path)
 
-    def _glibc_error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, str]:
-        """(what glibc's message names, its error) for a library not loaded."""
-        if steps and steps[-1].result == NOT_LIBRARY:
-            # Unsure of the wording: "invalid ELF header", "file too short" and "cannot dynamically
-            # load executable" are all possible; which one depends on bytes not recorded here.
-            return posixpath.join(steps[-1].directory, posixpath.basename(name)), "invalid ELF header"
-        if any(s.result == WRONG_CLASS for s in steps):
-            other = 32 if self.elf.elf_class == 64 else 64
-            return name, f"wrong ELF class: ELFCLASS{other}"
-        return name, GLIBC_NOT_FOUND
-
-    def _path_list(
-        self, entries: tuple[str, ...], obj: _Object, source: SearchSource, why: str, musl: bool = False
-    ) -> list[_Dir]:
+    def path_list(self, entries: tuple[str, ...], obj: _Object, source: SearchSource, why: str) -> list[_Dir]:
         out: list[_Dir] = []
         for entry in entries:
-            expanded = self._expand(entry, obj, musl=musl)
+            expanded = self.rules.expand(entry, obj)
             if expanded is None:
                 continue
             # Unsure: a relative entry (or glibc's empty one, meaning ".") is relative to the
@@ -417,40 +481,25 @@ class _Resolver:
                 out.append(_Dir(path, source, why))
         return out
 
-    def _expand(self, entry: str, obj: _Object, *, musl: bool) -> str | None:
-        """Dynamic string tokens. $ORIGIN: the object's directory in the image. glibc only: $LIB is
-        the multiarch directory when the target has one (Debian: lib/x86_64-linux-gnu), else
-        lib64/lib by class; $PLATFORM is the machine name (AT_PLATFORM). An empty musl entry is
-        skipped (musl's path_open skips empty elements)."""
-        if musl and not entry:
-            return None
-        out = entry.replace("${ORIGIN}", obj.origin).replace("$ORIGIN", obj.origin)
-        if musl:
-            return out
-        lib = self._lib_token()
-        out = out.replace("${LIB}", lib).replace("$LIB", lib)
-        return out.replace("${PLATFORM}", self.elf.machine).replace("$PLATFORM", self.elf.machine)
 
-    def _lib_token(self) -> str:
-        for d in self.target.search_dirs:
-            parts = d.path.strip("/").split("/")
-            if len(parts) == 2 and parts[0] == "lib" and "-linux-" in parts[1]:
-                return d.path.strip("/")
-        return "lib64" if self.elf.elf_class == 64 else "lib"
-
-    def _child(self, path: str, file: LibraryFile, parent: _Object) -> _Object:
-        return _Object(
-            display=path,
-            origin=posixpath.dirname(path),
-            needed=file.needed,
-            rpath=file.rpath,
-            runpath=file.runpath,
-            nodeflib=False,  # Unsure: LibraryFile does not record DF_1_NODEFLIB; taken as unset
-            parent=parent,
-        )
+def _child(path: str, file: LibraryFile, parent: _Object) -> _Object:
+    return _Object(
+        display=path,
+        origin=posixpath.dirname(path),
+        needed=file.needed,
+        rpath=file.rpath,
+        runpath=file.runpath,
+        nodeflib=False,  # Unsure: LibraryFile does not record DF_1_NODEFLIB; taken as unset
+        parent=parent,
+    )
 
 
-_Hit = tuple[str, LibraryFile | None, SearchSource]
+def _lib_token(elf: ElfFacts, target: Target) -> str:
+    for d in target.search_dirs:
+        parts = d.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "lib" and "-linux-" in parts[1]:
+            return d.path.strip("/")
+    return "lib64" if elf.elf_class == 64 else "lib"
 
 
 def _chain(obj: _Object) -> list[_Object]:
@@ -464,15 +513,7 @@ def _chain(obj: _Object) -> list[_Object]:
 
 
 def _ld_library_path_step() -> SearchStep:
-    return SearchStep("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, SKIPPED, "not set")
-
-
-def _dir_source(d: SearchDir) -> SearchSource:
-    """ld.so.conf / ld-musl-ARCH.path directories versus the loader's built-in defaults."""
-    text = d.source.lower()
-    if text.startswith(("ld.so.conf", "ld.so.cache", "musl path file")) or text.endswith(".path)"):
-        return SearchSource.LD_SO_CONF
-    return SearchSource.DEFAULT
+    return SearchStep("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, StepResult.SKIPPED, "not set")
 
 
 def _norm(path: str) -> str:
@@ -496,14 +537,3 @@ def _has_other_token(entry: str) -> bool:
 
 def _also(reason: str, more: str) -> str:
     return f"{reason}; {more}" if reason else more
-
-
-def _musl_error(name: str, steps: tuple[SearchStep, ...]) -> tuple[str, str]:
-    """(what musl's message names, its error). A file of another machine but the same class is
-    mapped, and fails at relocation ("Error relocating PATH: unsupported relocation type N")."""
-    last = steps[-1].result if steps else ""
-    if last == WRONG_MACHINE:
-        return posixpath.join(steps[-1].directory, posixpath.basename(name)), MUSL_BAD_RELOCATION
-    if last in (NOT_LIBRARY, WRONG_CLASS):
-        return name, MUSL_BAD_FILE
-    return name, MUSL_NOT_FOUND
