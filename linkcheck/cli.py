@@ -71,6 +71,10 @@ or a directory, wheel or image with nothing to check (one line on stderr).
               help="Pull nothing: images by reference come from the cache only (built-in data as ever).")
 @click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
               help="Speak plain HTTP to this registry (repeatable; this machine's are always allowed).")
+@click.option("--env", "-e", "env", multiple=True, metavar="KEY=VALUE",
+              help="Set a variable in every target's environment (repeatable), as docker run -e: "
+                   "LD_LIBRARY_PATH and LD_PRELOAD enter the loader's search, PATH the "
+                   "#!/usr/bin/env lookup.")
 @click.option("--static", "gate_static", is_flag=True, help="Gate: fail unless static or static-pie.")
 @click.option("--max-glibc", metavar="VERSION", help="Gate: fail if it needs a glibc newer than VERSION.")
 @click.option("--arch", "gate_arch", metavar="ARCH",
@@ -94,8 +98,8 @@ or a directory, wheel or image with nothing to check (one line on stderr).
 @click.option("--list-targets", is_flag=True, help="List the built-in targets with their libc and sources.")
 @click.version_option(version=__version__, prog_name="linkcheck")
 def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, offline: bool,
-            insecure: tuple[str, ...], gate_static: bool, max_glibc: str | None, gate_arch: str | None,
-            as_json: bool, as_jsonl: bool,
+            insecure: tuple[str, ...], env: tuple[str, ...], gate_static: bool, max_glibc: str | None,
+            gate_arch: str | None, as_json: bool, as_jsonl: bool,
             sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool, strict: bool,
             fail_on: tuple[str, ...], list_targets: bool) -> None:
     if list_targets:
@@ -109,8 +113,11 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
 
     gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work
     kinds = frozenset(NeedKind) if strict else frozenset(NeedKind(k) for k in fail_on)
+    from linkcheck.image.target import parse_env
+
+    env_vars = parse_env(env)  # a malformed --env is a usage error before any work
     run = Run(_load_targets(targets, platform, offline, insecure), platform=platform, gates=gates,
-              install_dir=install_dir, jobs=jobs, fail_on=kinds)
+              install_dir=install_dir, jobs=jobs, fail_on=kinds, env=env_vars)
     output = "json" if as_json else "jsonl" if as_jsonl else "text"
     try:
         _check_all(run, paths, output, quiet, sarif_path)

@@ -488,6 +488,8 @@ class SourceHow(str, enum.Enum):
     DOCUMENTED = "documented"
     INFERRED = "inferred"
     READ_FROM_ROOT = "read from root"  # read now, from the root filesystem or archive given
+    READ_FROM_REGISTRY = "read from registry"  # pulled now, by reference
+    READ_FROM_CACHE = "read from cache"  # pulled before, read from the local cache by digest
 
     def __str__(self) -> str:
         return self.value
@@ -575,6 +577,23 @@ class CatalogueImage:
     glibcxx: str | None = None  # the highest GLIBCXX_ version node of its libstdc++, when it has one
 
 
+class EnvOrigin(str, enum.Enum):
+    """Who set a variable of the container's environment."""
+
+    IMAGE_CONFIG = "image config"  # the image config's Env (Dockerfile ENV)
+    OPTION = "--env"  # the user, as `docker run -e` would
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    name: str
+    value: str
+    origin: EnvOrigin
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # "alpine:3.20", or the directory / archive path
@@ -597,6 +616,17 @@ class Target:
 
     def runtime(self, kind: RuntimeKind) -> Runtime | None:
         return next((r for r in self.runtimes if r.kind is kind), None)
+
+    # The container's environment beyond Docker's default PATH: the image config's Env, then --env
+    # (a later entry of the same name wins, as in `docker run -e`). PATH is also in ``path_env``.
+    env: tuple[EnvVar, ...] = ()
+
+    def getenv(self, name: str) -> EnvVar | None:
+        """The variable as the program would see it, or None when it is unset."""
+        for var in reversed(self.env):
+            if var.name == name:
+                return var
+        return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from linkcheck.errors import ExitStatus, LinkcheckError
-from linkcheck.model import Analysis, FileFormat, NeedKind, Severity, Target
+from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, Severity, Target
 
 if TYPE_CHECKING:
     from linkcheck.scan import Progress, ScanResult
@@ -121,11 +121,15 @@ class Run:
     # Runtime findings (it starts, then breaks) of these kinds fail a file; none by default.
     fail_on: frozenset[NeedKind] = frozenset()
     progress: Progress | None = None
+    env: Sequence[EnvVar] = ()  # set in every target judged against (named, built-in or an image itself)
     files: int = field(default=0, init=False)
     failures: int = field(default=0, init=False)
     unreadable: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
+        from linkcheck.image.target import with_env
+
+        self._judged = tuple(with_env(t, self.env) for t in self.targets)
         if self.platform is not None:  # a bad --platform is a usage error before any file is read
             from linkcheck.image.target import platform_machine
 
@@ -162,7 +166,7 @@ class Run:
 
         found = 0
         for result in scan_paths(path, targets=tuple(self.targets), jobs=self.jobs, progress=self.progress,
-                                 platform=self.platform):
+                                 platform=self.platform, env=self.env):
             if result.error is not None and result.path == path and result.member is None:
                 yield Checked(result)  # the input itself could not be read
                 return
@@ -184,13 +188,13 @@ class Run:
             return
         gates = self.gates.judge(analysis)
         matrix: tuple[Target, ...] = ()
-        targets: Sequence[Target] = self.targets
+        targets: Sequence[Target] = self._judged
         if not targets and not gates and (analysis.elf is not None or analysis.script is not None
                                           or analysis.kernel_refusal is not None):
-            from linkcheck.image.target import builtin_targets
+            from linkcheck.image.target import builtin_targets, with_env
 
             machine = self.platform or analysis.machine
-            matrix = targets = builtin_targets(machine)
+            matrix = targets = tuple(with_env(t, self.env) for t in builtin_targets(machine))
         if not targets:  # facts and gates only: no verdict machinery to load
             yield Checked(ScanResult(path, analysis), gates)
             return

@@ -43,6 +43,7 @@ from linkcheck.errors import LinkcheckError
 from linkcheck.model import (
     SCHEMA_VERSION,
     Analysis,
+    EnvVar,
     FileFormat,
     LibraryFile,
     Note,
@@ -618,6 +619,7 @@ def scan_paths(
     jobs: int | None = None,
     progress: Progress | None = None,
     platform: str | None = None,
+    env: Sequence[EnvVar] = (),
 ) -> Generator[ScanResult, None, None]:
     """Every program, library and script in ``paths`` (one path or several: directories, image archives,
     wheels, files), each with a verdict per target; see the module's docstring. Public as
@@ -628,13 +630,16 @@ def scan_paths(
     judged against the image itself. ``platform`` ("linux/arm64") is the platform of targets given by
     name and picks the image from a multi-platform OCI index (default: this machine's). An input that
     cannot be read at all gives one result with ``error`` set, and the scan goes on; a target that
-    cannot be loaded raises ``TargetError`` before anything is read."""
+    cannot be loaded raises ``TargetError`` before anything is read. ``env`` (``image.target.parse_env``)
+    is set in every target judged against, after an image's own config Env (as ``docker run -e``)."""
     workers = jobs if jobs is not None and jobs > 0 else default_jobs()
+    from linkcheck.image.target import with_env
+
     named = [*targets, *([target] if target is not None else [])]
-    loaded = tuple(cached_target(_target_of(t, platform)) for t in named)
+    loaded = tuple(cached_target(with_env(_target_of(t, platform), env)) for t in named)
     inputs = [paths] if isinstance(paths, (str, os.PathLike)) else paths
     for path in inputs:
-        yield from _scan_one(os.fspath(path), loaded, workers, progress, platform)
+        yield from _scan_one(os.fspath(path), loaded, workers, progress, platform, env)
 
 
 def _target_of(target: Target | str, platform: str | None) -> Target:
@@ -646,7 +651,7 @@ def _target_of(target: Target | str, platform: str | None) -> Target:
 
 
 def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progress | None,
-              platform: str | None = None) -> Iterator[ScanResult]:
+              platform: str | None = None, env: Sequence[EnvVar] = ()) -> Iterator[ScanResult]:
     from linkcheck.image.archive import is_image_archive
 
     try:
@@ -657,7 +662,7 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
     if path.endswith(".whl") and stat.S_ISREG(st.st_mode):
         yield from _scan_wheel(path, targets)
     elif is_image_archive(path):
-        yield from _scan_image(path, targets, jobs, progress, platform)
+        yield from _scan_image(path, targets, jobs, progress, platform, env)
     elif stat.S_ISDIR(st.st_mode):
         from linkcheck.facts.venv import is_venv
 
@@ -705,10 +710,10 @@ def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:
 
 
 def _scan_image(path: str, targets: tuple[Target, ...], jobs: int, progress: Progress | None,
-                platform: str | None = None) -> Iterator[ScanResult]:
+                platform: str | None = None, env: Sequence[EnvVar] = ()) -> Iterator[ScanResult]:
     from linkcheck.image.archive import open_image_tree
     from linkcheck.image.rootfs import TreeFiles
-    from linkcheck.image.target import image_target
+    from linkcheck.image.target import image_target, with_env
 
     try:
         tree = open_image_tree(path, platform)
@@ -719,7 +724,7 @@ def _scan_image(path: str, targets: tuple[Target, ...], jobs: int, progress: Pro
         origin = CachedFiles(TreeFiles(tree))
         if not targets:
             try:
-                own = image_target(tree, path, platform)
+                own = with_env(image_target(tree, path, platform), env)
             except LinkcheckError as exc:
                 yield ScanResult(path, None, exc.message, container=path)
                 return

@@ -446,3 +446,24 @@ def test_json_says_which_platform_a_matrix_is_for() -> None:
     assert {v["outcome"] for v in matrix["verdicts"]} == {"wrong-architecture"}
     named = json_of(run(fixture("go-static"), "--target", "alpine", "--json"))["files"][0]
     assert named["matrix_platform"] is None
+
+
+
+
+def test_env_option_applies_to_a_built_in_target(tmp_path: Path) -> None:
+    """--env PATH=... (as docker run -e) is the PATH env(1) searches for `#!/usr/bin/env sh`."""
+    script = tmp_path / "run.sh"
+    script.write_text("#!/usr/bin/env sh\necho hi\n")
+    script.chmod(0o755)
+    assert run(str(script), "-t", "alpine:3.20", "--platform", "linux/amd64").returncode == ExitStatus.OK
+    moved = run(str(script), "-t", "alpine:3.20", "--platform", "linux/amd64", "--env", "PATH=/nowhere",
+                "--json")
+    assert moved.returncode == ExitStatus.WONT_RUN
+    [verdict] = json_of(moved)["files"][0]["verdicts"]
+    assert verdict["outcome"] == "missing-interpreter" and "/nowhere" in verdict["explanation"]
+
+
+def test_malformed_env_option_is_a_usage_error() -> None:
+    result = run(fixture("c-glibc-static"), "--env", "=x")
+    assert result.returncode == ExitStatus.ERROR
+    assert "--env" in one_line_error(result)

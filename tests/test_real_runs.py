@@ -448,3 +448,83 @@ def test_origin_decoy_against_loader(tmp_path: Path, program: str, decoy: str) -
         predicted = {lib.name: in_root_file(root, lib.path) for lib in verdict.loaded if lib.path}
         assert predicted == mapped.loaded, said
         assert mapped.loaded["libfixture.so"] == "/usr/lib/x86_64-linux-gnu/libfixture.so"
+
+
+# --- (c) the container's environment: LD_LIBRARY_PATH, as each loader really places it ------------------
+
+_ENV_LIB = "int envx_answer(void) { return 42; }\n"
+_ENV_MAIN = ("#include <stdio.h>\nint envx_answer(void);\n"
+             "int main(void) { printf(\"hello %d\\n\", envx_answer()); return 0; }\n")
+# A file under the library's name that no loader can map: it stops a search that reaches it.
+_NOT_A_LIBRARY = "this is not a shared library, only a text file under a library's name\n" * 4
+
+
+def _build_env_program(tmp: Path, compiler: str, tag: str) -> Path:
+    """A program needing libenvx.so, with /opt/envx/r as its DT_RPATH (tag "rpath") or DT_RUNPATH."""
+    import shutil
+    import subprocess
+
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed (scripts/test.sh installs it)")
+    (tmp / "envx.c").write_text(_ENV_LIB)
+    (tmp / "main.c").write_text(_ENV_MAIN)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(tmp / "libenvx.so"), str(tmp / "envx.c")],
+                   check=True)
+    dtags = "--disable-new-dtags" if tag == "rpath" else "--enable-new-dtags"
+    out = tmp / f"prog-{tag}"
+    subprocess.run([compiler, "-o", str(out), str(tmp / "main.c"), f"-L{tmp}", "-lenvx",
+                    f"-Wl,{dtags},-rpath,/opt/envx/r"], check=True)
+    return out
+
+
+ENV_CASES = [
+    # (loader root, compiler, rpath|runpath, which of /opt/envx/r and LD_LIBRARY_PATH hold the good library)
+    pytest.param(root, cc, tag, good, id=f"{root}-{tag}-good-in-{good}")
+    for root, cc in (("glibc-host", "gcc"), ("alpine-3.20.3-x86_64", "musl-gcc"))
+    for tag in ("rpath", "runpath")
+    for good in ("dtpath", "llp", "nowhere")
+]
+
+
+@pytest.mark.parametrize(("root_name", "compiler", "tag", "good"), ENV_CASES)
+def test_ld_library_path_changes_the_verdict_as_the_real_loader(
+    root_factory: RootFactory, tmp_path: Path, root_name: str, compiler: str, tag: str, good: str  # noqa: F811
+) -> None:
+    """glibc searches LD_LIBRARY_PATH after a DT_RPATH and before a DT_RUNPATH; musl before either.
+    The other place holds a file no loader can map, which stops the search that meets it first; so the
+    verdict with LD_LIBRARY_PATH set (by --env or the image config) must follow the real loader's order."""
+    api = linkcheck_api()
+    from linkcheck.image.target import parse_env, with_env
+    from linkcheck.model import EnvOrigin
+
+    root = root_factory.get(root_name)
+    host_program = _build_env_program(tmp_path, compiler, tag)
+    case = f"{tag}-{good}"
+    llp = f"/opt/envx/llp-{case}"
+    places = {"dtpath": root / "opt/envx/r", "llp": root / llp.lstrip("/")}
+    for where, directory in places.items():
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "libenvx.so").unlink(missing_ok=True)
+        if where == good:
+            install(root, tmp_path / "libenvx.so", f"/{directory.relative_to(root)}/libenvx.so")
+        elif good != "nowhere":  # nowhere: nothing loadable and nothing in the way, so missing
+            (directory / "libenvx.so").write_text(_NOT_A_LIBRARY)
+    program = install(root, host_program, f"/app/{case}/{host_program.name}")
+    for origin in (EnvOrigin.OPTION, EnvOrigin.IMAGE_CONFIG):
+        target = with_env(api.load_target(str(root)), parse_env([f"LD_LIBRARY_PATH={llp}"], origin))
+        verdict = api.check(api.analyze(host_program), target, install_dir=f"/app/{case}")
+        real = run_in_root(root, program, env={"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": llp})
+        said = (f"{root_name} {case}: real {describe(real)}, stderr {real.stderr!r}; "
+                f"linkcheck said {verdict.outcome}")
+        assert verdict.outcome is real.outcome, said
+        if real.outcome is Outcome.RUNS:
+            assert real.stdout == "hello 42\n"
+        else:
+            assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0], said
+        # The replay names where the directory came from.
+        steps = [s for p in verdict.problems for s in p.search if s.directory == llp]
+        assert all(s.reason.startswith(f"LD_LIBRARY_PATH ({origin.value})") for s in steps), steps
+    # Unset, the same program is judged as the loader judges it without the variable.
+    bare = api.check(api.analyze(host_program), api.load_target(str(root)), install_dir=f"/app/{case}")
+    real = run_in_root(root, program, env={"PATH": "/usr/bin:/bin"})
+    assert bare.outcome is real.outcome, (describe(real), bare.outcome)

@@ -393,3 +393,40 @@ def test_every_need_is_accounted_for(
     sonames = {f.file.soname for f in res.found if f.file is not None}
     for name in needed:
         assert name in found_names | missing_names or (not musl and name in sonames)
+
+
+def _with_llp(target: Target, value: str) -> Target:
+    from linkcheck.image.target import parse_env, with_env
+
+    return with_env(target, parse_env([f"LD_LIBRARY_PATH={value}"]))
+
+
+def test_glibc_ld_library_path_comes_after_rpath_and_before_runpath() -> None:
+    libs = [lib("/opt/r/libz.so.1"), lib("/opt/llp/libz.so.1")]
+    target = _with_llp(glibc_target(libs), "/opt/llp")
+    rpath = run(elf(needed=("libz.so.1",), rpath=("/opt/r",)), target)
+    assert paths(rpath) == [("libz.so.1", "/opt/r/libz.so.1")]
+    runpath = run(elf(needed=("libz.so.1",), runpath=("/opt/r",)), target)
+    assert paths(runpath) == [("libz.so.1", "/opt/llp/libz.so.1")]
+    assert runpath.found[0].loaded.source is SearchSource.LD_LIBRARY_PATH
+    assert runpath.found[0].search[-1].reason == "LD_LIBRARY_PATH (--env)"
+
+
+def test_musl_ld_library_path_comes_before_rpath_and_runpath() -> None:
+    libs = [lib("/opt/r/libz.so.1"), lib("/opt/llp/libz.so.1")]
+    target = _with_llp(musl_target(libs), "/opt/llp")
+    for tag in ("rpath", "runpath"):
+        res = run(musl_elf(needed=("libz.so.1",), **{tag: ("/opt/r",)}), target)
+        assert paths(res) == [("libz.so.1", "/opt/llp/libz.so.1")], tag
+
+
+def test_ld_library_path_separators_and_tokens_per_loader() -> None:
+    """glibc splits on ':' and ';' and expands $ORIGIN as the program's; musl splits on ':' only and
+    expands nothing; an empty variable is unset for both."""
+    glibc = _with_llp(glibc_target([lib("/app/sub/libz.so.1"), lib("/opt/b/libz.so.1")]), "/none;$ORIGIN/sub")
+    assert paths(run(elf(needed=("libz.so.1",)), glibc)) == [("libz.so.1", "/app/sub/libz.so.1")]
+    musl = _with_llp(musl_target([lib("/app/sub/libz.so.1")]), "$ORIGIN/sub")
+    [miss] = run(musl_elf(needed=("libz.so.1",)), musl).missing
+    assert [s.directory for s in miss.search][0] == "/$ORIGIN/sub"
+    empty = run(elf(needed=("libz.so.1",)), _with_llp(glibc_target(), ""))
+    assert steps(empty.missing[0].search)[0] == ("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, "skipped")

@@ -230,3 +230,97 @@ def test_a_target_path_that_is_a_loop_of_links_says_so(tmp_path: Path) -> None:
         load_target(str(tmp_path / "a"))
     with pytest.raises(TargetError, match=r"/gone: a symbolic link to 'nowhere', which does not exist$"):
         load_target(str(tmp_path / "gone"))
+
+
+# -- the container's environment ---------------------------------------------------------------------
+
+def _glibc_image_files(with_lib_at: str) -> dict[str, bytes]:
+    """The host's glibc loader and libc in Debian's places, and the fixtures' libfixture.so at
+    ``with_lib_at``: a tiny glibc image where only LD_LIBRARY_PATH leads to libfixture.so."""
+    from conftest import FIXTURE_BIN
+
+    files = {}
+    for name in ("ld-linux-x86-64.so.2", "libc.so.6"):
+        host = next((Path(d) / name for d in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu")
+                     if (Path(d) / name).is_file()), None)
+        if host is None:
+            pytest.skip(f"host {name} not found (an x86-64 Debian host is assumed)")
+        files[f"lib/x86_64-linux-gnu/{name}"] = host.read_bytes()
+    files["lib64/ld-linux-x86-64.so.2"] = files["lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"]
+    files[f"{with_lib_at.strip('/')}/libfixture.so"] = (FIXTURE_BIN / "lib/libfixture.so").read_bytes()
+    return files
+
+
+def _docker_save(path: Path, files: dict[str, bytes], env: list[str]) -> Path:
+    import io
+    import json
+    import tarfile
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tf.addfile(info, io.BytesIO(data))
+    config = {"architecture": "amd64", "os": "linux", "config": {"Env": env},
+              "rootfs": {"type": "layers", "diff_ids": []}}
+    outer = {"cfg.json": json.dumps(config).encode(), "l0/layer.tar": layer.getvalue(),
+             "manifest.json": json.dumps([{"Config": "cfg.json", "Layers": ["l0/layer.tar"]}]).encode()}
+    with tarfile.open(path, "w") as tf:
+        for name, data in outer.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_the_image_configs_env_is_the_targets_and_env_options_come_after(tmp_path: Path) -> None:
+    """An image whose config sets LD_LIBRARY_PATH (CUDA, vendor SDK images): the loader finds the
+    library there, and the replay says the directory came from the image config. --env set later wins."""
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.target import parse_env, with_env
+    from linkcheck.model import EnvOrigin, Outcome
+    from linkcheck.verdict.checks import check
+
+    from conftest import FIXTURE_BIN
+
+    archive = _docker_save(tmp_path / "img.tar", _glibc_image_files("/opt/vendor/lib"),
+                           ["PATH=/usr/bin:/bin", "LD_LIBRARY_PATH=/opt/vendor/lib", "NOT_A_VARIABLE"])
+    target = load_target(str(archive))
+    var = target.getenv("LD_LIBRARY_PATH")
+    assert var is not None and (var.value, var.origin) == ("/opt/vendor/lib", EnvOrigin.IMAGE_CONFIG)
+    assert target.getenv("NOT_A_VARIABLE") is None and target.path_env == ("/usr/bin", "/bin")
+    alone = tmp_path / "app"
+    alone.mkdir()
+    import shutil
+
+    shutil.copy(FIXTURE_BIN / "c-runpath", alone / "c-runpath")  # without the lib/ its RUNPATH names
+    program = analyze(str(alone / "c-runpath"))
+    verdict = check(program, target)
+    assert verdict.runs, verdict.explanation
+    [fixture] = [lib for lib in verdict.loaded if lib.name == "libfixture.so"]
+    assert fixture.path == "/opt/vendor/lib/libfixture.so"
+    overridden = with_env(target, parse_env(["LD_LIBRARY_PATH=/nowhere"]))
+    verdict = check(program, overridden)
+    assert verdict.outcome is Outcome.MISSING_LIBRARY
+    [step] = [s for s in verdict.problems[0].search if s.directory == "/nowhere"]
+    assert step.reason == "LD_LIBRARY_PATH (--env)"
+    without = _docker_save(tmp_path / "plain.tar", _glibc_image_files("/opt/vendor/lib"), ["PATH=/bin"])
+    assert check(program, load_target(str(without))).outcome is Outcome.MISSING_LIBRARY
+
+
+def test_env_options_read_as_docker_run_e_reads_them() -> None:
+    from linkcheck.errors import UsageError
+    from linkcheck.image.target import parse_env, with_env
+    from linkcheck.model import EnvOrigin
+
+    got = parse_env(["A=1", "B", "C", "D=x=y", "E="], host_env={"B": "from host"})
+    assert [(v.name, v.value, v.origin) for v in got] == [
+        ("A", "1", EnvOrigin.OPTION), ("B", "from host", EnvOrigin.OPTION), ("D", "x=y", EnvOrigin.OPTION),
+        ("E", "", EnvOrigin.OPTION)]
+    with pytest.raises(UsageError):
+        parse_env(["=oops"])
+    alpine = load_target("alpine:3.20", "amd64")
+    moved = with_env(alpine, parse_env(["PATH=/opt/bin::/usr/bin", "PATH=/x"]))
+    assert moved.path_env == ("/x",) and alpine.path_env != ("/x",)  # the last one wins
+    assert moved.files is alpine.files

@@ -32,7 +32,7 @@ import posixpath
 import re
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, overload
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
@@ -49,6 +49,8 @@ from linkcheck.image.reference import (
 from linkcheck.image.tree import normalize
 from linkcheck.model import (
     CatalogueImage,
+    EnvOrigin,
+    EnvVar,
     Libc,
     LibraryFile,
     SearchDir,
@@ -673,15 +675,52 @@ def _archive_target(path: str, name: str, platform: str | None) -> Target:
     return target
 
 
+def parse_env(assignments: Sequence[str], origin: EnvOrigin = EnvOrigin.OPTION,
+              host_env: Mapping[str, str] | None = None) -> tuple[EnvVar, ...]:
+    """Variables as ``docker run -e`` reads them: ``KEY=VALUE``; a bare ``KEY`` (``--env`` only) takes
+    its value from ``host_env`` (default: this process's environment) and is left out when it has none.
+    A missing KEY is a usage error."""
+    out: list[EnvVar] = []
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not name:
+            if origin is EnvOrigin.IMAGE_CONFIG:
+                continue  # not a variable: the runtime ignores it
+            raise UsageError(f"--env {text!r}: expected KEY=VALUE")
+        if not sep:
+            if origin is EnvOrigin.IMAGE_CONFIG:
+                continue
+            from_host = (os.environ if host_env is None else host_env).get(name)
+            if from_host is None:
+                continue
+            value = from_host
+        out.append(EnvVar(name, value, origin))
+    return tuple(out)
+
+
+def with_env(target: Target, variables: Sequence[EnvVar]) -> Target:
+    """``target`` with ``variables`` set after its own (a later one of a name wins, as in the runtime).
+    PATH also becomes the target's ``path_env``."""
+    if not variables:
+        return target
+    out = replace(target, env=target.env + tuple(variables))
+    path = out.getenv("PATH")
+    if path is not None:
+        out = replace(out, path_env=tuple(p for p in path.value.split(":") if p))
+    return out
+
+
 def image_target(tree: ImageTree, name: str, platform: str | None = None) -> Target:
     """The target an opened image is (the one place a target is built from an image): its files say
-    what it has (loaders, ld.so.conf, libraries), its config gives PATH. Its platform is what its files
-    are built for, else ``platform``, else the config's, else this machine's, as ``docker run`` would
-    run it: an image with nothing but a static program (``scratch``) is a valid target."""
+    what it has (loaders, ld.so.conf, libraries), its config its environment (PATH, LD_LIBRARY_PATH ...).
+    Its platform is what its files are built for, else ``platform``, else the config's, else this
+    machine's, as ``docker run`` would run it: an image with nothing but a static program (``scratch``)
+    is a valid target."""
     from linkcheck.image.rootfs import target_from_tree
 
-    return target_from_tree(tree, name, path_env=tree.path_env, machine_hint=_fallback_machine(
+    target = target_from_tree(tree, name, path_env=tree.path_env, machine_hint=_fallback_machine(
         platform, tree.architecture, tree.variant))
+    return with_env(target, parse_env(tree.config.env, EnvOrigin.IMAGE_CONFIG))
 
 
 def _fallback_machine(platform: str | None, architecture: str | None = None, variant: str | None = None
@@ -725,7 +764,8 @@ def _registry_target(text: str, platform: str | None, options: RegistryOptions |
     return dataclasses.replace(
         target,
         description=f"image {where}, read from {how}",
-        sources=(Source("image", "read from cache" if pulled.from_cache else "read from registry", where),
+        sources=(Source("image", SourceHow.READ_FROM_CACHE if pulled.from_cache
+                        else SourceHow.READ_FROM_REGISTRY, where),
                  *target.sources),
     )
 

@@ -56,6 +56,7 @@ from typing import Protocol
 from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import (
     ElfFacts,
+    EnvVar,
     Libc,
     LibraryFile,
     LoadedLibrary,
@@ -282,7 +283,7 @@ class _GlibcRules:
                                            f"{o.display} also has DT_RUNPATH, so its DT_RPATH is ignored"))
                     continue
                 plan += search.path_list(o.rpath, o, SearchSource.RPATH, f"DT_RPATH of {o.display}{whose}")
-        plan.append(_ld_library_path_step())
+        plan += self._ld_library_path(obj, search)
         plan += search.path_list(obj.runpath, obj, SearchSource.RUNPATH, f"DT_RUNPATH of {obj.display}")
         defaults = [d.path for d in self.target.search_dirs if d.kind is SearchSource.DEFAULT]
         for d in self.target.search_dirs:
@@ -292,6 +293,17 @@ class _GlibcRules:
             else:
                 plan.append(_Dir(d.path, d.kind, d.source))
         return plan
+
+    def _ld_library_path(self, obj: _Object, search: _Search) -> _Plan:
+        """glibc splits LD_LIBRARY_PATH on ":" and ";" (an empty entry is the working directory) and
+        expands its tokens as the program's own ($ORIGIN: the program's directory); an empty
+        variable counts as unset."""
+        var = self.target.getenv("LD_LIBRARY_PATH")
+        if var is None or not var.value:
+            return [_ld_library_path_step(var)]
+        entries = tuple(var.value.replace(";", ":").split(":"))
+        why = f"LD_LIBRARY_PATH ({var.origin})"
+        return [*search.path_list(entries, _chain(obj)[-1], SearchSource.LD_LIBRARY_PATH, why)]
 
     def expand(self, entry: str, obj: _Object) -> str | None:
         """$ORIGIN: the object's directory in the image; $LIB: the multiarch directory when the
@@ -335,7 +347,7 @@ class _MuslRules:
         return set() if "/" in name else {name}
 
     def plan(self, obj: _Object, search: _Search) -> _Plan:
-        plan: _Plan = [_ld_library_path_step()]
+        plan = self._ld_library_path()
         for o in _chain(obj):
             own = o.runpath or o.rpath
             tag = "DT_RUNPATH" if o.runpath else "DT_RPATH"
@@ -348,6 +360,16 @@ class _MuslRules:
             plan += search.path_list(own, o, source, f"{tag} of {o.display}{whose}")
         plan += [_Dir(d.path, d.kind, d.source) for d in self.target.search_dirs]
         return plan
+
+    def _ld_library_path(self) -> _Plan:
+        """musl searches LD_LIBRARY_PATH before anything else, split on ":" and newlines, empty
+        entries skipped, no token expanded."""
+        var = self.target.getenv("LD_LIBRARY_PATH")
+        entries = [e for e in (var.value.replace("\n", ":").split(":") if var else ()) if e]
+        if var is None or not entries:
+            return [_ld_library_path_step(var)]
+        why = f"LD_LIBRARY_PATH ({var.origin})"
+        return [_Dir(_norm(e), SearchSource.LD_LIBRARY_PATH, why) for e in entries]
 
     def expand(self, entry: str, obj: _Object) -> str | None:
         """Only $ORIGIN; an empty entry is skipped (musl's path_open skips empty elements)."""
@@ -512,8 +534,9 @@ def _chain(obj: _Object) -> list[_Object]:
     return out
 
 
-def _ld_library_path_step() -> SearchStep:
-    return SearchStep("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, StepResult.SKIPPED, "not set")
+def _ld_library_path_step(var: EnvVar | None) -> SearchStep:
+    why = "not set" if var is None else f"empty ({var.origin})"
+    return SearchStep("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, StepResult.SKIPPED, why)
 
 
 def _norm(path: str) -> str:
