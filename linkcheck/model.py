@@ -107,6 +107,9 @@ class DecodedSymbols:
     # The file has IRELATIVE relocations (in this architecture's numbering); musl's loader refuses them.
     irelative: bool = False
     warnings: tuple[str, ...] = ()  # what could not be read in the symbol table or relocations
+    # Data objects an executable copies from a library (COPY relocations): defined in the file, yet the
+    # loader must find each in a loaded library at start, whatever the binding mode.
+    copied: frozenset[str] = frozenset()
 
 
 class SymbolSource(Protocol):
@@ -171,6 +174,10 @@ class Symbols:
     @property
     def irelative(self) -> bool:
         return self.get().irelative
+
+    @property
+    def copied(self) -> frozenset[str]:
+        return self.get().copied
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -667,6 +674,9 @@ class Outcome(str, enum.Enum):
     MISSING_LIBRARY = "missing-library"
     MISSING_SYMBOL_VERSION = "missing-symbol-version"
     MISSING_SYMBOL = "missing-symbol"
+    # It starts: glibc binds functions lazily, so a missing function fails only at its first call
+    # ("symbol lookup error: ... undefined symbol: X"); not a success, counted as a failure (status 1).
+    STARTS_THEN_FAILS = "starts-then-fails"
     JAVA_TOO_NEW = "java-too-new"  # class files newer than the image's Java
     NODE_MODULE_VERSION = "node-module-version"  # a non-N-API addon built for another Node.js ABI
     PYTHON_MISMATCH = "python-mismatch"  # a venv or extension module for another Python or libc

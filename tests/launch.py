@@ -272,6 +272,9 @@ def classify_exit(code: int, out: str, err: str) -> RealOutcome:
     symbols += [m["name"] for m in GLIBC_SYMBOL_LOOKUP.finditer(err)]
     if not symbols:
         symbols = [m["name"] for m in GLIBC_UNDEFINED.finditer(err)]
+    if symbols and out and GLIBC_SYMBOL_LOOKUP.search(err):
+        # The program printed before glibc's lazy binding met the missing function: it started.
+        return result(Outcome.STARTS_THEN_FAILS, symbols, f"exit {code}: started, then symbol lookup error")
     if symbols:
         return result(Outcome.MISSING_SYMBOL, symbols, f"exit {code}: loader: symbol not found")
     env_miss = ENV_CANT_EXEC.search(err)

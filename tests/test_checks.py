@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
 from linkcheck.facts.reader import analyze
 from linkcheck.model import (
     Analysis,
+    ElfFacts,
     ElfType,
     FileFormat,
     GoBuildInfo,
@@ -18,6 +20,7 @@ from linkcheck.model import (
     Outcome,
     SearchSource,
     SymbolImport,
+    Target,
     Toolchain,
     VersionNeed,
 )
@@ -248,7 +251,7 @@ def test_missing_symbol_glibc() -> None:
     assert v.outcome is Outcome.MISSING_SYMBOL
     assert [p.subject for p in v.problems] == ["frobnicate"]  # the weak one is not a problem
     assert v.message == "/app/hello: symbol lookup error: /app/hello: undefined symbol: frobnicate"
-    assert any("lazily" in n for n in v.notes)
+    assert any("lazily" in n for n in v.notes)  # its relocations are not known: taken as at start
 
 
 def test_missing_symbol_musl_lists_all() -> None:
@@ -541,3 +544,49 @@ def test_check_suggests_images_only_from_the_catalogue_it_is_given() -> None:
     newer = [f for f in v.fixes if "newer image" in f]
     assert newer == ["or run it on a newer image: registry.example/base:2026.11"]
     assert not any("newer image" in f for f in check(analysis(facts), target, catalogue=()).fixes)
+
+
+def _lazy_case(**symbols: Any) -> tuple[ElfFacts, Target]:
+    from linkcheck.model import Symbols
+
+    libc = dataclasses.replace(LIBC, exports=frozenset({"puts", "puts@GLIBC_2.2.5", "stdout"}))
+    loader = lib(GLIBC_LOADER, soname="ld-linux-x86-64.so.2", exports=frozenset())
+    imports = (SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),
+               SymbolImport("gone", None, None, False))
+    return elf(symbols=Symbols.of(imports, **symbols)), glibc_target([libc, loader])
+
+
+def test_a_missing_function_bound_lazily_starts_then_fails() -> None:
+    facts, target = _lazy_case(lazy_imports=frozenset({"puts", "gone"}))
+    v = check(analysis(facts), target)
+    assert (v.outcome, v.runs) == (Outcome.STARTS_THEN_FAILS, False)
+    assert v.message == "/app/hello: symbol lookup error: /app/hello: undefined symbol: gone"
+    assert "first calls gone" in v.explanation
+
+
+@pytest.mark.parametrize("why", ["bind_now", "LD_BIND_NOW", "address taken", "relocations unread"])
+def test_a_missing_symbol_fails_at_start_when_bound_at_start(why: str) -> None:
+    from linkcheck.image.target import parse_env, with_env
+
+    lazy = {"address taken": frozenset({"puts"}), "relocations unread": None}
+    facts, target = _lazy_case(lazy_imports=lazy.get(why, frozenset({"puts", "gone"})))
+    if why == "bind_now":
+        facts = dataclasses.replace(facts, bind_now=True)
+    if why == "LD_BIND_NOW":
+        target = with_env(target, parse_env(["LD_BIND_NOW=1"]))
+    v = check(analysis(facts), target)
+    assert v.outcome is Outcome.MISSING_SYMBOL, why
+    assert any("could not be read" in n for n in v.notes) is (why == "relocations unread")
+
+
+def test_an_executables_copied_data_object_must_come_from_a_library() -> None:
+    """A COPY relocation: the executable defines lz_data, yet the loader must find it in a library."""
+    from linkcheck.model import SymbolExport, Symbols
+
+    facts, target = _lazy_case(lazy_imports=frozenset({"puts"}))
+    imports = (SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False),)
+    exports = (SymbolExport("stdout", "GLIBC_2.2.5"), SymbolExport("lz_data", None))
+    facts = dataclasses.replace(facts, symbols=Symbols.of(imports, exports, lazy_imports=frozenset({"puts"}),
+                                                          copied=frozenset({"stdout", "lz_data"})))
+    v = check(analysis(facts), target)
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_SYMBOL, "lz_data")]

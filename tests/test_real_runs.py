@@ -528,3 +528,82 @@ def test_ld_library_path_changes_the_verdict_as_the_real_loader(
     bare = api.check(api.analyze(host_program), api.load_target(str(root)), install_dir=f"/app/{case}")
     real = run_in_root(root, program, env={"PATH": "/usr/bin:/bin"})
     assert bare.outcome is real.outcome, (describe(real), bare.outcome)
+
+
+# --- (d) lazy binding: a missing function lets a glibc program start --------------------------------
+
+_LAZY_FULL = "int lz_data = 7;\nint lz_func(void) { return 1; }\nint lz_other(void) { return 2; }\n"
+_LAZY_IMAGE = "int lz_other(void) { return 2; }\n"  # the image's older library: lz_func and lz_data gone
+_LAZY_MAIN = {
+    # how the program uses what the image's library lacks
+    "call": "int lz_func(void);\nint main(void) { puts(\"started\"); fflush(stdout); return lz_func(); }\n",
+    "address": "int lz_func(void);\nint (*volatile fp)(void) = lz_func;\n"
+               "int main(void) { puts(\"started\"); fflush(stdout); return fp(); }\n",
+    "data": "extern int lz_data;\nint main(void) { puts(\"started\"); fflush(stdout); return lz_data; }\n",
+}
+
+
+def _build_lazy(tmp: Path, compiler: str, use: str, now: bool) -> tuple[Path, Path]:
+    """(program, the image's libfull.so): the program is linked against a libfull.so that has lz_func
+    and lz_data; the image's has neither. RUNPATH $ORIGIN/lib finds it."""
+    import shutil
+    import subprocess
+
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed (scripts/test.sh installs it)")
+    (tmp / "full").mkdir()
+    (tmp / "image").mkdir()
+    for where, source in (("full", _LAZY_FULL), ("image", _LAZY_IMAGE)):
+        (tmp / where / "lz.c").write_text(source)
+        subprocess.run([compiler, "-shared", "-fPIC", "-Wl,-soname,libfull.so", "-o",
+                        str(tmp / where / "libfull.so"), str(tmp / where / "lz.c")], check=True)
+    (tmp / "main.c").write_text("#include <stdio.h>\n" + _LAZY_MAIN[use])
+    program = tmp / f"lazy-{use}{'-now' if now else ''}"
+    subprocess.run([compiler, "-O1", "-o", str(program), str(tmp / "main.c"), f"-L{tmp / 'full'}", "-lfull",
+                    "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib", *(["-Wl,-z,now"] if now else [])],
+                   check=True)
+    return program, tmp / "image" / "libfull.so"
+
+
+LAZY_CASES = [
+    # (root, compiler, how the missing symbol is used, -z now, LD_BIND_NOW, does it start?)
+    pytest.param("glibc-host", "gcc", "call", False, False, True, id="glibc-call-lazy"),
+    pytest.param("glibc-host", "gcc", "call", True, False, False, id="glibc-call-z-now"),
+    pytest.param("glibc-host", "gcc", "call", False, True, False, id="glibc-call-LD_BIND_NOW"),
+    pytest.param("glibc-host", "gcc", "address", False, False, False, id="glibc-address-taken"),
+    pytest.param("glibc-host", "gcc", "data", False, False, False, id="glibc-data-object"),
+    pytest.param("alpine-3.20.3-x86_64", "musl-gcc", "call", False, False, False, id="musl-call"),
+]
+
+
+@pytest.mark.parametrize(("root_name", "compiler", "use", "now", "bind_now_env", "starts"), LAZY_CASES)
+def test_a_missing_function_fails_at_its_first_call_only_with_lazy_binding(
+    root_factory: RootFactory, tmp_path: Path, root_name: str, compiler: str, use: str, now: bool,  # noqa: F811
+    bind_now_env: bool, starts: bool,
+) -> None:
+    """glibc binds a function called through the PLT at its first call: the program starts, prints,
+    then dies with 'symbol lookup error'. With -z now, LD_BIND_NOW, a data object, a function whose
+    address is taken, or musl's loader, the same missing symbol stops it at start."""
+    api = linkcheck_api()
+    from linkcheck.image.target import parse_env, with_env
+
+    root = root_factory.get(root_name)
+    program, image_lib = _build_lazy(tmp_path, compiler, use, now)
+    case = f"lazy-{root_name}-{program.name}-{int(bind_now_env)}"
+    installed = install(root, program, f"/app/{case}/{program.name}")
+    install(root, image_lib, f"/app/{case}/lib/libfull.so")
+    env = {"PATH": "/usr/bin:/bin", **({"LD_BIND_NOW": "1"} if bind_now_env else {})}
+    real = run_in_root(root, installed, env=env)
+    assert real.exit_code == 127, describe(real)
+    assert ("started" in real.stdout) is starts, real  # the proof it started: main ran and printed
+    assert real.outcome is (Outcome.STARTS_THEN_FAILS if starts else Outcome.MISSING_SYMBOL), describe(real)
+    target = api.load_target(str(root))
+    if bind_now_env:
+        target = with_env(target, parse_env(["LD_BIND_NOW=1"]))
+    alone = tmp_path / "alone"  # the program without the library it was built with beside it
+    alone.mkdir()
+    install(alone, program, f"/{program.name}")
+    verdict = api.check(api.analyze(alone / program.name), target, install_dir=f"/app/{case}")
+    said = f"real: {describe(real)} {real.stderr!r}; linkcheck: {verdict.outcome} {verdict.message!r}"
+    assert verdict.outcome is real.outcome and not verdict.runs, said
+    assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0], said

@@ -42,6 +42,23 @@ IRELATIVE_RELOC = {
     EM_SPARCV9: 249,
 }
 
+# The COPY relocation type per e_machine (glibc's elf.h): an executable's copy of a library's data
+# object, which the loader must find in a library at start whatever the binding mode.
+COPY_RELOC = {
+    EM_X86_64: 5,  # R_X86_64_COPY
+    EM_386: 5,  # R_386_COPY
+    EM_AARCH64: 1024,  # R_AARCH64_COPY
+    EM_ARM: 20,  # R_ARM_COPY
+    EM_PPC: 19,  # R_PPC_COPY
+    EM_PPC64: 19,  # R_PPC64_COPY
+    EM_S390: 9,  # R_390_COPY
+    EM_RISCV: 4,  # R_RISCV_COPY
+    EM_LOONGARCH: 4,  # R_LARCH_COPY
+    EM_SPARC: 19,  # R_SPARC_COPY
+    EM_SPARC32PLUS: 19,
+    EM_SPARCV9: 19,
+}
+
 EF_ARM_ABI_FLOAT_HARD = 0x400
 
 # machine -> Docker/OCI architecture

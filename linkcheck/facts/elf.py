@@ -26,7 +26,7 @@ import struct
 import sys
 
 from linkcheck.errors import MalformedElfError
-from linkcheck.facts.arch import EM_MIPS, EM_S390, IRELATIVE_RELOC, machine_names
+from linkcheck.facts.arch import COPY_RELOC, EM_MIPS, EM_S390, IRELATIVE_RELOC, machine_names
 from linkcheck.facts.classify import classify
 from linkcheck.model import (
     DecodedSymbols,
@@ -587,11 +587,13 @@ class _SymbolTable:
 
     __slots__ = (
         "sym", "is64", "swap", "strtab", "versym", "vmap", "relocs", "irelative", "mips64", "warnings",
+        "copy",
     )
 
     def __init__(
         self, sym: bytes, is64: bool, swap: bool, strtab: _Strtab, versym: bytes | None, vmap: _VersionMap,
         relocs: list[tuple[bytes, int, bool]], irelative: int | None, mips64: bool, warnings: list[str],
+        copy: int | None = None,
     ) -> None:
         self.sym = sym  # the entries, index 0 included
         self.is64 = is64
@@ -603,11 +605,13 @@ class _SymbolTable:
         self.irelative = irelative  # this machine's IRELATIVE type, if it has one
         self.mips64 = mips64  # MIPS64's r_info is laid out differently: relocations not decoded
         self.warnings = warnings  # found while locating the tables
+        self.copy = copy  # this machine's COPY type, if it has one
 
     def decode(self) -> DecodedSymbols:
         imports, exports, index, warnings = _decode_symbols(self)
         lazy: frozenset[str] | None = None
         irelative = False
+        copied: set[int] = set()
         if not self.mips64:
             plt: set[int] = set()
             other: set[int] = set()
@@ -615,9 +619,21 @@ class _SymbolTable:
                 types, syms = _reloc_columns(raw, esz, self.is64, self.swap)
                 if self.irelative is not None and self.irelative in types:
                     irelative = True
+                if self.copy is not None and self.copy in types:
+                    copied.update(s for t, s in zip(types, syms, strict=True) if t == self.copy)
                 (plt if jmprel else other).update(syms)
             lazy = frozenset(index[i] for i in plt - other if i in index)
-        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings)
+        copies = frozenset(n for i in copied if (n := self._name(i)))
+        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings, copies)
+
+    def _name(self, i: int) -> str | None:
+        """The name of symbol ``i``, or None when it has none the table can give."""
+        esz = 24 if self.is64 else 16
+        raw = self.sym[i * esz : i * esz + 4]
+        if i == 0 or len(raw) < 4:
+            return None
+        little = (sys.byteorder == "little") != self.swap
+        return self.strtab.get(int.from_bytes(raw, "little" if little else "big")) or None
 
 
 def _reloc_columns(raw: bytes, esz: int, is64: bool, swap: bool) -> tuple[array.array[int], array.array[int]]:
@@ -660,7 +676,7 @@ def _locate_symbols(
     if not sym and not relocs and not warnings:
         return None
     return _SymbolTable(sym, lay.is64, swap, strtab, versym, vmap, relocs, IRELATIVE_RELOC.get(r.e_machine),
-                        r.e_machine == EM_MIPS and lay.is64, warnings)
+                        r.e_machine == EM_MIPS and lay.is64, warnings, COPY_RELOC.get(r.e_machine))
 
 
 def _checked_symbol_count(

@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from linkcheck.model import SCHEMA_VERSION, Analysis, FileFormat, Target, Verdict
+from linkcheck.model import SCHEMA_VERSION, Analysis, FileFormat, Outcome, Target, Verdict
 from linkcheck.output.escape import escape_text
 from linkcheck.verdict.gates import GateResult
 
@@ -82,9 +82,12 @@ def describe_analysis(analysis: Analysis) -> list[str]:
 
 
 def describe_verdict(verdict: Verdict) -> list[str]:
-    mark = "runs" if verdict.runs else f"WON'T RUN ({verdict.outcome.value})"
-    if verdict.runs and verdict.findings:
-        mark = "starts, then breaks"
+    if verdict.runs:
+        mark = "starts, then breaks" if verdict.findings else "runs"
+    elif verdict.outcome is Outcome.STARTS_THEN_FAILS:
+        mark = f"STARTS, THEN FAILS ({verdict.outcome.value})"
+    else:
+        mark = f"WON'T RUN ({verdict.outcome.value})"
     lines = [f"  on {verdict.target}: {mark}"]
     if verdict.runs:
         for note in verdict.notes:

@@ -51,6 +51,10 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
         "Symbol missing",
         "A symbol the file imports is defined by none of the libraries it loads: 'undefined symbol' or "
         "'symbol not found'."),
+    Outcome.STARTS_THEN_FAILS.value: (
+        "Starts, then fails at the first call of a missing function",
+        "glibc binds functions lazily: the program starts, and exits 127 with 'symbol lookup error: "
+        "undefined symbol' when it first calls a function no library in the image defines."),
     Outcome.JAVA_TOO_NEW.value: (
         "Class files newer than the image's Java",
         "The classes need a newer Java than the image has: UnsupportedClassVersionError."),

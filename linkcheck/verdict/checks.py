@@ -130,13 +130,24 @@ class VersionMissing:
 
 @dataclass(frozen=True, slots=True)
 class SymbolMissing:
+    """An import no loaded object defines, needed when the file is relocated at start."""
+
     kind: ClassVar[Outcome] = Outcome.MISSING_SYMBOL
+    symbol: SymbolImport
+
+
+@dataclass(frozen=True, slots=True)
+class LazySymbolMissing:
+    """A function no loaded object defines, called only through the PLT of a file glibc binds lazily:
+    the program starts, and fails when it first calls it."""
+
+    kind: ClassVar[Outcome] = Outcome.STARTS_THEN_FAILS
     symbol: SymbolImport
 
 
 Finding = (NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
            | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | NoLoaderAtAll | LibraryMissing
-           | VersionMissing | SymbolMissing)
+           | VersionMissing | SymbolMissing | LazySymbolMissing)
 
 
 class NoteKind(enum.Enum):
@@ -154,7 +165,7 @@ class NoteKind(enum.Enum):
     VERSIONS_UNKNOWN = enum.auto()  # subject: the provider's path, items: (needed library,)
     SYMBOLS_NOT_CHECKED_GCOMPAT = enum.auto()
     SYMBOLS_FROM_PROGRAM = enum.auto()  # items: the symbols
-    GLIBC_LAZY_BINDING = enum.auto()
+    BINDING_UNKNOWN = enum.auto()  # glibc, relocations unread: missing symbols taken as bound at start
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,7 +444,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
         _versions(e, res, found)
     elif e.version_needs and res.family is LoaderFamily.MUSL and not found.problems:
         found.notes.append(Note(NoteKind.VERSIONS_IGNORED_BY_MUSL))
-    _symbols(e, res, found, is_library=is_library)
+    _symbols(e, target, res, found, is_library=is_library)
     found.loaded = res.loaded
 
 
@@ -467,8 +478,13 @@ def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
                 found.problems.append(VersionMissing(version, need.library, provider, symbols))
 
 
-def _symbols(e: ElfFacts, res: Resolution, found: _Found, *, is_library: bool) -> None:
+def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_library: bool) -> None:
     """Imports nobody exports, when every loaded library's exports are known.
+
+    glibc binds a function called through the PLT at its first call, unless the file asks for
+    immediate binding (DF_BIND_NOW, DF_1_NOW) or LD_BIND_NOW is set: such a missing function lets the
+    program start (a ``LazySymbolMissing``); a missing data object, or a function whose address is
+    taken (a GLOB_DAT relocation), fails at start. musl binds everything at start.
 
     A shared library (an extension module, a plugin) may leave unversioned symbols to the program that
     loads it (Python's PyList_New for an extension module): those are a note, not a problem. A versioned
@@ -493,7 +509,12 @@ def _symbols(e: ElfFacts, res: Resolution, found: _Found, *, is_library: bool) -
         if f is not None and f.exports is not None:
             exports |= f.exports
     reported = {p.version for p in found.problems if isinstance(p, VersionMissing)}
-    missing = [s for s in e.imports
+    # An executable's COPY-relocated data objects are defined in it (with the version it was linked
+    # against), yet must come from a library.
+    copied = e.symbols.copied
+    wanted = [*e.imports,
+              *(SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in copied)]
+    missing = [s for s in wanted
                if not s.weak and s.version not in reported and s.name not in exports
                and f"{s.name}@{s.version}" not in exports]
     if is_library:
@@ -501,6 +522,17 @@ def _symbols(e: ElfFacts, res: Resolution, found: _Found, *, is_library: bool) -
         if from_program:
             found.notes.append(Note(NoteKind.SYMBOLS_FROM_PROGRAM, items=from_program))
         missing = [s for s in missing if s.version is not None]
-    found.problems.extend(SymbolMissing(s) for s in missing)
-    if missing and not musl:
-        found.notes.append(Note(NoteKind.GLIBC_LAZY_BINDING))
+    lazy: frozenset[str] = frozenset()
+    if missing and not musl and not e.bind_now and not _bind_now_env(target):
+        if e.symbols.lazy_imports is None:
+            found.notes.append(Note(NoteKind.BINDING_UNKNOWN))
+        lazy = e.symbols.lazy_imports or frozenset()
+    # Those failing at start first: the first problem decides the outcome.
+    found.problems.extend(SymbolMissing(s) for s in missing if s.name not in lazy)
+    found.problems.extend(LazySymbolMissing(s) for s in missing if s.name in lazy)
+
+
+def _bind_now_env(target: Target) -> bool:
+    """LD_BIND_NOW set to anything but the empty string makes glibc bind every symbol at start."""
+    var = target.getenv("LD_BIND_NOW")
+    return var is not None and var.value != ""

@@ -31,6 +31,7 @@ from linkcheck.verdict.checks import (
     Finding,
     InterpreterNotExecutable,
     KernelRefuses,
+    LazySymbolMissing,
     LibraryMissing,
     LoaderMissing,
     NoLoaderAtAll,
@@ -207,6 +208,14 @@ class _Words:
                             f"{provider.path} has no {version} (highest {top})", symbols=p.symbols,
                             provider=provider.path, provider_highest=top), why, [])
         s = p.symbol
+        if isinstance(p, LazySymbolMissing):
+            return (Problem(Outcome.STARTS_THEN_FAILS, s.name, program,
+                            f"undefined function {s.name}: fails at its first call"),
+                    f"{name} calls {s.name}, which no library loaded in the image defines. It starts "
+                    f"anyway: glibc binds functions lazily ({name} is not linked with -z now), so it "
+                    f"fails only when it first calls {s.name}, with exit status 127.",
+                    ["build against the same library versions the image has",
+                     "to fail at start instead of at the call, link with -Wl,-z,now or set LD_BIND_NOW=1"])
         return (Problem(Outcome.MISSING_SYMBOL, s.name, program, f"undefined symbol {s.name}"),
                 f"{name} uses {s.name}, which no library loaded in the image defines.",
                 ["build against the same library versions the image has"])
@@ -246,7 +255,7 @@ class _Words:
         program, target = self.program, self.target
         shell = shell_of(target)
         first = decisive[0]
-        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing)):
+        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing, LazySymbolMissing)):
             musl = self.family is LoaderFamily.MUSL
             stage = decisive if musl or isinstance(first, VersionMissing) else decisive[:1]
             lines = "\n".join(self._loader_line(p, musl) for p in stage)
@@ -294,7 +303,7 @@ class _Words:
             return musl_missing_library(m.name, self.load_error(m), m.needed_by)
         if isinstance(p, VersionMissing):
             return glibc_missing_version(program, p.provider.path, p.version, program)
-        assert isinstance(p, SymbolMissing)
+        assert isinstance(p, (SymbolMissing, LazySymbolMissing))
         s = p.symbol
         if musl:
             return musl_missing_symbol(program, s.name)
@@ -349,12 +358,13 @@ class _Words:
                     f"{self.program} needs from {n.items[0]} were not checked")
         if kind is NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT:
             return "symbols were not checked: the loader is not musl's own (gcompat?)"
-        if kind is NoteKind.SYMBOLS_FROM_PROGRAM:
-            shown = ", ".join(n.items[:5]) + (" ..." if len(n.items) > 5 else "")
-            return (f"{len(n.items)} undefined symbols ({shown}) are defined by no library it loads: they "
-                    "must come from the program that loads it")
-        return ("glibc binds functions lazily unless the program was linked with -z now: a missing function "
-                "fails only when first called; a missing data symbol fails at start")
+        if kind is NoteKind.BINDING_UNKNOWN:
+            return ("glibc binds functions lazily unless the program was linked with -z now: a missing "
+                    "function called only through the PLT fails at its first call, not at start; this "
+                    "file's relocations could not be read, so every missing symbol is taken to fail at start")
+        shown = ", ".join(n.items[:5]) + (" ..." if len(n.items) > 5 else "")
+        return (f"{len(n.items)} undefined symbols ({shown}) are defined by no library it loads: they "
+                "must come from the program that loads it")
 
 
 def _shells_in(target: Target) -> str:
