@@ -110,6 +110,9 @@ class DecodedSymbols:
     # Data objects an executable copies from a library (COPY relocations): defined in the file, yet the
     # loader must find each in a loaded library at start, whatever the binding mode.
     copied: frozenset[str] = frozenset()
+    # Its own IFUNC or non-default-version definitions that its relocations name: glibc binds them to the
+    # file itself, musl's lookup skips such definitions and needs them from elsewhere.
+    self_refs: frozenset[str] = frozenset()
 
 
 class SymbolSource(Protocol):
@@ -178,6 +181,10 @@ class Symbols:
     @property
     def copied(self) -> frozenset[str]:
         return self.get().copied
+
+    @property
+    def self_refs(self) -> frozenset[str]:
+        return self.get().self_refs
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -525,6 +532,11 @@ class LibraryFile:
     runpath: tuple[str, ...] = ()
     version_definitions: tuple[str, ...] = ()
     exports: frozenset[str] | None = None  # "name" and "name@VERSION"; None when not known (profiles)
+    ifuncs: frozenset[str] = frozenset()  # exports defined as STT_GNU_IFUNC (musl's lookup skips them)
+    # Its own IFUNC or non-default-version definitions that its relocations name: a loader that ignores
+    # such definitions (musl) must find them elsewhere.
+    self_refs: frozenset[str] = frozenset()
+    irelative: bool = False  # it has IRELATIVE relocations (musl refuses the file)
 
 
 class TargetFiles(Protocol):

@@ -590,3 +590,34 @@ def test_an_executables_copied_data_object_must_come_from_a_library() -> None:
                                                           copied=frozenset({"stdout", "lz_data"})))
     v = check(analysis(facts), target)
     assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_SYMBOL, "lz_data")]
+
+
+@pytest.mark.parametrize(("version", "maps"), [("1.2.5", True), ("1.2.4_git20230717", True), ("1.2.3", False),
+                                               (None, False)])
+def test_musl_maps_lfs64_names_from_1_2_4(version: str | None, maps: bool) -> None:
+    """musl >= 1.2.4 no longer exports fopen64 but its loader resolves it to fopen; older ones export it
+    themselves (so an image without it is missing it)."""
+    musl = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts", "fopen"}))
+    target = dataclasses.replace(musl_target([musl]), libc_version=version)
+    facts = musl_elf(imports=(SymbolImport("puts", None, None, False),
+                              SymbolImport("fopen64", None, None, False)))
+    v = check(analysis(facts), target)
+    assert v.runs is maps, v.explanation
+
+
+def test_musl_skips_ifunc_and_non_default_version_definitions() -> None:
+    """libatomic's __atomic_load_16 (an IFUNC) and libgcc_s's __cpu_model (only __cpu_model@GCC_4.8.0)
+    are no definitions to musl: references to them, even the file's own, are 'symbol not found'."""
+    from linkcheck.model import SymbolExport, Symbols
+
+    musl = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts"}))
+    helper = dataclasses.replace(lib("/usr/lib/libatomic.so.1", exports=frozenset({"__atomic_load_16"})),
+                                 ifuncs=frozenset({"__atomic_load_16"}))
+    facts = musl_elf(needed=("libc.musl-x86_64.so.1", "libatomic.so.1"), symbols=Symbols.of(
+        (SymbolImport("__atomic_load_16", None, None, False),),
+        (SymbolExport("__cpu_model", "GCC_4.8.0", hidden=True),), self_refs=frozenset({"__cpu_model"})))
+    v = check(analysis(facts), musl_target([musl, helper]))
+    assert [p.subject for p in v.problems] == ["__atomic_load_16", "__cpu_model"]
+    glibc_view = check(analysis(dataclasses.replace(facts, interpreter=GLIBC_LOADER)), glibc_target([
+        dataclasses.replace(LIBC, exports=frozenset({"puts"})), helper]))
+    assert not any(p.subject == "__cpu_model" for p in glibc_view.problems)  # glibc binds it to itself

@@ -264,18 +264,7 @@ HOST_LIBRARY_SAMPLE = [p for p in HOST_SAMPLE if ".so" in p.name and not has_int
 HOST_LIBRARY_SAMPLE = HOST_LIBRARY_SAMPLE[: None if SLOW else 60]
 
 # basename -> why linkcheck's verdict differs from musl's loader (strict xfail: a fix turns it green).
-MUSL_KNOWN_MISMATCHES = {
-    "libgcc_s.so.1": (
-        "musl's loader reports _dl_find_object, __cpu_indicator_init and __cpu_model unresolved; linkcheck "
-        "names only _dl_find_object: libgcc_s defines the other two only under a non-default version "
-        "(__cpu_model@GCC_4.8.0, one '@'), and musl's symbol lookup skips hidden-versioned definitions"
-    ),
-    "libatomic.so.1.2.0": (
-        "musl's loader reports __atomic_load_16, __atomic_store_16, __atomic_exchange_16 and "
-        "__atomic_compare_exchange_16 unresolved; linkcheck predicts runs: libatomic defines them as "
-        "STT_GNU_IFUNC, a symbol type musl's loader does not accept as a definition"
-    ),
-}
+MUSL_KNOWN_MISMATCHES: dict[str, str] = {}
 
 
 def host_library_cases() -> list[Any]:
@@ -297,11 +286,6 @@ def test_host_glibc_library_against_musl_root(root_factory: RootFactory, source:
 HOST_PROGRAM_SAMPLE = [p for p in HOST_SAMPLE if has_interp(p)][: None if SLOW else 60]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "glibc programs in a root whose /lib64/ld-linux-x86-64.so.2 is musl's loader: musl reports imports it "
-    "does not define (__printf_chk, __fprintf_chk, __snprintf_chk, error, rpmatch ... : 'symbol not found', "
-    "exit 127) for about a quarter of /usr/bin, but linkcheck predicts runs: it does not check a program's "
-    "imports against the musl loader that its glibc interpreter path leads to (it does for libraries)"))
 def test_host_programs_on_glibc_loader_symlinked_to_musl(root_factory: RootFactory) -> None:  # noqa: F811
     # The hack from USERS.md item 9 at scale: the kernel starts musl's loader for each glibc program,
     # which resolves what it can and names the rest; its ldd mode does the same without running it.

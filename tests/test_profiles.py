@@ -16,7 +16,7 @@ import pytest
 
 from linkcheck.errors import TargetError
 from linkcheck.image.target import FACTS, SOURCE_KINDS, load_profile_file, load_target
-from linkcheck.model import Libc, Target, version_key
+from linkcheck.model import Libc, Outcome, Target, version_key
 
 from conftest import FIXTURE_BIN, ROOT, SHARED_ROOTFS, slow
 
@@ -92,6 +92,10 @@ def test_runtime_files_are_known_with_a_source_where_measured_or_documented() ->
 def test_every_fact_has_a_source() -> None:
     for t in all_targets():
         optional = ["runtime_files"] if t.runtime_files is not None else []
+        # musl's own symbols, where measured for the image's musl version, come after the profile's facts.
+        musl = t.libc is Libc.MUSL and t.files.library(t.loaders[0]) is not None and \
+            t.files.library(t.loaders[0]).exports is not None  # type: ignore[union-attr]
+        optional += ["musl_symbols"] if musl else []
         assert [s.fact for s in t.sources] == list(FACTS) + optional, t.name
         for s in t.sources:
             assert s.how in SOURCE_KINDS and s.where.strip(), (t.name, s)
@@ -437,3 +441,32 @@ def test_measure_script_entry_validates_and_lists_what_the_root_has(tmp_path: Pa
     }
     (image,) = parse_profile(document, "test.json")
     assert image.targets[0].libc_version == entry["libc_version"]
+
+
+def test_built_in_musl_images_know_musls_symbols_as_a_root_does(tmp_path: Path) -> None:
+    """A glibc library loaded by musl (a manylinux wheel, a glibc Node addon on alpine) fails on symbols
+    glibc has and musl lacks; the built-in alpine images know musl's symbols (measured, with a source)
+    and judge it as the real alpine root does."""
+    from linkcheck.facts.reader import analyze
+    from linkcheck.verdict.checks import check
+
+    root = SHARED_ROOTFS / "alpine-3.20.3-x86_64.tar.gz"
+    if not root.exists():
+        pytest.skip("the shared alpine root is absent")
+    built_in, real = load_target("alpine:3.20", "amd64"), load_target(str(root))
+    loader = "/lib/ld-musl-x86_64.so.1"
+    assert built_in.files.library(loader).exports == real.files.library(loader).exports  # type: ignore[union-attr]
+    assert load_target("alpine:3.18", "amd64").files.library(loader).exports is None  # type: ignore[union-attr]
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    source = tmp_path / "fortified.c"
+    source.write_text("#include <stdio.h>\nvoid say(int n) { printf(\"%d\\n\", n); }\n")
+    built = tmp_path / "libfortified.so"
+    subprocess.run(["gcc", "-O2", "-D_FORTIFY_SOURCE=2", "-shared", "-fPIC", "-o", str(built), str(source)],
+                   check=True)
+    library = analyze(built)
+    assert "__printf_chk" in {s.name for s in library.elf.imports}  # type: ignore[union-attr]
+    verdicts = [check(library, t) for t in (built_in, real)]
+    assert [(p.kind, p.subject) for p in verdicts[0].problems] == [(Outcome.MISSING_SYMBOL, "__printf_chk")]
+    assert [(p.kind, p.subject) for p in verdicts[1].problems] == [(Outcome.MISSING_SYMBOL, "__printf_chk")]
+    assert verdicts[0].message == "Error relocating /app/libfortified.so: __printf_chk: symbol not found"

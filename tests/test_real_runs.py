@@ -232,12 +232,6 @@ def test_real_image_roots_run_their_own_shell(root_factory: RootFactory) -> None
 
 # (fixture, root) -> the precise reason linkcheck's prediction differs from the real run. Each entry
 # is a linkcheck bug, kept as a strict xfail so that fixing it turns the case green.
-_ARC4RANDOM_ON_MUSL = (
-    "glibc's loader path is a symlink to musl's loader: the real run fails with musl's 'Error relocating "
-    "/app/c-glibc-arc4random: arc4random: symbol not found' (exit 127; this musl does not define "
-    "arc4random), but linkcheck predicts runs: it does not check the program's imports against the symbols "
-    "the musl loader (which is also its libc) defines"
-)
 _CACHE_SKIPS_DECOY = (
     "/usr/local/lib/libm.so.6 is a text file and /etc/ld.so.cache exists (built by ldconfig, which keeps "
     "only valid ELF libraries): the real loader takes libm.so.6 from the cache (/lib/x86_64-linux-gnu) "
@@ -253,8 +247,6 @@ _ENV_HINT_BULLSEYE = (
 KNOWN_MISMATCHES: dict[tuple[str, str], str] = {
     ("script-env-crlf", "debian-bullseye"): _ENV_HINT_BULLSEYE,
     ("cxx-glibc", "glibc-host-decoys"): _CACHE_SKIPS_DECOY,
-    ("c-glibc-arc4random", "musl-glibc-link"): _ARC4RANDOM_ON_MUSL,
-    ("c-glibc-arc4random", "alpine-glibc-link"): _ARC4RANDOM_ON_MUSL,
 }
 
 _TARGETS: dict[str, Any] = {}
@@ -607,3 +599,40 @@ def test_a_missing_function_fails_at_its_first_call_only_with_lazy_binding(
     said = f"real: {describe(real)} {real.stderr!r}; linkcheck: {verdict.outcome} {verdict.message!r}"
     assert verdict.outcome is real.outcome and not verdict.runs, said
     assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0], said
+
+
+# --- (e) musl's symbol lookup: its LFS64 mapping, and what it refuses --------------------------------------
+
+_USES_LFS64 = ("#define _LARGEFILE64_SOURCE\n#include <stdio.h>\n#include <sys/stat.h>\n"
+               "int probe(const char *p) { struct stat64 st; FILE *f = fopen64(p, \"r\");\n"
+               "  return (f != 0) + stat64(p, &st); }\n")
+_USES_CHK = "#include <stdio.h>\nvoid say(int n) { printf(\"%d\\n\", n); }\n"
+
+
+@pytest.mark.parametrize(("source", "expected"), [(_USES_LFS64, Outcome.RUNS),
+                                                  (_USES_CHK, Outcome.MISSING_SYMBOL)], ids=["lfs64", "chk"])
+def test_a_glibc_library_on_alpine_is_judged_by_musls_own_lookup(
+    root_factory: RootFactory, tmp_path: Path, source: str, expected: Outcome  # noqa: F811
+) -> None:
+    """A glibc-built library loaded by musl 1.2.5 (a manylinux wheel's module on alpine): fopen64 and
+    stat64, which musl >= 1.2.4 no longer exports, are mapped by its loader to fopen and stat and load;
+    __printf_chk, which musl never defined, is 'symbol not found'. The built-in alpine:3.20 agrees."""
+    import shutil
+    import subprocess
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root = root_factory.get("alpine-3.20.3-x86_64")
+    (tmp_path / "m.c").write_text(source)
+    built = tmp_path / "libmodule.so"
+    subprocess.run(["gcc", "-O2", "-D_FORTIFY_SOURCE=2", "-shared", "-fPIC", "-o", str(built),
+                    str(tmp_path / "m.c")], check=True)
+    installed = install(root, built, f"/app/{tmp_path.name}/libmodule.so")
+    real = load_library_in_root(root, installed, "glibc")
+    assert real.outcome is expected, describe(real)
+    for target in (api.load_target(str(root)), api.load_target("alpine:3.20", "amd64")):
+        verdict = api.check(api.analyze(built), target, install_dir=f"/app/{tmp_path.name}")
+        assert verdict.outcome is expected, (target.name, verdict.explanation)
+        if expected is not Outcome.RUNS:
+            assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]

@@ -608,10 +608,11 @@ class _SymbolTable:
         self.copy = copy  # this machine's COPY type, if it has one
 
     def decode(self) -> DecodedSymbols:
-        imports, exports, index, warnings = _decode_symbols(self)
+        imports, exports, index, special, warnings = _decode_symbols(self)
         lazy: frozenset[str] | None = None
         irelative = False
         copied: set[int] = set()
+        named: set[int] = set()
         if not self.mips64:
             plt: set[int] = set()
             other: set[int] = set()
@@ -623,8 +624,11 @@ class _SymbolTable:
                     copied.update(s for t, s in zip(types, syms, strict=True) if t == self.copy)
                 (plt if jmprel else other).update(syms)
             lazy = frozenset(index[i] for i in plt - other if i in index)
+            named = (plt | other) & special.keys()
         copies = frozenset(n for i in copied if (n := self._name(i)))
-        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings, copies)
+        self_refs = frozenset(special[i] for i in named)
+        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings, copies,
+                              self_refs)
 
     def _name(self, i: int) -> str | None:
         """The name of symbol ``i``, or None when it has none the table can give."""
@@ -758,15 +762,19 @@ _KEEP_INFO = bytes(
 )
 
 
-def _decode_symbols(
-    t: _SymbolTable,
-) -> tuple[tuple[SymbolImport, ...], tuple[SymbolExport, ...], dict[int, str], tuple[str, ...]]:
+_Decoded = tuple[
+    tuple[SymbolImport, ...], tuple[SymbolExport, ...], dict[int, str], dict[int, str], tuple[str, ...]
+]
+
+
+def _decode_symbols(t: _SymbolTable) -> _Decoded:
     """Imports (undefined) and exports (defined) of a symbol table, the name of each import by its
-    index, and warnings. Names are decoded once each."""
+    index, the name of each IFUNC or non-default-version export by its index, and warnings. Names are
+    decoded once each."""
     esz = 24 if t.is64 else 16
     count = len(t.sym) // esz
     if count == 0:
-        return (), (), {}, ()
+        return (), (), {}, {}, ()
     names = _column(t.sym, "I", 0, esz, t.swap)
     info = t.sym[4 if t.is64 else 12 :: esz]
     shndx = _column(t.sym, "H", 6 if t.is64 else 14, esz, t.swap)
@@ -779,6 +787,7 @@ def _decode_symbols(
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
     index: dict[int, str] = {}
+    special: dict[int, str] = {}
     vmap = t.vmap
     for i in itertools.compress(range(count), info.translate(_KEEP_INFO)):
         if i == 0:
@@ -799,7 +808,10 @@ def _decode_symbols(
             imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
             index[i] = name
         else:
-            exports.append(SymbolExport(name, version, hidden, info[i] & 0xF == STT_GNU_IFUNC))
+            ifunc = info[i] & 0xF == STT_GNU_IFUNC
+            exports.append(SymbolExport(name, version, hidden, ifunc))
+            if ifunc or hidden:
+                special[i] = name
     warnings: list[str] = []
     if max(names) >= len(t.strtab.raw):
         warnings.append("some dynamic symbol names lie outside the string table; those symbols are skipped")
@@ -807,7 +819,7 @@ def _decode_symbols(
         warnings.append(
             "symbol names overlap far more than a linker writes them; decoding capped, some symbols skipped"
         )
-    return tuple(imports), tuple(exports), index, tuple(warnings)
+    return tuple(imports), tuple(exports), index, special, tuple(warnings)
 
 
 def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:

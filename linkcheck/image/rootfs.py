@@ -206,11 +206,14 @@ class TreeFiles:
         if facts.elf_type is not ElfType.DYN:
             return None  # the loader maps shared objects only
         exports: set[str] = set()
+        ifuncs: set[str] = set()
         for sym in facts.exports:
             if not sym.hidden:
                 exports.add(sym.name)
             if sym.version is not None:
                 exports.add(f"{sym.name}@{sym.version}")
+            if sym.ifunc:
+                ifuncs.add(sym.name)
         return LibraryFile(
             path=path,
             soname=facts.soname,
@@ -221,6 +224,9 @@ class TreeFiles:
             runpath=facts.runpath,
             version_definitions=facts.version_definitions,
             exports=frozenset(exports),
+            ifuncs=frozenset(ifuncs),
+            self_refs=facts.symbols.self_refs,
+            irelative=facts.symbols.irelative,
         )
 
 

@@ -264,6 +264,12 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
                 raise c.fail(f"{lw}.paths", f"{path} is listed twice")
             libraries[path] = LibraryFile(path=path, soname=soname, machine=machine, elf_class=elf_class,
                                           version_definitions=versions, exports=None)
+    measured = _musl_symbols().get((libc_version or "", machine)) if libc is Libc.MUSL else None
+    if measured is not None:
+        # Profiles list no symbols; musl's own (its loader is its libc) are measured separately.
+        for path, known in libraries.items():
+            if (known.soname or "").startswith("libc.musl-"):
+                libraries[path] = replace(known, exports=measured[0])
     programs = c.strings(p["programs"], f"{where}.programs", paths=True)
     path_env = c.strings(p["path_env"], f"{where}.path_env", paths=True)
     size = c.integer(p["size_bytes"], f"{where}.size_bytes", nullable=True)
@@ -292,6 +298,8 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
         if date is not None and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):
             raise c.fail(f"{sw}.date", f"expected an ISO date, got {date!r}")
         sources.append(Source(fact, how, c.text(s["where"], f"{sw}.where"), date))
+    if measured is not None:
+        sources.append(measured[1])
     executables = frozenset(loaders) | frozenset(programs)
     description = str(image["description"])
     return Target(
@@ -320,6 +328,21 @@ def search_dir_kind(source: str) -> SearchSource:
     if text.startswith(("ld.so.conf", "ld.so.cache", "musl path file")) or text.endswith(".path)"):
         return SearchSource.LD_SO_CONF
     return SearchSource.DEFAULT
+
+
+@functools.lru_cache(maxsize=1)
+def _musl_symbols() -> dict[tuple[str, str], tuple[frozenset[str], Source]]:
+    """(musl version, machine) -> the symbols its loader defines, with their source: package data
+    written by scripts/measure_musl_symbols.py from real roots, read once per process."""
+    with open(os.path.join(os.path.dirname(__file__), "musl_symbols.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    out = {}
+    for version, machines in doc["versions"].items():
+        for machine, entry in machines.items():
+            s = entry["source"]
+            out[(version, machine)] = (frozenset(entry["symbols"]),
+                                       Source("musl_symbols", SourceHow(s["how"]), s["where"], s["date"]))
+    return out
 
 
 def parse_profile(data: Any, filename: str, machine: str | None = None) -> tuple[ProfileImage, ...]:

@@ -15,6 +15,7 @@ import dataclasses
 import enum
 import os
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -495,8 +496,9 @@ def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_
     interp = res.interpreter
     if musl and interp is None:
         return  # no loader to load anything: the missing interpreter is the problem already reported
-    if musl and interp is not None and not posixpath.basename(interp.path).startswith("ld-musl"):
-        # gcompat: a glibc-named shim loader that preloads libgcompat over musl; not modelled.
+    if musl and interp is not None and not _is_musl_itself(interp):
+        # gcompat: a glibc-named shim loader that preloads libgcompat over musl; not modelled. (A plain
+        # symlink from glibc's loader path to musl's loader is musl itself, and is judged as such.)
         found.notes.append(Note(NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT))
         return
     files = [f.file for f in res.found if f.loaded.path is not None]
@@ -507,16 +509,24 @@ def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_
     exports: set[str] = set()
     for f in files:
         if f is not None and f.exports is not None:
-            exports |= f.exports
+            # musl's lookup ignores versions, IFUNC definitions and non-default versions (whose plain
+            # name is not in ``exports``).
+            exports |= {n for n in f.exports if "@" not in n} - f.ifuncs if musl else f.exports
     reported = {p.version for p in found.problems if isinstance(p, VersionMissing)}
     # An executable's COPY-relocated data objects are defined in it (with the version it was linked
-    # against), yet must come from a library.
-    copied = e.symbols.copied
+    # against), yet must come from a library. For musl, so must the file's own IFUNC and non-default-
+    # version definitions that its relocations name: musl's lookup skips them.
+    elsewhere = e.symbols.copied | (e.symbols.self_refs if musl else frozenset())
     wanted = [*e.imports,
-              *(SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in copied)]
-    missing = [s for s in wanted
-               if not s.weak and s.version not in reported and s.name not in exports
-               and f"{s.name}@{s.version}" not in exports]
+              *(SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in elsewhere)]
+    if musl:
+        lfs64 = _musl_lfs64(target, interp)
+        missing = [s for s in dict.fromkeys(wanted)
+                   if not s.weak and s.name not in exports and lfs64.get(s.name) not in exports]
+    else:
+        missing = [s for s in wanted
+                   if not s.weak and s.version not in reported and s.name not in exports
+                   and f"{s.name}@{s.version}" not in exports]
     if is_library:
         from_program = tuple(s.name for s in missing if s.version is None)
         if from_program:
@@ -530,6 +540,38 @@ def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_
     # Those failing at start first: the first problem decides the outcome.
     found.problems.extend(SymbolMissing(s) for s in missing if s.name not in lazy)
     found.problems.extend(LazySymbolMissing(s) for s in missing if s.name in lazy)
+
+
+# musl >= 1.2.4 resolves these NAME64 symbols (glibc's LFS64 names, which it no longer exports) to NAME in
+# its loader, and readdir64_r to readdir_r (musl 1.2.4 ldso/dynlink.c, get_lfs64; checked against the
+# real alpine 3.20 roots by scripts/measure_musl_symbols.py).
+MUSL_LFS64_BASES = (
+    "aio_cancel", "aio_error", "aio_fsync", "aio_read", "aio_return", "aio_suspend", "aio_write", "alphasort",
+    "creat", "fallocate", "fgetpos", "fopen", "freopen", "fseeko", "fsetpos", "fstat", "fstatat", "fstatfs",
+    "fstatvfs", "ftello", "ftruncate", "ftw", "getdents", "getrlimit", "glob", "globfree", "lio_listio",
+    "lockf", "lseek", "lstat", "mkostemp", "mkostemps", "mkstemp", "mkstemps", "mmap", "nftw", "open",
+    "openat", "posix_fadvise", "posix_fallocate", "pread", "preadv", "prlimit", "pwrite", "pwritev",
+    "readdir", "scandir", "sendfile", "setrlimit", "stat", "statfs", "statvfs", "tmpfile", "truncate",
+    "versionsort", "__fxstat", "__fxstatat", "__lxstat", "__xstat",
+)
+_LFS64 = {**{f"{b}64": b for b in MUSL_LFS64_BASES}, "readdir64_r": "readdir_r"}
+
+
+def _musl_lfs64(target: Target, interp: LibraryFile | None) -> dict[str, str]:
+    """NAME64 -> NAME, for the musl versions whose loader maps them; nothing for older or unknown ones."""
+    if interp is None or not _is_musl_itself(interp):
+        return {}
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", target.libc_version or "")
+    return _LFS64 if m and tuple(map(int, m.groups())) >= (1, 2, 4) else {}
+
+
+def _is_musl_itself(interp: LibraryFile) -> bool:
+    """musl's loader, under its own name or another (glibc's loader path symlinked to it): its soname
+    (alpine's libc.musl-ARCH.so.1; Debian's has none) or its stage-3 entry point __dls3, which musl's
+    loader exports (measured in Debian's 1.2.3 and alpine's 1.2.5) and no glibc object defines."""
+    name, soname = posixpath.basename(interp.path), interp.soname or ""
+    return (name.startswith("ld-musl") or soname.startswith("libc.musl-")
+            or interp.exports is not None and "__dls3" in interp.exports)
 
 
 def _bind_now_env(target: Target) -> bool:
