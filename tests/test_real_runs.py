@@ -232,13 +232,6 @@ def test_real_image_roots_run_their_own_shell(root_factory: RootFactory) -> None
 
 # (fixture, root) -> the precise reason linkcheck's prediction differs from the real run. Each entry
 # is a linkcheck bug, kept as a strict xfail so that fixing it turns the case green.
-_CACHE_SKIPS_DECOY = (
-    "/usr/local/lib/libm.so.6 is a text file and /etc/ld.so.cache exists (built by ldconfig, which keeps "
-    "only valid ELF libraries): the real loader takes libm.so.6 from the cache (/lib/x86_64-linux-gnu) "
-    "and the program runs; linkcheck walks the ld.so.conf directories in order instead, meets the text "
-    "file first and predicts missing-library libm.so.6 ('the loader stops with an error'), which only "
-    "happens in a directory walk (RPATH/RUNPATH, LD_LIBRARY_PATH, or no cache)"
-)
 _ENV_HINT_BULLSEYE = (
     "bullseye's env (coreutils 8.32) prints only \"/usr/bin/env: 'sh\\r': No such file or directory\"; "
     "linkcheck's shell message adds bookworm's second line '/usr/bin/env: use -[v]S to pass options in "
@@ -246,7 +239,6 @@ _ENV_HINT_BULLSEYE = (
 )
 KNOWN_MISMATCHES: dict[tuple[str, str], str] = {
     ("script-env-crlf", "debian-bullseye"): _ENV_HINT_BULLSEYE,
-    ("cxx-glibc", "glibc-host-decoys"): _CACHE_SKIPS_DECOY,
 }
 
 _TARGETS: dict[str, Any] = {}

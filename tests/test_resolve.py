@@ -430,3 +430,16 @@ def test_ld_library_path_separators_and_tokens_per_loader() -> None:
     assert [s.directory for s in miss.search][0] == "/$ORIGIN/sub"
     empty = run(elf(needed=("libz.so.1",)), _with_llp(glibc_target(), ""))
     assert steps(empty.missing[0].search)[0] == ("LD_LIBRARY_PATH", SearchSource.LD_LIBRARY_PATH, "skipped")
+
+
+def test_glibc_cache_skips_a_non_library_that_a_directory_walk_stops_at() -> None:
+    """ld.so.conf directories stand for ld.so.cache, which ldconfig writes with loadable libraries only:
+    a text file under a library's name there is not in the cache, and the search goes on. In RPATH,
+    RUNPATH or the default directories (opened one by one) the same file stops the loader."""
+    files = DictFiles([lib(f"{ML}/libm.so.6")], existing=["/usr/local/lib/libm.so.6", "/opt/r/libm.so.6"])
+    target = dataclasses.replace(glibc_target(conf_dirs=("/usr/local/lib",)), files=files)
+    res = run(elf(needed=("libm.so.6",)), target)
+    assert paths(res) == [("libm.so.6", f"{ML}/libm.so.6")]
+    assert "ld.so.cache" in res.found[0].search[1].reason
+    [miss] = run(elf(needed=("libm.so.6",), rpath=("/opt/r",)), target).missing
+    assert miss.error is LoadError.NOT_LIBRARY and miss.shown == "/opt/r/libm.so.6"

@@ -144,6 +144,7 @@ class _Dir:
     reason: str
 
 
+_STOPS = "not a loadable shared object (not ELF, too short, or an executable): the loader stops with an error"
 _Plan = list["_Dir | SearchStep"]  # directories to try, with pre-made (skipped) steps in place
 _Hit = tuple[str, "LibraryFile | None", SearchSource]
 
@@ -210,8 +211,15 @@ def _image_loader(target: Target, family: LoaderFamily) -> str | None:
 
 class _Rules(Protocol):
     family: LoaderFamily
-    stops: frozenset[StepResult]  # candidates that end the search (the load fails there)
     wrong_file: str  # what happens at a candidate of the wrong class or machine, for the replay
+
+    def stops_at(self, step: SearchStep) -> bool:
+        """Whether a candidate that is not loaded ends the search (the load fails there)."""
+        ...
+
+    def not_library(self, d: _Dir) -> str:
+        """What a file that is no loadable shared object in ``d`` does to the search, for the replay."""
+        ...
 
     def known_at_start(self) -> list[set[str]]:
         """The names objects loaded before any search answer to, one set per object."""
@@ -240,8 +248,18 @@ class _Rules(Protocol):
 
 class _GlibcRules:
     family = LoaderFamily.GLIBC
-    stops = frozenset({StepResult.NOT_LIBRARY})
     wrong_file = "skipped, the search goes on"
+
+    def stops_at(self, step: SearchStep) -> bool:
+        # ld.so.conf directories stand for ld.so.cache, which ldconfig writes with loadable libraries
+        # only: a file that is none is not in it, and the search goes on.
+        return step.result is StepResult.NOT_LIBRARY and step.source is not SearchSource.LD_SO_CONF
+
+    def not_library(self, d: _Dir) -> str:
+        if d.source is SearchSource.LD_SO_CONF:
+            return ("not a loadable shared object, so ld.so.cache (ldconfig lists only those) does not name "
+                    "it: the search goes on")
+        return _STOPS
 
     def __init__(self, elf: ElfFacts, target: Target, loader: str | None, interp: LibraryFile | None) -> None:
         self.elf = elf
@@ -314,7 +332,7 @@ class _GlibcRules:
         return out.replace("${PLATFORM}", self.elf.machine).replace("$PLATFORM", self.elf.machine)
 
     def error(self, name: str, steps: tuple[SearchStep, ...]) -> tuple[str, LoadError]:
-        if steps and steps[-1].result is StepResult.NOT_LIBRARY:
+        if steps and self.stops_at(steps[-1]):
             return posixpath.join(steps[-1].directory, posixpath.basename(name)), LoadError.NOT_LIBRARY
         if any(s.result is StepResult.WRONG_CLASS for s in steps):
             return name, LoadError.WRONG_CLASS
@@ -323,8 +341,13 @@ class _GlibcRules:
 
 class _MuslRules:
     family = LoaderFamily.MUSL
-    stops = frozenset({StepResult.NOT_LIBRARY, StepResult.WRONG_CLASS, StepResult.WRONG_MACHINE})
     wrong_file = "musl does not skip it: the load fails"
+
+    def stops_at(self, step: SearchStep) -> bool:
+        return step.result in (StepResult.NOT_LIBRARY, StepResult.WRONG_CLASS, StepResult.WRONG_MACHINE)
+
+    def not_library(self, d: _Dir) -> str:  # noqa: ARG002 (musl opens the first file whatever the dir)
+        return _STOPS
 
     def __init__(self, elf: ElfFacts, target: Target, loader: str | None) -> None:
         self.elf = elf
@@ -456,7 +479,7 @@ class _Search:
             steps.append(step)
             if hit is not None:
                 return tuple(steps), hit
-            if step.result in self.rules.stops:
+            if self.rules.stops_at(step):
                 break
         return tuple(steps), None
 
@@ -466,8 +489,7 @@ class _Search:
         if not exists:
             return SearchStep(d.path, d.source, StepResult.NOT_FOUND, d.reason), None
         if file is None:
-            why = _also(d.reason, "not a loadable shared object (not ELF, too short, or an executable): "
-                                  "the loader stops with an error")
+            why = _also(d.reason, self.rules.not_library(d))
             return SearchStep(d.path, d.source, StepResult.NOT_LIBRARY, why), None
         tail = self.rules.wrong_file
         if file.elf_class != self.elf.elf_class:
