@@ -628,3 +628,40 @@ def test_a_glibc_library_on_alpine_is_judged_by_musls_own_lookup(
         assert verdict.outcome is expected, (target.name, verdict.explanation)
         if expected is not Outcome.RUNS:
             assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]
+
+
+def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
+    """DF_1_NODEFLIB and nothing else to search: glibc refuses the ld.so.cache entry in a default
+    directory and skips the defaults, opens no file, and says 'cannot open shared object file' with no
+    errno text after it."""
+    import shutil
+    import struct
+    import subprocess
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root = root_factory.get("glibc-host")
+    (tmp_path / "main.c").write_text("#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n")
+    program = tmp_path / "nodeflib"
+    subprocess.run(["gcc", "-o", str(program), str(tmp_path / "main.c"), "-Wl,-z,now"], check=True)
+    data = bytearray(program.read_bytes())  # set DF_1_NODEFLIB in DT_FLAGS_1 (ld ignores -z nodeflib here)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        header = phoff + i * phentsize
+        if struct.unpack_from("<I", data, header)[0] == 2:  # PT_DYNAMIC
+            offset, = struct.unpack_from("<Q", data, header + 8)
+            size, = struct.unpack_from("<Q", data, header + 32)
+            for entry in range(offset, offset + size, 16):
+                tag, value = struct.unpack_from("<qQ", data, entry)
+                if tag == 0x6FFFFFFB:
+                    struct.pack_into("<Q", data, entry + 8, value | 0x800)
+    program.write_bytes(bytes(data))
+    installed = install(root, program, f"/app/{tmp_path.name}/nodeflib")
+    real = run_in_root(root, installed)
+    assert real.outcome is Outcome.MISSING_LIBRARY, describe(real)
+    verdict = api.check(api.analyze(program), api.load_target(str(root)), install_dir=f"/app/{tmp_path.name}")
+    assert api.analyze(program).elf.nodeflib
+    assert verdict.message == real.stderr.strip()
+    assert verdict.message.endswith("libc.so.6: cannot open shared object file")

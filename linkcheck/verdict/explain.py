@@ -20,6 +20,8 @@ from linkcheck.model import (
     Libc,
     Outcome,
     Problem,
+    SearchSource,
+    StepResult,
     Target,
     TargetFiles,
     Verdict,
@@ -322,6 +324,11 @@ class _Words:
             return "invalid ELF header"
         if error is LoadError.WRONG_CLASS:
             return f"wrong ELF class: ELFCLASS{32 if self.elf.elf_class == 64 else 64}"
+        if all(s.result is StepResult.SKIPPED
+               or s.result is StepResult.NOT_FOUND and s.source is SearchSource.LD_SO_CONF for s in m.search):
+            # No file was ever opened (skipped directories; ld.so.conf directories stand for ld.so.cache,
+            # looked up without opening anything): glibc has no errno to print (DF_1_NODEFLIB, typically).
+            return GLIBC_CANNOT_OPEN
         return GLIBC_NOT_FOUND
 
     # -- notes -------------------------------------------------------------------------------
@@ -470,7 +477,8 @@ def busybox_env(files: TargetFiles) -> bool:
     return files.exists("/bin/busybox") and not files.exists("/var/lib/dpkg/status")
 
 
-GLIBC_NOT_FOUND = "cannot open shared object file: No such file or directory"
+GLIBC_CANNOT_OPEN = "cannot open shared object file"
+GLIBC_NOT_FOUND = f"{GLIBC_CANNOT_OPEN}: No such file or directory"
 
 
 def glibc_missing_library(program: str, name: str, error: str = GLIBC_NOT_FOUND) -> str:
