@@ -73,8 +73,8 @@ or a directory, wheel or image with nothing to check (one line on stderr).
               help="Speak plain HTTP to this registry (repeatable; this machine's are always allowed).")
 @click.option("--env", "-e", "env", multiple=True, metavar="KEY=VALUE",
               help="Set a variable in every target's environment (repeatable), as docker run -e: "
-                   "LD_LIBRARY_PATH enters the loader's search, LD_BIND_NOW its binding, PATH the "
-                   "#!/usr/bin/env lookup.")
+                   "LD_LIBRARY_PATH and LD_PRELOAD enter the loader's search, LD_BIND_NOW its "
+                   "binding, PATH the #!/usr/bin/env lookup.")
 @click.option("--static", "gate_static", is_flag=True, help="Gate: fail unless static or static-pie.")
 @click.option("--max-glibc", metavar="VERSION", help="Gate: fail if it needs a glibc newer than VERSION.")
 @click.option("--arch", "gate_arch", metavar="ARCH",

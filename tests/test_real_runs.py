@@ -665,3 +665,58 @@ def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, 
     assert api.analyze(program).elf.nodeflib
     assert verdict.message == real.stderr.strip()
     assert verdict.message.endswith("libc.so.6: cannot open shared object file")
+
+
+# --- (f) LD_PRELOAD -------------------------------------------------------------------------------------
+
+PRELOAD_CASES = [pytest.param(root, cc, case, id=f"{root}-{case}")
+                 for root, cc in (("glibc-host", "gcc"), ("alpine-3.20.3-x86_64", "musl-gcc"))
+                 for case in ("missing", "present", "dependency-missing")]
+
+
+@pytest.mark.parametrize(("root_name", "compiler", "case"), PRELOAD_CASES)
+def test_ld_preload_is_loaded_before_the_programs_needs(
+    root_factory: RootFactory, tmp_path: Path, root_name: str, compiler: str, case: str  # noqa: F811
+) -> None:
+    """A preload the loader does not find is left out (glibc says so and goes on; so does musl); a
+    found one is loaded with its own needs, and a need of it that is missing stops the program."""
+    import shutil
+    import subprocess
+
+    api = linkcheck_api()
+    from linkcheck.image.target import parse_env, with_env
+
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed (scripts/test.sh installs it)")
+    root = root_factory.get(root_name)
+    (tmp_path / "dep.c").write_text("int dep_value(void) { return 1; }\n")
+    (tmp_path / "pre.c").write_text("int dep_value(void);\nint pre_value(void) { return dep_value(); }\n")
+    (tmp_path / "main.c").write_text("#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n")
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(tmp_path / "libdep.so"), str(tmp_path / "dep.c")],
+                   check=True)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(tmp_path / "libpre.so"), str(tmp_path / "pre.c"),
+                    f"-L{tmp_path}", "-ldep"], check=True)
+    program = tmp_path / f"preload-{case}"
+    subprocess.run([compiler, "-o", str(program), str(tmp_path / "main.c")], check=True)
+    where = f"/opt/preload-{tmp_path.name}"
+    if case != "missing":
+        install(root, tmp_path / "libpre.so", f"{where}/libpre.so")
+    if case == "present":
+        install(root, tmp_path / "libdep.so", f"{where}/libdep.so")
+    installed = install(root, program, f"/app/{tmp_path.name}/{program.name}")
+    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": "libpre.so", "LD_LIBRARY_PATH": where}
+    real = run_in_root(root, installed, env=env)
+    target = with_env(api.load_target(str(root)), parse_env([f"LD_PRELOAD={env['LD_PRELOAD']}",
+                                                           f"LD_LIBRARY_PATH={where}"]))
+    verdict = api.check(api.analyze(program), target, install_dir=f"/app/{tmp_path.name}")
+    said = f"real {describe(real)} {real.stderr!r}; linkcheck {verdict.outcome} {verdict.message!r}"
+    assert verdict.outcome is real.outcome, said
+    if real.outcome is Outcome.RUNS:
+        assert real.stdout == "hello\n"
+        preloaded = [lib.path for lib in verdict.loaded if lib.name == "libpre.so"]
+        assert preloaded == ([] if case == "missing" else [f"{where}/libpre.so"]), said
+        if case == "missing" and root_name == "glibc-host":
+            [note] = [n for n in verdict.notes if "LD_PRELOAD" in n]
+            assert real.stderr.strip() in note, (note, real.stderr)
+    else:
+        assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0], said

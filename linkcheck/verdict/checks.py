@@ -166,6 +166,7 @@ class NoteKind(enum.Enum):
     VERSIONS_UNKNOWN = enum.auto()  # subject: the provider's path, items: (needed library,)
     SYMBOLS_NOT_CHECKED_GCOMPAT = enum.auto()
     SYMBOLS_FROM_PROGRAM = enum.auto()  # items: the symbols
+    PRELOAD_MISSING = enum.auto()  # subject: the LD_PRELOAD name the loader does not find
     BINDING_UNKNOWN = enum.auto()  # glibc, relocations unread: missing symbols taken as bound at start
 
 
@@ -435,6 +436,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     # 3. Libraries, 4. symbol versions, 5. symbols.
     res = resolve(e, target, origin_dir=install_dir, origin_files=origin_files, program=program)
     found.family = res.family
+    found.notes.extend(Note(NoteKind.PRELOAD_MISSING, m.name) for m in res.preload_missing)
     _missing_libraries(e, target, res, found)
     if not target.loaders and not has_interp:
         # Nothing would be loaded at all; the libraries are still listed, so that a fix which only adds

@@ -365,6 +365,13 @@ class _Words:
                     f"{self.program} needs from {n.items[0]} were not checked")
         if kind is NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT:
             return "symbols were not checked: the loader is not musl's own (gcompat?)"
+        if kind is NoteKind.PRELOAD_MISSING:
+            name = n.subject
+            if self.family is LoaderFamily.MUSL:
+                return f"LD_PRELOAD names {name}, which musl's loader does not find: it goes on without it"
+            return (f"LD_PRELOAD names {name}, which the loader does not find: it goes on without it, after "
+                    f"printing \"ERROR: ld.so: object '{name}' from LD_PRELOAD cannot be preloaded (cannot "
+                    "open shared object file): ignored.\"")
         if kind is NoteKind.BINDING_UNKNOWN:
             return ("glibc binds functions lazily unless the program was linked with -z now: a missing "
                     "function called only through the PLT fails at its first call, not at start; this "

@@ -108,6 +108,8 @@ class Resolution:
     found: tuple[FoundLibrary, ...]  # breadth-first, in the order the loader maps them
     missing: tuple[MissingLibrary, ...]  # each name once, at its first need
     interpreter: LibraryFile | None = None  # the loader itself, when the target can read it
+    # LD_PRELOAD names not found: both loaders go on without them (glibc says so on stderr).
+    preload_missing: tuple[MissingLibrary, ...] = ()
 
     @property
     def loaded(self) -> tuple[LoadedLibrary, ...]:
@@ -428,38 +430,60 @@ class _Search:
         self.rules = rules
 
     def run(self, main: _Object, interp: LibraryFile | None) -> Resolution:
-        rules = self.rules
-        known = rules.known_at_start()  # per loaded object, the names it answers to
-        by_path: dict[str, int] = {}  # found path -> its index in known, to load one file once
-        found: list[FoundLibrary] = []
+        self.known = self.rules.known_at_start()  # per loaded object, the names it answers to
+        self.by_path: dict[str, int] = {}  # found path -> its index in known, to load one file once
+        self.found: list[FoundLibrary] = []
         missing: dict[str, MissingLibrary] = {}
         queue = [main]
+        # LD_PRELOAD: loaded after the program and before its needs; one not found is left out.
+        preload_missing: list[MissingLibrary] = []
+        var = self.target.getenv("LD_PRELOAD")
+        names = var.value.replace(":", " ").split() if var is not None else []
+        # glibc maps them as the program's needs; musl as needed by nobody (no RPATH chain).
+        loader = main if self.rules.family is LoaderFamily.GLIBC else _Object(
+            main.display, main.origin, (), (), (), False, None)
+        for name in names:
+            if any(name in n for n in self.known) or any(m.name == name for m in preload_missing):
+                continue
+            got = self._load(name, loader, f"LD_PRELOAD ({var.origin if var else ''})")
+            if isinstance(got, MissingLibrary):
+                preload_missing.append(got)
+            elif got is not None:
+                queue.append(got)
         while queue:
             obj = queue.pop(0)
             for name in obj.needed:
-                if name in missing or any(name in n for n in known):
+                if name in missing or any(name in n for n in self.known):
                     continue
-                step = rules.builtin(name)
-                if step is not None:
-                    known.append({name})
-                    loaded = LoadedLibrary(name, None, step.source, obj.display)
-                    found.append(FoundLibrary(loaded, None, (step,)))
-                    continue
-                steps, hit = self._search(name, obj)
-                if hit is None:
-                    shown, error = rules.error(name, steps)
-                    missing[name] = MissingLibrary(name, obj.display, steps, error, shown)
-                    continue
-                path, file, source = hit
-                if path in by_path:  # the same file under another name: the loaders' file-id match
-                    known[by_path[path]] |= rules.aliases(name, path, file)
-                    continue
-                by_path[path] = len(known)
-                known.append(rules.aliases(name, path, file))
-                found.append(FoundLibrary(LoadedLibrary(name, path, source, obj.display), file, steps))
-                if file is not None:
-                    queue.append(_child(path, file, obj))
-        return Resolution(rules.family, tuple(found), tuple(missing.values()), interp)
+                got = self._load(name, obj, obj.display)
+                if isinstance(got, MissingLibrary):
+                    missing[name] = got
+                elif got is not None:
+                    queue.append(got)
+        return Resolution(self.rules.family, tuple(self.found), tuple(missing.values()), interp,
+                          tuple(preload_missing))
+
+    def _load(self, name: str, obj: _Object, needed_by: str) -> _Object | MissingLibrary | None:
+        """Find ``name`` for ``obj`` and record it: the object whose needs come next, the reason it is
+        missing, or None (the loader provides it, or the file is loaded already)."""
+        rules = self.rules
+        step = rules.builtin(name)
+        if step is not None:
+            self.known.append({name})
+            self.found.append(FoundLibrary(LoadedLibrary(name, None, step.source, needed_by), None, (step,)))
+            return None
+        steps, hit = self._search(name, obj)
+        if hit is None:
+            shown, error = rules.error(name, steps)
+            return MissingLibrary(name, needed_by, steps, error, shown)
+        path, file, source = hit
+        if path in self.by_path:  # the same file under another name: the loaders' file-id match
+            self.known[self.by_path[path]] |= rules.aliases(name, path, file)
+            return None
+        self.by_path[path] = len(self.known)
+        self.known.append(rules.aliases(name, path, file))
+        self.found.append(FoundLibrary(LoadedLibrary(name, path, source, needed_by), file, steps))
+        return None if file is None else _child(path, file, obj)
 
     def _search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
         if "/" in name:  # opened as a path, no search
