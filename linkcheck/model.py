@@ -686,6 +686,7 @@ class Outcome(str, enum.Enum):
     MISSING_LIBRARY = "missing-library"
     MISSING_SYMBOL_VERSION = "missing-symbol-version"
     MISSING_SYMBOL = "missing-symbol"
+    UNSUPPORTED_RELOCATION = "unsupported-relocation"  # musl refuses IRELATIVE: "unsupported relocation type"
     # It starts: glibc binds functions lazily, so a missing function fails only at its first call
     # ("symbol lookup error: ... undefined symbol: X"); not a success, counted as a failure (status 1).
     STARTS_THEN_FAILS = "starts-then-fails"

@@ -720,3 +720,34 @@ def test_ld_preload_is_loaded_before_the_programs_needs(
             assert real.stderr.strip() in note, (note, real.stderr)
     else:
         assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0], said
+
+
+def test_musl_refuses_a_library_with_irelative_relocations(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
+    """A glibc library with a local IFUNC carries an R_X86_64_IRELATIVE relocation; musl's loader has no
+    IFUNC support: 'Error relocating ...: unsupported relocation type 37'. glibc loads it."""
+    import shutil
+    import subprocess
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    (tmp_path / "irel.c").write_text(
+        "static int impl(void) { return 3; }\nstatic int (*resolve(void))(void) { return impl; }\n"
+        "static int chooser(void) __attribute__((ifunc(\"resolve\")));\n"
+        "int api(void) { return chooser(); }\n")
+    built = tmp_path / "libirel.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-o", str(built), str(tmp_path / "irel.c")], check=True)
+    assert api.analyze(built).elf.symbols.irelative
+    for root_name, expected in (("alpine-3.20.3-x86_64", Outcome.UNSUPPORTED_RELOCATION),
+                                ("glibc-host", Outcome.RUNS)):
+        root = root_factory.get(root_name)
+        installed = install(root, built, f"/app/{tmp_path.name}/libirel.so")
+        real = load_library_in_root(root, installed, "glibc")
+        target = api.load_target(str(root))
+        verdict = api.check(api.analyze(built), target, install_dir=f"/app/{tmp_path.name}")
+        if expected is Outcome.RUNS:
+            assert real.outcome is Outcome.RUNS and verdict.runs, (describe(real), verdict.explanation)
+            continue
+        assert real.exit_code == 127 and "unsupported relocation type 37" in real.stderr, describe(real)
+        assert verdict.outcome is expected, verdict
+        assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]

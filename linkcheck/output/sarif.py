@@ -51,6 +51,10 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
         "Symbol missing",
         "A symbol the file imports is defined by none of the libraries it loads: 'undefined symbol' or "
         "'symbol not found'."),
+    Outcome.UNSUPPORTED_RELOCATION.value: (
+        "Relocation the loader does not support",
+        "musl's loader has no IFUNC support: a file with IRELATIVE relocations fails with 'Error relocating "
+        "...: unsupported relocation type N'."),
     Outcome.STARTS_THEN_FAILS.value: (
         "Starts, then fails at the first call of a missing function",
         "glibc binds functions lazily: the program starts, and exits 127 with 'symbol lookup error: "

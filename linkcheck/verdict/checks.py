@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from linkcheck.facts.arch import libc_of_interpreter
+from linkcheck.facts.arch import IRELATIVE_RELOC, libc_of_interpreter
 from linkcheck.model import (
     Analysis,
     CatalogueImage,
@@ -40,7 +40,7 @@ from linkcheck.model import (
     TargetFiles,
     Verdict,
 )
-from linkcheck.verdict.resolve import LoaderFamily, MissingLibrary, Resolution, resolve
+from linkcheck.verdict.resolve import LoaderFamily, MissingLibrary, Resolution, loader_family, resolve
 
 # (file, image) pairs the kernel runs: 32-bit x86 on x86-64 (compat mode), and either 32-bit ARM
 # float ABI on the other (the kernel does not look at it; the loader and libraries do). 32-bit ARM on
@@ -138,6 +138,15 @@ class SymbolMissing:
 
 
 @dataclass(frozen=True, slots=True)
+class RelocationRefused:
+    """musl's loader refuses a file with IRELATIVE relocations (it has no IFUNC support) at start."""
+
+    kind: ClassVar[Outcome] = Outcome.UNSUPPORTED_RELOCATION
+    path: str  # the file as the loader names it
+    type: int  # the relocation type's number on this machine (R_X86_64_IRELATIVE: 37)
+
+
+@dataclass(frozen=True, slots=True)
 class LazySymbolMissing:
     """A function no loaded object defines, called only through the PLT of a file glibc binds lazily:
     the program starts, and fails when it first calls it."""
@@ -148,7 +157,7 @@ class LazySymbolMissing:
 
 Finding = (NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
            | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | NoLoaderAtAll | LibraryMissing
-           | VersionMissing | SymbolMissing | LazySymbolMissing)
+           | VersionMissing | SymbolMissing | RelocationRefused | LazySymbolMissing)
 
 
 class NoteKind(enum.Enum):
@@ -431,6 +440,12 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     else:
         return  # static or static-pie: nothing else is loaded
     if not e.needed:
+        # Nothing to load, but musl still relocates the file, and refuses IRELATIVE relocations.
+        irelative = IRELATIVE_RELOC.get(e.e_machine)
+        if (irelative is not None and not found.problems and loader_family(e.interpreter, target)
+                is LoaderFamily.MUSL and e.symbols.irelative):
+            found.family = LoaderFamily.MUSL
+            found.problems.append(RelocationRefused(program, irelative))
         return
     has_interp = e.interpreter is not None and target.files.exists(e.interpreter)
     # 3. Libraries, 4. symbol versions, 5. symbols.
@@ -447,7 +462,7 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
         _versions(e, res, found)
     elif e.version_needs and res.family is LoaderFamily.MUSL and not found.problems:
         found.notes.append(Note(NoteKind.VERSIONS_IGNORED_BY_MUSL))
-    _symbols(e, target, res, found, is_library=is_library)
+    _symbols(e, target, program, res, found, is_library=is_library)
     found.loaded = res.loaded
 
 
@@ -481,7 +496,8 @@ def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
                 found.problems.append(VersionMissing(version, need.library, provider, symbols))
 
 
-def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_library: bool) -> None:
+def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: _Found, *,
+             is_library: bool) -> None:
     """Imports nobody exports, when every loaded library's exports are known.
 
     glibc binds a function called through the PLT at its first call, unless the file asks for
@@ -539,8 +555,15 @@ def _symbols(e: ElfFacts, target: Target, res: Resolution, found: _Found, *, is_
         if e.symbols.lazy_imports is None:
             found.notes.append(Note(NoteKind.BINDING_UNKNOWN))
         lazy = e.symbols.lazy_imports or frozenset()
-    # Those failing at start first: the first problem decides the outcome.
+    # Those failing at start first: the first problem decides the outcome. musl relocates the libraries
+    # before the program, and refuses IRELATIVE relocations (of this machine's numbering) in any of them.
+    irelative = IRELATIVE_RELOC.get(e.e_machine)
+    if musl and irelative is not None:
+        found.problems.extend(RelocationRefused(f.path, irelative) for f in files
+                              if f is not None and f.irelative and f is not interp)
     found.problems.extend(SymbolMissing(s) for s in missing if s.name not in lazy)
+    if musl and irelative is not None and e.symbols.irelative:
+        found.problems.append(RelocationRefused(program, irelative))
     found.problems.extend(LazySymbolMissing(s) for s in missing if s.name in lazy)
 
 

@@ -40,6 +40,7 @@ from linkcheck.verdict.checks import (
     NotAProgram,
     Note,
     NoteKind,
+    RelocationRefused,
     ScriptInterpreterMissing,
     SymbolMissing,
     VersionMissing,
@@ -209,6 +210,12 @@ class _Words:
             return (Problem(Outcome.MISSING_SYMBOL_VERSION, version, program,
                             f"{provider.path} has no {version} (highest {top})", symbols=p.symbols,
                             provider=provider.path, provider_highest=top), why, [])
+        if isinstance(p, RelocationRefused):
+            return (Problem(Outcome.UNSUPPORTED_RELOCATION, f"relocation type {p.type}", p.path,
+                            f"IRELATIVE relocations (type {p.type}): musl does not support them"),
+                    f"{p.path} has IRELATIVE relocations (an IFUNC resolved at load time, type {p.type}); "
+                    "musl's loader has no IFUNC support and refuses the file.",
+                    ["build it without IFUNCs (or against musl), or run it on a glibc image"])
         s = p.symbol
         if isinstance(p, LazySymbolMissing):
             return (Problem(Outcome.STARTS_THEN_FAILS, s.name, program,
@@ -257,7 +264,8 @@ class _Words:
         program, target = self.program, self.target
         shell = shell_of(target)
         first = decisive[0]
-        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing, LazySymbolMissing)):
+        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing, LazySymbolMissing,
+                              RelocationRefused)):
             musl = self.family is LoaderFamily.MUSL
             stage = decisive if musl or isinstance(first, VersionMissing) else decisive[:1]
             lines = "\n".join(self._loader_line(p, musl) for p in stage)
@@ -305,6 +313,8 @@ class _Words:
             return musl_missing_library(m.name, self.load_error(m), m.needed_by)
         if isinstance(p, VersionMissing):
             return glibc_missing_version(program, p.provider.path, p.version, program)
+        if isinstance(p, RelocationRefused):
+            return f"Error relocating {p.path}: unsupported relocation type {p.type}"
         assert isinstance(p, (SymbolMissing, LazySymbolMissing))
         s = p.symbol
         if musl:
