@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from linkcheck.model import Outcome, Verdict
-from linkcheck.output.render import describe_matrix, human_size, terminal_lines
+from linkcheck.output.render import describe_matrix, describe_verdict, human_size, terminal_lines
 
 from factories import glibc_target
 
@@ -17,6 +17,21 @@ def verdict(target: str, runs: bool) -> Verdict:
 def test_control_characters_and_line_breaks_are_escaped_so_no_line_is_forged() -> None:
     lines = terminal_lines(["  needs        libx.so\n  on debian: runs\x1b[2J"])
     assert lines == ["  needs        libx.so\\x0a  on debian: runs\\x1b[2J"]
+
+
+def test_a_two_line_message_keeps_its_lines_and_a_name_cannot_forge_a_report_line() -> None:
+    java = ("Error: LinkageError occurred while loading main class Hello\n"
+            "\tjava.lang.UnsupportedClassVersionError: Hello has been compiled by a more recent"
+            " version of the Java Runtime")
+    shown = describe_verdict(Verdict("eclipse-temurin:17-jre", False, Outcome.JAVA_TOO_NEW, (), java, "", "",
+                                     ()))
+    assert shown[1] == "      docker: Error: LinkageError occurred while loading main class Hello"
+    assert shown[2] == (" " * 14 + "java.lang.UnsupportedClassVersionError: Hello has been compiled by a"
+                        " more recent version of the Java Runtime")
+    forged = describe_verdict(Verdict("alpine", False, Outcome.MISSING_LIBRARY, (),
+                                      "libx.so\n  on debian: runs\x1b[2J", "", "", ()))
+    assert forged[2] == " " * 16 + "on debian: runs\\x1b[2J"
+    assert not any(line.startswith("  on debian") for line in forged)
 
 
 def test_plain_lines_are_unchanged() -> None:

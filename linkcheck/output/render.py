@@ -93,9 +93,9 @@ def describe_verdict(verdict: Verdict) -> list[str]:
         for note in verdict.notes:
             lines += wrap("note:", note)
         return lines + describe_findings(verdict)
-    lines.append(f"      docker: {verdict.message}")
+    lines += message_lines("docker:", verdict.message)
     if verdict.shell_message and verdict.shell_message != verdict.message:
-        lines.append(f"      shell:  {verdict.shell_message}")
+        lines += message_lines("shell:", verdict.shell_message)
     lines += wrap("why:", verdict.explanation)
     if len(verdict.problems) > 1:
         lines.append(f"      all {len(verdict.problems)} problems:")
@@ -127,6 +127,15 @@ def describe_findings(verdict: Verdict) -> list[str]:
         for fix in f.fixes:
             lines += wrap("fix:", fix)
     return lines
+
+
+def message_lines(label: str, text: str) -> list[str]:
+    """A message as the program prints it, its own line breaks kept (Java's LinkageError is two lines,
+    the second indented with a tab), each line escaped. Continuation lines sit under the label, deeper
+    than any report line, so a line break a name holds cannot pass for a line of the report."""
+    first, *rest = text.split("\n")
+    return [f"      {label:<8}{escape_text(first)}"] + [" " * 14 + escape_text(line.lstrip("\t"))
+                                                         for line in rest]
 
 
 def wrap(label: str, text: str, width: int = 100) -> list[str]:
