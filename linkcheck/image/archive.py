@@ -32,8 +32,6 @@ import mmap
 import os
 import posixpath
 import stat
-import tarfile
-import tempfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -103,6 +101,8 @@ class _Files:
 
     def spool(self) -> BinaryIO:
         if self._spool is None:
+            import tempfile  # here, not at the top: a cached image's layers are read in place (~5 ms)
+
             self._spool = tempfile.TemporaryFile(prefix="linkcheck-image-")  # noqa: SIM115 (owned here)
         return self._spool
 
@@ -147,6 +147,8 @@ class _Files:
             raise OSError(errno.EIO, "archive shorter than its index")  # mapping past the end: SIGBUS
         if pos % mmap.ALLOCATIONGRANULARITY == 0:
             return mmap.mmap(fd, length, offset=pos, access=mmap.ACCESS_READ)
+        import tempfile  # here, not at the top: see spool()
+
         with tempfile.TemporaryFile(prefix="linkcheck-member-") as copy:
             _copy_range(fd, copy.fileno(), pos, length)
             return mmap.mmap(copy.fileno(), length, access=mmap.ACCESS_READ)
@@ -504,6 +506,8 @@ def open_image_tree(
     ``platform`` ("linux/arm64", "arm64" ...) picks the image from a multi-platform index; by default
     the host's. Raises ArchiveError (one line) for anything that cannot be read safely; the caller owns
     the returned tree and should ``close()`` it (or use ``with``)."""
+    import tarfile  # here, not at the top: a cached image is read without it (~5 ms)
+
     try:
         choice = PlatformChoice.parse(platform)
         with ImageBuilder(path, limits) as builder:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import BinaryIO
@@ -133,6 +132,8 @@ class RegistryCache:
 
     @contextmanager
     def _writing(self, path: str) -> Iterator[BinaryIO]:
+        import tempfile  # here, not at the top: a cached check writes nothing (~5 ms)
+
         directory = os.path.dirname(path)
         try:
             os.makedirs(directory, exist_ok=True)

@@ -24,13 +24,15 @@ from __future__ import annotations
 import enum
 import posixpath
 import stat
-import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from linkcheck.errors import ArchiveError
 from linkcheck.image.tree import MAX_SYMLINKS, EntryKind, TreeEntry
+
+if TYPE_CHECKING:
+    import tarfile
 
 # Linux's PATH_MAX, with its terminating NUL: the longest path a runtime can create in one call.
 PATH_MAX = 4096
@@ -92,6 +94,8 @@ def tar_members(stream: BinaryIO, size: int, what: str) -> Iterator[Member]:
     """The members of the tar read from ``stream`` (``size`` bytes from its start; it need not be
     seekable), one header at a time; ArchiveError starting with ``what`` when it is not a tar, is cut
     short, or a member's data runs past its end."""
+    import tarfile  # here, not at the top: a cached image's members are listed already (~5 ms)
+
     try:
         # A seekable stream skips member data; any other ("r|": a pipe, a download) is read through.
         mode = "r:" if stream.seekable() else "r|"

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from linkcheck.errors import LinkcheckError, TargetError
@@ -40,7 +40,8 @@ RUNTIME_FORMAT = "linkcheck-runtime-profiles/1"
 INDEX_FORMAT = "linkcheck-runtime-index/1"
 RUNTIME_FACTS = ("base", "runtime", "path_env", "size_bytes")
 MAX_RELEASE_BYTES = 64 << 10
-_PACKAGE = "linkcheck.image.runtime_profiles"
+# A plain path, as target.py's PROFILES_DIR: importlib.resources would cost ~10 ms of imports per check.
+_PROFILES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime_profiles")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -389,7 +390,8 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
 
 def _read_json(name: str) -> Any:
     try:
-        text = (resources.files(_PACKAGE) / name).read_text(encoding="utf-8")
+        with open(os.path.join(_PROFILES_DIR, name), encoding="utf-8") as f:
+            text = f.read()
     except OSError as e:
         raise TargetError(f"runtime profile {name}: cannot be read: {e.strerror or e}") from None
     try:
