@@ -160,17 +160,18 @@ class _Strtab:
         self.cache: dict[int, str] = {}
         self.budget = 4 * len(raw) + (1 << 20)
         self.exhausted = False
+        # No string starts after the last NUL: answered without searching (a tail without NUL would
+        # otherwise be searched again by every name pointing into it).
+        self.last_nul = raw.rfind(b"\0")
 
     def get(self, offset: int) -> str | None:
         s = self.cache.get(offset)
         if s is not None:
             return s
         raw = self.raw
-        if offset >= len(raw):
+        if offset > self.last_nul:
             return None
         end = raw.find(b"\0", offset)
-        if end < 0:
-            return None
         if end - offset > self.budget:
             self.exhausted = True
             return None
@@ -232,6 +233,8 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
                 f"runs past the end of the file ({size} bytes)"
             )
         interp_at: tuple[int, int] | None = None
+        seen_loads: set[tuple[int, int, int]] = set()
+        seen_notes: set[tuple[int, int, int]] = set()
         if e_phentsize == lay.phdr.size:
             phdrs = list(lay.phdr.iter_unpack(data[e_phoff : e_phoff + e_phnum * e_phentsize]))
         else:
@@ -242,12 +245,16 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
             else:
                 p_type, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, _p_flags, p_align = ph
             if p_type == PT_LOAD:
-                r.loads.append((p_vaddr, p_filesz, p_offset))
+                load = (p_vaddr, p_filesz, p_offset)
+                if load not in seen_loads:  # a repeated header adds nothing but work
+                    seen_loads.add(load)
+                    r.loads.append(load)
             elif p_type == PT_INTERP and interp_at is None:
                 interp_at = (p_offset, p_filesz)
             elif p_type == PT_DYNAMIC and dynamic is None:
                 dynamic = (p_offset, p_filesz)
-            elif p_type == PT_NOTE:
+            elif p_type == PT_NOTE and (p_offset, p_filesz, p_align) not in seen_notes:
+                seen_notes.add((p_offset, p_filesz, p_align))
                 notes.append((p_offset, p_filesz, p_align))
         if interp_at is not None:
             off, length = interp_at
@@ -565,19 +572,51 @@ def _symbol_count(
         if buckets_at + 4 * nbuckets > avail:
             raise r.bad("DT_GNU_HASH buckets run past the end of their segment")
         buckets = struct.unpack_from(f"{lay.u32[0]}{nbuckets}I", data, off + buckets_at)
-        top = max(buckets, default=0)
+        top: int = max(buckets, default=0)
         if top < symoffset:
             return int(symoffset)
         chains_at = buckets_at + 4 * nbuckets
-        i = top
-        while True:
-            pos = chains_at + 4 * (i - symoffset)
-            if pos + 4 > avail:
-                raise r.bad("DT_GNU_HASH chain runs past the end of its segment")
-            if struct.unpack_from(lay.u32, data, off + pos)[0] & 1:
-                return i + 1
-            i += 1
+        first: int = chains_at + 4 * (top - symoffset)
+        end = first + (avail - first) // 4 * 4
+        low = 0 if lay.u32[0] == "<" else 3  # the byte holding each chain word's low bit
+        # The chain ends at the first odd word: searched a chunk at a time at C speed (a byte
+        # column, odd bytes marked), so a chain over a gigabyte of zeros is one pass, not a loop.
+        pos = first
+        release = _Releaser(data, off + pos)
+        while pos < end:
+            chunk_end = min(end, pos + _CHAIN_CHUNK)
+            chunk = data[off + pos : off + chunk_end]  # a plain slice: a stepped one of a mapping is slow
+            if chunk != _ZEROS[: len(chunk)]:  # zeros are even words: no end of chain there
+                hit: int = chunk[low::4].translate(_ODD).find(1)
+                if hit >= 0:
+                    return top + (pos - first) // 4 + hit + 1
+            release.upto(off + chunk_end)
+            pos = chunk_end
+        raise r.bad("DT_GNU_HASH chain runs past the end of its segment")
     return None
+
+
+_CHAIN_CHUNK = 1 << 22
+_ZEROS = bytes(_CHAIN_CHUNK)
+_ODD = bytes(i & 1 for i in range(256))
+
+
+class _Releaser:
+    """Drops the pages of a mapping as a scan moves past them, so that scanning a huge (or sparse) file
+    does not leave it all resident. Only whole 2 MiB blocks are dropped (the page cache may map a file
+    in huge pages, which a partial drop keeps), each once the scan is past its end."""
+
+    _BLOCK = 2 << 20
+
+    def __init__(self, data: _Data, start: int) -> None:
+        self.mapping = data if isinstance(data, mmap.mmap) else None
+        self.done = -(-start // self._BLOCK) * self._BLOCK
+
+    def upto(self, offset: int) -> None:
+        end = offset // self._BLOCK * self._BLOCK
+        if self.mapping is not None and end > self.done:
+            self.mapping.madvise(mmap.MADV_DONTNEED, self.done, end - self.done)
+            self.done = end
 
 
 class _SymbolTable:
@@ -588,12 +627,14 @@ class _SymbolTable:
     __slots__ = (
         "sym", "is64", "swap", "strtab", "versym", "vmap", "relocs", "irelative", "mips64", "warnings",
         "copy",
+        "origin",
     )
 
     def __init__(
         self, sym: bytes, is64: bool, swap: bool, strtab: _Strtab, versym: bytes | None, vmap: _VersionMap,
         relocs: list[tuple[bytes, int, bool]], irelative: int | None, mips64: bool, warnings: list[str],
         copy: int | None = None,
+        origin: array.array[int] | None = None,
     ) -> None:
         self.sym = sym  # the entries, index 0 included
         self.is64 = is64
@@ -606,6 +647,7 @@ class _SymbolTable:
         self.mips64 = mips64  # MIPS64's r_info is laid out differently: relocations not decoded
         self.warnings = warnings  # found while locating the tables
         self.copy = copy  # this machine's COPY type, if it has one
+        self.origin = origin  # for a compacted table: each entry's index in the file's table
 
     def decode(self) -> DecodedSymbols:
         imports, exports, index, special, warnings = _decode_symbols(self)
@@ -663,24 +705,64 @@ def _locate_symbols(
     warnings: list[str] = []
     sym = b""
     versym = None
+    origin: array.array[int] | None = None
     count = _checked_symbol_count(r, lay, dyn, named, warnings) if DT_SYMTAB in dyn else None
     if count is not None and count > 1:
         off = r.addr(dyn[DT_SYMTAB][0], "DT_SYMTAB")[0]
-        sym = bytes(data[off : off + count * esz])
+        voff = None
         if DT_VERSYM in dyn:
             try:
                 voff, vavail = r.addr(dyn[DT_VERSYM][0], "DT_VERSYM")
-                if 2 * count <= vavail:
-                    versym = bytes(data[voff : voff + 2 * count])
-                else:
+                if 2 * count > vavail:
+                    voff = None
                     warnings.append("DT_VERSYM table is shorter than the symbol table; versions not read")
             except MalformedElfError as exc:
                 warnings.append(f"symbol versions not read: {_tail(exc)}")
+        if count * esz <= _COPY_LIMIT:
+            sym = bytes(data[off : off + count * esz])
+            versym = None if voff is None else bytes(data[voff : voff + 2 * count])
+        else:
+            sym, versym, origin = _compact_symbols(r, off, count, esz, voff)
     relocs = _locate_relocations(r, lay, dyn, warnings)
     if not sym and not relocs and not warnings:
         return None
     return _SymbolTable(sym, lay.is64, swap, strtab, versym, vmap, relocs, IRELATIVE_RELOC.get(r.e_machine),
-                        r.e_machine == EM_MIPS and lay.is64, warnings, COPY_RELOC.get(r.e_machine))
+                        r.e_machine == EM_MIPS and lay.is64, warnings, COPY_RELOC.get(r.e_machine), origin)
+
+
+# A symbol table up to this size is copied whole (a memcpy); a larger one (no real library comes near:
+# 8 MiB is over 300,000 symbols) keeps only the entries that can matter, read a chunk at a time, so
+# what it costs is bounded by the symbols the file really holds, not by the count it claims.
+_COPY_LIMIT = 8 << 20
+_SYM_CHUNK = 1 << 22
+
+
+def _compact_symbols(
+    r: _Reader, off: int, count: int, esz: int, voff: int | None
+) -> tuple[bytes, bytes | None, array.array[int]]:
+    """The global/weak entries of a huge symbol table, their versym words and original indexes."""
+    data = r.data
+    info_at = 4 if esz == 24 else 12
+    per_chunk = _SYM_CHUNK // esz
+    kept: list[bytes] = []
+    versions: list[bytes] = []
+    origin = array.array("I")
+    release = _Releaser(data, off)
+    zeros = bytes(per_chunk * esz)
+    for first in range(0, count, per_chunk):
+        n = min(per_chunk, count - first)
+        start = off + first * esz
+        chunk = data[start : start + n * esz]
+        mask = b"" if chunk == zeros else chunk[info_at::esz].translate(_KEEP_INFO)  # zeros: local
+        if mask.find(1) >= 0:
+            for j in itertools.compress(range(n), mask):
+                kept.append(bytes(chunk[j * esz : (j + 1) * esz]))
+                origin.append(first + j)
+                if voff is not None:
+                    at = voff + 2 * (first + j)
+                    versions.append(bytes(data[at : at + 2]))
+        release.upto(start + n * esz)
+    return b"".join(kept), (b"".join(versions) if voff is not None else None), origin
 
 
 def _checked_symbol_count(
@@ -789,26 +871,28 @@ def _decode_symbols(t: _SymbolTable) -> _Decoded:
     index: dict[int, str] = {}
     special: dict[int, str] = {}
     vmap = t.vmap
-    for i in itertools.compress(range(count), info.translate(_KEEP_INFO)):
+    origin = t.origin
+    for j in itertools.compress(range(count), info.translate(_KEEP_INFO)):
+        i = j if origin is None else origin[j]
         if i == 0:
             continue
-        name = get(names[i])
+        name = get(names[j])
         if not name:  # empty, outside the table, or past the decoding cap
             continue
         version = library = None
         hidden = False
         if versym is not None:
-            vs = versym[i]
+            vs = versym[j]
             if vs & 0x7FFF > 1:
                 got = vmap.get(vs & 0x7FFF)
                 if got is not None:
                     version, library = got
                 hidden = vs >= 0x8000
-        if shndx[i] == 0:
-            imports.append(SymbolImport(name, version, library, info[i] >> 4 == STB_WEAK))
+        if shndx[j] == 0:
+            imports.append(SymbolImport(name, version, library, info[j] >> 4 == STB_WEAK))
             index[i] = name
         else:
-            ifunc = info[i] & 0xF == STT_GNU_IFUNC
+            ifunc = info[j] & 0xF == STT_GNU_IFUNC
             exports.append(SymbolExport(name, version, hidden, ifunc))
             if ifunc or hidden:
                 special[i] = name
@@ -823,8 +907,12 @@ def _decode_symbols(t: _SymbolTable) -> _Decoded:
 
 
 def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:
-    """(owner name, type) of every note in the PT_NOTE segments."""
+    """(owner name, type) of every note in the PT_NOTE segments. Each note record is read once
+    (segments that overlap share them), and at most as many records as the file could hold twice over,
+    so that thousands of headers over the same bytes cost what the bytes cost."""
     out: set[tuple[str, int]] = set()
+    visited: set[tuple[int, int]] = set()
+    budget = 2 * (r.size // 12) + 64
     for off, length, align in notes:
         if not r.fits(off, length):
             r.warn(f"PT_NOTE at {off:#x} runs past the end of the file")
@@ -832,6 +920,13 @@ def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> 
         step = 8 if align == 8 else 4
         pos, end = off, off + length
         while pos + 12 <= end:
+            if (pos, step) in visited:
+                break  # read from here on already
+            if budget == 0:
+                r.warn("note segments overlap far more than a linker writes them; some notes not read")
+                return out
+            visited.add((pos, step))
+            budget -= 1
             namesz, descsz, ntype = lay.nhdr.unpack_from(r.data, pos)
             name_at = pos + 12
             desc_at = name_at + -(-namesz // step) * step
@@ -900,15 +995,24 @@ def _section_text(r: _Reader, sec: _Section | None) -> bytes:
 
 
 def _scan_go_buildinfo(r: _Reader) -> GoBuildInfo | None:
-    """Look for the build info blob at the start of each loaded segment (bounded)."""
+    """Look for the build info blob at the start of each loaded segment (bounded). Each byte of the
+    file is searched once however many segments cover it."""
     data = r.data
-    for _vaddr, filesz, offset in r.loads:
-        end = min(offset + filesz, offset + _GO_SCAN_LIMIT, r.size)
-        if offset >= end:
+    scanned: list[tuple[int, int]] = []  # searched ranges, merged
+    for offset, end, seg_end in sorted({(o, min(o + f, o + _GO_SCAN_LIMIT, r.size), min(o + f, r.size))
+                                        for _v, f, o in r.loads}):
+        start = offset
+        if scanned and scanned[-1][1] > start:
+            start = max(start, scanned[-1][1] - len(GO_BUILDINFO_MAGIC) + 1)
+        if start >= end:
             continue
-        at = data.find(GO_BUILDINFO_MAGIC, offset, end)
+        at = data.find(GO_BUILDINFO_MAGIC, start, end)
         if at >= 0:
-            return _go_buildinfo_at(r, at, min(offset + filesz, r.size))
+            return _go_buildinfo_at(r, at, seg_end)
+        if scanned and scanned[-1][1] >= offset:
+            scanned[-1] = (scanned[-1][0], max(scanned[-1][1], end))
+        else:
+            scanned.append((offset, end))
     return None
 
 
