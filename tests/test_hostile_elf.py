@@ -849,9 +849,15 @@ analysis = analyze(path)
 elf = analysis.elf
 facts = (len(elf.imports), len(elf.exports), elf.symbols.warnings, elf.warnings) if elf else None
 after = resource.getrusage(resource.RUSAGE_SELF)
-path.unlink()
 cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-print(json.dumps({"cpu": cpu, "rss": after.ru_maxrss * 1024, "facts": repr(facts)}))
+# The cost of looking at every byte once, in the same process, to tell a busy machine from slow code.
+with open(path, "rb") as f:
+    while f.read(1 << 22):
+        pass
+done = resource.getrusage(resource.RUSAGE_SELF)
+path.unlink()
+once = done.ru_utime + done.ru_stime - after.ru_utime - after.ru_stime
+print(json.dumps({"cpu": cpu, "read_once": once, "rss": after.ru_maxrss * 1024, "facts": repr(facts)}))
 """
 
 
@@ -860,5 +866,6 @@ def test_hostile_counts_cost_what_the_file_holds(case: str) -> None:
     proc = subprocess.run([sys.executable, "-c", _MEASURE, case], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, check=True)
     got = json.loads(proc.stdout)
-    assert got["cpu"] < _BOUND_SECONDS, got
+    # Under 2 s here when the machine is idle; on a loaded one, within a few plain reads of the file.
+    assert got["cpu"] < max(_BOUND_SECONDS, 4 * got["read_once"]), got
     assert got["rss"] < _BOUND_RSS, got
