@@ -838,12 +838,18 @@ _BOUND_SECONDS = 2.0  # CPU seconds, the floor of issue 12 (CPU time: a busy mac
 _BOUND_RSS = 200 << 20
 
 _MEASURE = """
-import json, resource, sys, tempfile
+import json, mmap, os, resource, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, "tests")
 import hostile_inputs
 from linkcheck.facts.reader import analyze
 path = hostile_inputs.GENERATORS[sys.argv[1]](Path(tempfile.mkdtemp()) / "input")
+
+def cold():  # both measurements start with none of the file's pages cached
+    with open(path, "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+cold()
 before = resource.getrusage(resource.RUSAGE_SELF)
 analysis = analyze(path)
 elf = analysis.elf
@@ -851,9 +857,12 @@ facts = (len(elf.imports), len(elf.exports), elf.symbols.warnings, elf.warnings)
 after = resource.getrusage(resource.RUSAGE_SELF)
 cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 # The cost of looking at every byte once, in the same process, to tell a busy machine from slow code.
-with open(path, "rb") as f:
-    while f.read(1 << 22):
-        pass
+cold()
+after = resource.getrusage(resource.RUSAGE_SELF)
+with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+    for at in range(0, len(m), 1 << 22):  # as the reader reads a large file: a mapping, in slices
+        m[at : at + (1 << 22)]
+        m.madvise(mmap.MADV_DONTNEED, at, min(1 << 22, len(m) - at))
 done = resource.getrusage(resource.RUSAGE_SELF)
 path.unlink()
 once = done.ru_utime + done.ru_stime - after.ru_utime - after.ru_stime
@@ -866,6 +875,7 @@ def test_hostile_counts_cost_what_the_file_holds(case: str) -> None:
     proc = subprocess.run([sys.executable, "-c", _MEASURE, case], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, check=True)
     got = json.loads(proc.stdout)
-    # Under 2 s here when the machine is idle; on a loaded one, within a few plain reads of the file.
-    assert got["cpu"] < max(_BOUND_SECONDS, 4 * got["read_once"]), got
+    # Under 2 s here when the machine is idle (scripts/fuzz.py --bounds reports the figures); on a loaded
+    # one, within a small multiple of one plain pass over the file's bytes: linear, whatever it claims.
+    assert got["cpu"] < max(_BOUND_SECONDS, 8 * got["read_once"]), got
     assert got["rss"] < _BOUND_RSS, got
