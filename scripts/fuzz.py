@@ -34,6 +34,11 @@ Generator classes (``--generators``, each given an equal share of the time befor
   tests/test_escape.py.
 
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
+
+With --bounds it fuzzes nothing: it runs each generator of tests/hostile_inputs.py (issue 12's classes:
+huge declared counts, many headers, long chains, many needed libraries and versions), reads and checks
+each input in a fresh process, and prints its CPU time and peak RSS against the bounds (2 x --slow
+seconds, 200 MB).
 """
 
 from __future__ import annotations
@@ -350,6 +355,45 @@ def run_images(c: Campaign, deadline: float, seed: int) -> None:
                 c.failures[problem] += 1
                 if c.failures[problem] == 1:
                     c.save(data, problem)
+def run_bounds(seconds: float, rss: int) -> int:
+    """Each hostile-input generator, read (and checked against debian:bookworm-slim) in a fresh process;
+    a row per input with its CPU seconds and peak RSS, and a failure when either is over its bound."""
+    import json
+    import subprocess
+
+    script = """
+import json, resource, sys, tempfile
+from pathlib import Path
+import hostile_inputs, linkcheck
+from linkcheck.facts.reader import analyze
+path = hostile_inputs.GENERATORS[sys.argv[1]](Path(tempfile.mkdtemp()) / "input")
+target = linkcheck.load_target("debian:bookworm-slim", platform="amd64")
+before = resource.getrusage(resource.RUSAGE_SELF)
+analysis = analyze(path)
+if analysis.elf is not None:
+    _ = (analysis.elf.imports, analysis.elf.exports, analysis.elf.symbols.warnings)
+verdict = linkcheck.check(analysis, target)
+after = resource.getrusage(resource.RUSAGE_SELF)
+path.unlink()
+print(json.dumps({"cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                  "rss": after.ru_maxrss * 1024, "outcome": verdict.outcome.value}))
+"""
+    from hostile_inputs import GENERATORS
+
+    failed = 0
+    for name in GENERATORS:
+        proc = subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}, check=False)
+        if proc.returncode != 0:
+            print(f"{name}: failed: {proc.stderr.strip().splitlines()[-1:]}")
+            failed += 1
+            continue
+        got = json.loads(proc.stdout)
+        over = got["cpu"] > seconds or got["rss"] > rss
+        failed += over
+        print(f"{name:<45} {got['cpu']:6.2f} s CPU {got['rss'] >> 20:5d} MB  {got['outcome']}"
+              + ("  OVER THE BOUND" if over else ""))
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,7 +528,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generators", default=",".join(GENERATORS),
                     help=f"generator classes run before the engine, comma-separated ({', '.join(GENERATORS)};"
                          " '' for none): each gets an equal share of the time")
+    ap.add_argument("--bounds", action="store_true",
+                    help="instead of fuzzing: run each generator of tests/hostile_inputs.py (huge declared "
+                         "counts, many headers, long chains) and report its CPU time and peak RSS")
     args = ap.parse_args(argv)
+    if args.bounds:
+        return run_bounds(args.slow * 2, 200 << 20)
     if args.images:
         c = Campaign(args.slow, args.strict, args.out)
         start = time.monotonic()
