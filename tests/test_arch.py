@@ -6,11 +6,11 @@ import pytest
 
 from linkcheck.errors import UsageError
 from linkcheck.facts.arch import (
+    ABIS,
+    abi_of,
     docker_arch_of,
-    glibc_loader,
     libc_of_interpreter,
     machine_names,
-    musl_loader,
     normalize_arch,
 )
 from linkcheck.model import Libc
@@ -52,21 +52,22 @@ def test_machine_names(e_machine: int, cls: int, endian: str, flags: int, machin
         ("armel", "/lib/ld-linux.so.3", "/lib/ld-musl-arm.so.1"),
         ("riscv64", "/lib/ld-linux-riscv64-lp64d.so.1", "/lib/ld-musl-riscv64.so.1"),
         ("ppc64le", "/lib64/ld64.so.2", "/lib/ld-musl-powerpc64le.so.1"),
-        ("ppc64", "/lib64/ld64.so.1", "/lib/ld-musl-powerpc64.so.1"),
         ("s390x", "/lib/ld64.so.1", "/lib/ld-musl-s390x.so.1"),
-        ("mips", "/lib/ld.so.1", "/lib/ld-musl-mips.so.1"),
-        ("mipsle", "/lib/ld.so.1", "/lib/ld-musl-mipsel.so.1"),
     ],
 )
 def test_loaders(machine: str, glibc: str, musl: str) -> None:
-    assert glibc_loader(machine) == glibc
-    assert musl_loader(machine) == musl
+    abi = abi_of(machine)
+    assert abi is not None and abi.glibc_loader == glibc and abi.musl_loader == musl
     assert libc_of_interpreter(glibc) is Libc.GLIBC
     assert libc_of_interpreter(musl) is Libc.MUSL
+    assert libc_of_interpreter(abi.uclibc_loader) is Libc.UCLIBC
 
 
-def test_no_loader_for_unknown_machines() -> None:
-    assert glibc_loader("unknown-9999") is None and musl_loader("unknown-9999") is None
+def test_the_abi_table_is_consistent_with_the_machine_names() -> None:
+    for abi in ABIS:
+        assert docker_arch_of(abi.machine) == abi.docker_arch
+        assert normalize_arch(abi.machine) == abi.machine
+    assert abi_of("unknown-9999") is None
 
 
 @pytest.mark.parametrize(

@@ -337,16 +337,6 @@ def test_real_busybox_musl_root_has_no_loader(tmp_path: Path) -> None:
     assert t.machine == "x86_64" and t.loaders == () and t.libc is Libc.NONE
 
 
-def test_abi_table_agrees_with_arch_module() -> None:
-    arch = pytest.importorskip("linkcheck.facts.arch")
-    from linkcheck.image.rootfs import _ABIS, _musl_loader
-
-    for abi in _ABIS:
-        assert arch.glibc_loader(abi.machine) == abi.glibc_loader
-        assert arch.musl_loader(abi.machine) == _musl_loader(abi)
-        assert arch.docker_arch_of(abi.machine) == abi.docker_arch
-
-
 @given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=6))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_ld_so_conf_any_include_graph_terminates_without_repeats(tmp_path_factory: pytest.TempPathFactory,

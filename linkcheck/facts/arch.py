@@ -8,6 +8,7 @@ as small tables.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 
 from linkcheck.errors import UsageError
 from linkcheck.model import Libc
@@ -83,46 +84,48 @@ _DOCKER_ARCH = {
     "sparc64": "sparc64",
 }
 
-# The program interpreter glibc installs, per machine (the ABI's PT_INTERP).
-_GLIBC_LOADERS = {
-    "x86_64": "/lib64/ld-linux-x86-64.so.2",
-    "x32": "/libx32/ld-linux-x32.so.2",
-    "i386": "/lib/ld-linux.so.2",
-    "aarch64": "/lib/ld-linux-aarch64.so.1",
-    "armhf": "/lib/ld-linux-armhf.so.3",
-    "armel": "/lib/ld-linux.so.3",
-    "riscv64": "/lib/ld-linux-riscv64-lp64d.so.1",
-    "ppc64le": "/lib64/ld64.so.2",
-    "ppc64": "/lib64/ld64.so.1",
-    "ppc": "/lib/ld.so.1",
-    "s390x": "/lib/ld64.so.1",
-    "mips": "/lib/ld.so.1",
-    "mipsle": "/lib/ld.so.1",
-    "mips64": "/lib64/ld.so.1",
-    "mips64le": "/lib64/ld.so.1",
-    "loongarch64": "/lib64/ld-linux-loongarch-lp64d.so.1",
-    "sparc64": "/lib64/ld-linux.so.2",
-}
+@dataclass(frozen=True, slots=True)
+class Abi:
+    """ABI facts about one machine that never vary: the psABI fixes the interpreter paths, Debian the
+    multiarch tuple. The one table of them; root filesystems are read with it (image/rootfs.py)."""
 
-# musl's loader is /lib/ld-musl-<name>.so.1, with musl's own architecture names.
-_MUSL_NAMES = {
-    "x86_64": "x86_64",
-    "x32": "x32",
-    "i386": "i386",
-    "aarch64": "aarch64",
-    "armhf": "armhf",
-    "armel": "arm",
-    "riscv64": "riscv64",
-    "ppc64le": "powerpc64le",
-    "ppc64": "powerpc64",
-    "ppc": "powerpc",
-    "s390x": "s390x",
-    "mips": "mips",
-    "mipsle": "mipsel",
-    "mips64": "mips64",
-    "mips64le": "mips64el",
-    "loongarch64": "loongarch64",
-}
+    machine: str
+    docker_arch: str
+    elf_class: int
+    triplet: str  # Debian multiarch tuple
+    glibc_loader: str
+    musl_arch: str  # the <arch> in /lib/ld-musl-<arch>.so.1
+    uclibc_loader: str
+
+    @property
+    def musl_loader(self) -> str:
+        return f"/lib/ld-musl-{self.musl_arch}.so.1"
+
+
+ABIS: tuple[Abi, ...] = (
+    Abi("x86_64", "amd64", 64, "x86_64-linux-gnu", "/lib64/ld-linux-x86-64.so.2", "x86_64",
+        "/lib/ld64-uClibc.so.0"),
+    Abi("aarch64", "arm64", 64, "aarch64-linux-gnu", "/lib/ld-linux-aarch64.so.1", "aarch64",
+        "/lib/ld64-uClibc.so.0"),
+    Abi("i386", "386", 32, "i386-linux-gnu", "/lib/ld-linux.so.2", "i386", "/lib/ld-uClibc.so.0"),
+    Abi("armhf", "arm", 32, "arm-linux-gnueabihf", "/lib/ld-linux-armhf.so.3", "armhf",
+        "/lib/ld-uClibc.so.0"),
+    Abi("armel", "arm", 32, "arm-linux-gnueabi", "/lib/ld-linux.so.3", "arm", "/lib/ld-uClibc.so.0"),
+    Abi("riscv64", "riscv64", 64, "riscv64-linux-gnu", "/lib/ld-linux-riscv64-lp64d.so.1", "riscv64",
+        "/lib/ld64-uClibc.so.0"),
+    Abi("ppc64le", "ppc64le", 64, "powerpc64le-linux-gnu", "/lib64/ld64.so.2", "powerpc64le",
+        "/lib/ld64-uClibc.so.0"),
+    Abi("s390x", "s390x", 64, "s390x-linux-gnu", "/lib/ld64.so.1", "s390x", "/lib/ld64-uClibc.so.0"),
+)
+
+
+def abi_of(machine: str) -> Abi | None:
+    """The ABI facts of a machine linkcheck reads root filesystems for, or None."""
+    for abi in ABIS:
+        if abi.machine == machine:
+            return abi
+    return None
+
 
 # Names people and tools use for a platform -> machine name. Keys are lower case, "linux/" removed.
 _ARCH_ALIASES = {
@@ -198,17 +201,6 @@ def machine_names(e_machine: int, elf_class: int, endianness: str, e_flags: int)
         unknown = f"unknown-{e_machine}"
         return unknown, unknown
     return machine, _DOCKER_ARCH[machine]
-
-
-def glibc_loader(machine: str) -> str | None:
-    """The PT_INTERP glibc uses on ``machine``, or None when glibc has no port there."""
-    return _GLIBC_LOADERS.get(machine)
-
-
-def musl_loader(machine: str) -> str | None:
-    """The PT_INTERP musl uses on ``machine``, or None when musl has no port there."""
-    name = _MUSL_NAMES.get(machine)
-    return None if name is None else f"/lib/ld-musl-{name}.so.1"
 
 
 def libc_of_interpreter(path: str) -> Libc:

@@ -33,10 +33,10 @@ import fnmatch
 import os
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.facts.arch import ABIS, Abi, abi_of
 from linkcheck.image.probes import probe_tree
 from linkcheck.image.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
 from linkcheck.model import (
@@ -78,55 +78,15 @@ PATH_ENTRIES_ALL_KEPT = 256
 MAX_LOADER_BYTES = 16 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class _Abi:
-    """ABI facts about one machine that never vary (the psABI fixes the interpreter paths)."""
-
-    machine: str
-    docker_arch: str
-    elf_class: int
-    triplet: str  # Debian multiarch tuple
-    glibc_loader: str
-    musl_arch: str  # the <arch> in /lib/ld-musl-<arch>.so.1
-    uclibc_loader: str
-
-
-_ABIS: tuple[_Abi, ...] = (
-    _Abi("x86_64", "amd64", 64, "x86_64-linux-gnu", "/lib64/ld-linux-x86-64.so.2", "x86_64",
-         "/lib/ld64-uClibc.so.0"),
-    _Abi("aarch64", "arm64", 64, "aarch64-linux-gnu", "/lib/ld-linux-aarch64.so.1", "aarch64",
-         "/lib/ld64-uClibc.so.0"),
-    _Abi("i386", "386", 32, "i386-linux-gnu", "/lib/ld-linux.so.2", "i386", "/lib/ld-uClibc.so.0"),
-    _Abi("armhf", "arm", 32, "arm-linux-gnueabihf", "/lib/ld-linux-armhf.so.3", "armhf",
-         "/lib/ld-uClibc.so.0"),
-    _Abi("armel", "arm", 32, "arm-linux-gnueabi", "/lib/ld-linux.so.3", "arm", "/lib/ld-uClibc.so.0"),
-    _Abi("riscv64", "riscv64", 64, "riscv64-linux-gnu", "/lib/ld-linux-riscv64-lp64d.so.1", "riscv64",
-         "/lib/ld64-uClibc.so.0"),
-    _Abi("ppc64le", "ppc64le", 64, "powerpc64le-linux-gnu", "/lib64/ld64.so.2", "powerpc64le",
-         "/lib/ld64-uClibc.so.0"),
-    _Abi("s390x", "s390x", 64, "s390x-linux-gnu", "/lib/ld64.so.1", "s390x", "/lib/ld64-uClibc.so.0"),
-)
-
 # The glibc libraries whose version nodes together make up "the glibc version" (images.md rule 1).
 _GLIBC_LIBS = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
                "libresolv.so.2")
 
 
-def _abi(machine: str) -> _Abi | None:
-    for abi in _ABIS:
-        if abi.machine == machine:
-            return abi
-    return None
-
-
-def _musl_loader(abi: _Abi) -> str:
-    return f"/lib/ld-musl-{abi.musl_arch}.so.1"
-
-
-def _loader_candidates(abi: _Abi) -> tuple[tuple[str, Libc], ...]:
+def _loader_candidates(abi: Abi) -> tuple[tuple[str, Libc], ...]:
     """Every path where a loader for ``abi`` is found in real images, canonical (PT_INTERP) path first."""
     out: list[tuple[str, Libc]] = []
-    for canonical, libc in ((abi.glibc_loader, Libc.GLIBC), (_musl_loader(abi), Libc.MUSL),
+    for canonical, libc in ((abi.glibc_loader, Libc.GLIBC), (abi.musl_loader, Libc.MUSL),
                             (abi.uclibc_loader, Libc.UCLIBC)):
         base = posixpath.basename(canonical)
         dirs = [posixpath.dirname(canonical), "/lib", "/lib64", f"/lib/{abi.triplet}", "/usr/lib",
@@ -315,7 +275,7 @@ def _read_elf(tree: Tree, path: str) -> ElfFacts | None:
 
 def _detect_machine(tree: Tree) -> tuple[str, str, str] | None:
     """(machine, docker_arch, evidence path), or None when no ELF file tells."""
-    for abi in _ABIS:
+    for abi in ABIS:
         for path, _libc in _loader_candidates(abi):
             if _is_regular(tree, path) is not None:
                 read = _elf_machine(tree, path)
@@ -323,7 +283,7 @@ def _detect_machine(tree: Tree) -> tuple[str, str, str] | None:
                     return read[0], read[1], path
                 return abi.machine, abi.docker_arch, path
     probes = ["/bin/sh", "/bin/busybox", "/usr/bin/env", "/bin/env"]
-    for abi in _ABIS:
+    for abi in ABIS:
         probes += [f"/lib/{abi.triplet}/libc.so.6", f"/usr/lib/{abi.triplet}/libc.so.6"]
     probes += ["/lib/libc.so.6", "/usr/lib/libc.so.6", "/lib64/libc.so.6", "/usr/lib64/libc.so.6"]
     for path in probes:
@@ -333,12 +293,12 @@ def _detect_machine(tree: Tree) -> tuple[str, str, str] | None:
     return None
 
 
-def _loaders(tree: Tree, abi: _Abi) -> tuple[tuple[str, Libc], ...]:
+def _loaders(tree: Tree, abi: Abi) -> tuple[tuple[str, Libc], ...]:
     return tuple((path, flavour) for path, flavour in _loader_candidates(abi)
                  if _is_regular(tree, path) is not None)
 
 
-def _loader_system_dirs(tree: Tree, loader: str | None, abi: _Abi) -> tuple[tuple[str, ...], str]:
+def _loader_system_dirs(tree: Tree, loader: str | None, abi: Abi) -> tuple[tuple[str, ...], str]:
     """The glibc loader's built-in directories, and how they were learnt."""
     debian = (f"/lib/{abi.triplet}", f"/usr/lib/{abi.triplet}", "/lib", "/usr/lib")
     upstream = ("/lib64", "/usr/lib64") if abi.elf_class == 64 else ("/lib", "/usr/lib")
@@ -459,7 +419,7 @@ class _Globber:
         return tuple(p for p in paths if resolve(self._tree, p) is not None)
 
 
-def _musl_dirs(tree: Tree, abi: _Abi) -> tuple[SearchDir, ...]:
+def _musl_dirs(tree: Tree, abi: Abi) -> tuple[SearchDir, ...]:
     conf = f"/etc/ld-musl-{abi.musl_arch}.path"
     text = _read_text(tree, conf)
     if text is None:
@@ -545,7 +505,7 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
     machine, docker_arch, evidence = detected
     how_machine = f"{where}: ELF header of {evidence}" if evidence else f"{where}: the image config"
     sources: list[Source] = [Source("machine", SourceHow.READ_FROM_ROOT, how_machine)]
-    abi = _abi(machine)
+    abi = abi_of(machine)
     found_loaders = _loaders(tree, abi) if abi is not None else ()
     loaders = tuple(path for path, _ in found_loaders)
     flavours = [flavour for _, flavour in found_loaders]
