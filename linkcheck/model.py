@@ -54,6 +54,7 @@ class Linkage(str, enum.Enum):
     BIONIC_DYNAMIC = "bionic-dynamic"
     UNKNOWN_DYNAMIC = "unknown-dynamic"  # dynamic, but neither loader nor libraries name a known libc
     NO_LIBC = "no-libc"  # a shared library (or dynamic object) that depends on no libc
+    NOT_LINUX = "not-linux"  # another system's program (FreeBSD, NetBSD, OpenBSD, Solaris ...)
     OBJECT = "object"  # ET_REL / ET_CORE: not something the kernel runs
     SCRIPT = "script"
     NOT_APPLICABLE = "not-applicable"  # not a program linkcheck can classify (PE, Mach-O, data ...)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.facts.classify import classify, libc_of_needs
+from linkcheck.facts.classify import ElfEvidence, classify, libc_of_needs
 from linkcheck.facts.elf import parse_elf
 from linkcheck.model import ElfType, Libc, Linkage, VersionNeed
 
@@ -27,7 +27,9 @@ def run(
     android: bool = False,
     debug_tag: bool = False,
 ) -> tuple[Libc, Linkage, str]:
-    return classify(elf_type, interpreter, needed, soname, version_needs, pie_flag, entry, android, debug_tag)
+    evidence = ElfEvidence(elf_type, interpreter, needed, soname, version_needs, pie_flag, entry, android,
+                           debug_tag)
+    return classify(evidence)
 
 
 def test_object_files_are_not_programs() -> None:
@@ -164,3 +166,62 @@ def test_real_static_pie_without_its_pie_flag() -> None:
 def test_real_leaf_library() -> None:
     facts = parse_elf(_fixture("libnolibc.so"), "x")
     assert (facts.libc, facts.linkage, facts.pie) == (Libc.NONE, Linkage.NO_LIBC, False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Other systems' programs (issue 11): EI_OSABI, their loaders' paths and their ELF notes decide, and
+# Linux's own loader paths that look alike (glibc's /lib/ld.so.1 on PowerPC and MIPS) do not.
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("evidence", "system"), [
+    (ElfEvidence(ElfType.EXEC, "/libexec/ld-elf.so.1", ("libc.so.7",), osabi=9), "FreeBSD"),
+    (ElfEvidence(ElfType.EXEC, None, (), osabi=9), "FreeBSD"),  # static: EI_OSABI alone
+    (ElfEvidence(ElfType.DYN, "/usr/libexec/ld.elf_so", ("libc.so.12",)), "NetBSD"),
+    (ElfEvidence(ElfType.DYN, None, ("libc.so.12",), note_owners=frozenset({"NetBSD"})), "NetBSD"),
+    (ElfEvidence(ElfType.DYN, "/usr/libexec/ld.so", ("libc.so.97.1",)), "OpenBSD"),
+    (ElfEvidence(ElfType.EXEC, "/usr/lib/amd64/ld.so.1", ("libc.so.1",)), "Solaris"),
+    (ElfEvidence(ElfType.EXEC, "/usr/lib/ld.so.1", ("libc.so.1",), osabi=6), "Solaris"),
+])
+def test_another_systems_program_is_not_linux(evidence: ElfEvidence, system: str) -> None:
+    libc, linkage, why = classify(evidence)
+    assert linkage is Linkage.NOT_LINUX and libc is Libc.UNKNOWN and system in why
+
+
+def test_linux_loaders_named_like_solaris_ones_stay_glibc() -> None:
+    for interp in ("/lib/ld.so.1", "/lib64/ld.so.1"):  # glibc on 32-bit PowerPC, MIPS
+        assert classify(ElfEvidence(ElfType.EXEC, interp, ("libc.so.6",)))[1] is Linkage.GLIBC_DYNAMIC
+    android = classify(ElfEvidence(ElfType.DYN, "/system/bin/linker64", ("libc.so",)))
+    assert android[:2] == (Libc.BIONIC, Linkage.BIONIC_DYNAMIC)
+
+
+def test_a_freebsd_program_fails_on_linux_as_linux_says(tmp_path: Path) -> None:
+    """Read from a real program whose PT_INTERP is FreeBSD's loader: the verdict's message is the one a
+    real execve gives here (ENOENT: Linux starts the loader the file names, whoever it is for)."""
+    import errno
+    import os
+    import struct
+
+    from linkcheck.facts.reader import analyze
+    from linkcheck.verdict.checks import check
+
+    from factories import glibc_target
+
+    data = bytearray((FIXTURE_BIN / "c-glibc-dynamic").read_bytes())
+    data[7] = 9  # EI_OSABI FreeBSD
+    phoff, = struct.unpack_from("<Q", data, 32)
+    for i in range(struct.unpack_from("<H", data, 56)[0]):
+        at = phoff + 56 * i
+        if struct.unpack_from("<I", data, at)[0] == 3:
+            off, size = struct.unpack_from("<Q", data, at + 8)[0], struct.unpack_from("<Q", data, at + 32)[0]
+            data[off : off + size] = b"/libexec/ld-elf.so.1".ljust(size, b"\0")
+    path = tmp_path / "prog"
+    path.write_bytes(bytes(data))
+    path.chmod(0o755)
+    assert not os.path.exists("/libexec/ld-elf.so.1")
+    with pytest.raises(OSError) as real:
+        os.execv(path, [str(path)])  # fails before replacing this process
+    assert real.value.errno == errno.ENOENT
+    analysis = analyze(path)
+    assert analysis.elf is not None and analysis.elf.linkage is Linkage.NOT_LINUX
+    verdict = check(analysis, glibc_target())
+    assert not verdict.runs and verdict.message == "exec /app/prog: no such file or directory"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from linkcheck.facts.arch import libc_of_interpreter
 from linkcheck.model import ElfType, Libc, Linkage, VersionNeed
 
@@ -47,25 +49,65 @@ def libc_of_needs(needed: tuple[str, ...], version_needs: tuple[VersionNeed, ...
     return None
 
 
-def classify(
-    elf_type: ElfType,
-    interpreter: str | None,
-    needed: tuple[str, ...],
-    soname: str | None,
-    version_needs: tuple[VersionNeed, ...],
-    pie_flag: bool,
-    entry: int,
-    android: bool = False,
-    debug_tag: bool = False,
-) -> tuple[Libc, Linkage, str]:
+# Other systems' ELF programs: EI_OSABI values (gABI) and their loaders' PT_INTERP paths. Linux
+# programs carry EI_OSABI 0 (System V) or 3 (GNU); NetBSD, OpenBSD and often Solaris ones carry 0 too,
+# so the interpreter or the system's ELF note decides for them.
+_OSABI_NAMES = {1: "HP-UX", 2: "NetBSD", 6: "Solaris", 7: "AIX", 8: "IRIX", 9: "FreeBSD", 10: "Tru64",
+                12: "OpenBSD"}
+_FOREIGN_LOADERS = {
+    "/libexec/ld-elf.so.1": "FreeBSD", "/libexec/ld-elf32.so.1": "FreeBSD",
+    "/usr/libexec/ld.elf_so": "NetBSD", "/usr/libexec/ld.so": "OpenBSD",
+    "/usr/lib/ld.so.1": "Solaris", "/usr/lib/amd64/ld.so.1": "Solaris", "/usr/lib/64/ld.so.1": "Solaris",
+    "/usr/lib/sparcv9/ld.so.1": "Solaris",
+}
+_FOREIGN_NOTES = ("FreeBSD", "NetBSD", "OpenBSD")
+
+
+@dataclass(frozen=True, slots=True)
+class ElfEvidence:
+    """What the reader found that decides an ELF file's libc and linkage."""
+
+    elf_type: ElfType
+    interpreter: str | None = None
+    needed: tuple[str, ...] = ()
+    soname: str | None = None
+    version_needs: tuple[VersionNeed, ...] = ()
+    pie_flag: bool = False  # DF_1_PIE in DT_FLAGS_1
+    entry: int = 0  # e_entry
+    android: bool = False  # an Android note
+    debug_tag: bool = False  # the dynamic segment has DT_DEBUG
+    osabi: int = 0  # EI_OSABI
+    note_owners: frozenset[str] = frozenset()  # owners of the file's ELF notes ("GNU", "FreeBSD" ...)
+
+
+def foreign_system(ev: ElfEvidence) -> tuple[str, str] | None:
+    """(system name, deciding fact) for another operating system's ELF file, else None."""
+    if ev.osabi in _OSABI_NAMES:
+        return _OSABI_NAMES[ev.osabi], f"EI_OSABI {ev.osabi} ({_OSABI_NAMES[ev.osabi]})"
+    if ev.interpreter in _FOREIGN_LOADERS:
+        system = _FOREIGN_LOADERS[ev.interpreter]
+        return system, f"PT_INTERP {ev.interpreter} ({system}'s loader)"
+    for owner in _FOREIGN_NOTES:
+        if owner in ev.note_owners:
+            return owner, f"a {owner} ELF note"
+    return None
+
+
+def classify(ev: ElfEvidence) -> tuple[Libc, Linkage, str]:
     """(libc, linkage, evidence) for an ELF file.
 
-    ``pie_flag`` is DF_1_PIE from DT_FLAGS_1; ``entry`` is e_entry; ``android``: an Android note;
-    ``debug_tag``: the dynamic segment has DT_DEBUG. The order follows what the kernel looks at: the
-    file type, then PT_INTERP, then (for files without one) what the file needs.
+    The order follows what the kernel looks at: the file type, then whose system the file is for, then
+    PT_INTERP, then (for files without one) what the file needs.
     """
+    elf_type, interpreter, needed, soname = ev.elf_type, ev.interpreter, ev.needed, ev.soname
+    version_needs, pie_flag, entry, android, debug_tag = (ev.version_needs, ev.pie_flag, ev.entry, ev.android,
+                                                          ev.debug_tag)
     if elf_type in (ElfType.REL, ElfType.CORE, ElfType.OTHER):
         return Libc.UNKNOWN, Linkage.OBJECT, f"ELF type {elf_type.value}: not a program the kernel runs"
+
+    foreign = foreign_system(ev)
+    if foreign is not None:
+        return Libc.UNKNOWN, Linkage.NOT_LINUX, f"{foreign[1]}: a {foreign[0]} program, not a Linux one"
 
     if interpreter is not None:
         libc = libc_of_interpreter(interpreter)

@@ -27,7 +27,7 @@ import sys
 
 from linkcheck.errors import MalformedElfError
 from linkcheck.facts.arch import COPY_RELOC, EM_MIPS, EM_S390, IRELATIVE_RELOC, machine_names
-from linkcheck.facts.classify import classify
+from linkcheck.facts.classify import ElfEvidence, classify
 from linkcheck.model import (
     DecodedSymbols,
     ElfFacts,
@@ -321,10 +321,10 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
 
     note_names = _read_notes(r, lay, notes) if notes else set()
     android = ("Android", 1) in note_names
-    libc, linkage, evidence = classify(
+    libc, linkage, evidence = classify(ElfEvidence(
         elf_type, interpreter, tuple(needed), soname, version_needs, bool(flags_1 & DF_1_PIE), e_entry,
-        android, DT_DEBUG in dyn,
-    )
+        android, DT_DEBUG in dyn, osabi, frozenset(owner for owner, _type in note_names),
+    ))
     # A PIE executable: flagged, or static-pie, or (older linkers) an interpreter and no SONAME.
     # libc.so.6 has a PT_INTERP too (it can be run) but is a library: its SONAME says so.
     pie = elf_type is ElfType.DYN and (
