@@ -872,10 +872,16 @@ print(json.dumps({"cpu": cpu, "read_once": once, "rss": after.ru_maxrss * 1024, 
 
 @pytest.mark.parametrize("case", _READER_CASES)
 def test_hostile_counts_cost_what_the_file_holds(case: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, case], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=True)
-    got = json.loads(proc.stdout)
-    # Under 2 s here when the machine is idle (scripts/fuzz.py --bounds reports the figures); on a loaded
-    # one, within a small multiple of one plain pass over the file's bytes: linear, whatever it claims.
-    assert got["cpu"] < max(_BOUND_SECONDS, 8 * got["read_once"]), got
-    assert got["rss"] < _BOUND_RSS, got
+    runs = []
+    for _ in range(3):  # the fastest of three runs counts, as in scripts/fuzz.py (a busy machine is noisy)
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, case], cwd=ROOT, capture_output=True,
+                              text=True, timeout=600, check=True)
+        got = json.loads(proc.stdout)
+        assert got["rss"] < _BOUND_RSS, got
+        runs.append(got)
+        # Under 2 s here when the machine is idle (scripts/fuzz.py --bounds reports the figures); on a
+        # loaded one, within a small multiple of one plain pass over the file's bytes: linear, whatever
+        # the file claims.
+        if got["cpu"] < max(_BOUND_SECONDS, 8 * got["read_once"]):
+            return
+    raise AssertionError(f"{case}: over the bound in three runs: {runs}")
