@@ -378,10 +378,10 @@ path.unlink()
 print(json.dumps({"cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
                   "rss": after.ru_maxrss * 1024, "outcome": verdict.outcome.value}))
 """
-    from hostile_inputs import GENERATORS
+    from hostile_inputs import GENERATORS as HOSTILE
 
     failed = 0
-    for name in GENERATORS:
+    for name in HOSTILE:
         proc = subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}, check=False)
         if proc.returncode != 0:
