@@ -375,8 +375,9 @@ if analysis.elf is not None:
 verdict = linkcheck.check(analysis, target)
 after = resource.getrusage(resource.RUSAGE_SELF)
 path.unlink()
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-                  "rss": after.ru_maxrss * 1024, "outcome": verdict.outcome.value}))
+                  "rss": hwm * 1024, "outcome": verdict.outcome.value}))
 """
     from hostile_inputs import GENERATORS as HOSTILE
 
