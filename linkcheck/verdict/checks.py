@@ -483,6 +483,7 @@ def _missing_libraries(e: ElfFacts, target: Target, res: Resolution, found: _Fou
 
 
 def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
+    needing: dict[str | None, list[str]] | None = None  # version -> imports needing it, built once
     for need in e.version_needs:
         provider = res.provider(need.library)
         if provider is None:
@@ -492,7 +493,11 @@ def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
             continue
         for version in need.versions:
             if version not in provider.version_definitions:
-                symbols = tuple(s.name for s in e.imports if s.version == version)
+                if needing is None:  # one pass over the imports, not one per missing version (issue 12.5)
+                    needing = {}
+                    for s in e.imports:
+                        needing.setdefault(s.version, []).append(s.name)
+                symbols = tuple(needing.get(version, ()))
                 found.problems.append(VersionMissing(version, need.library, provider, symbols))
 
 

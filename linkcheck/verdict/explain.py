@@ -79,6 +79,7 @@ def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
     problems: list[Problem] = []
     explanation: list[str] = []
     fixes: list[str] = []
+    given: set[str] = set()
     found = diagnosis.problems
     for i, p in enumerate(found):
         problem, why, more = words.problem(p)
@@ -88,7 +89,10 @@ def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
             i + 1 < len(found) and isinstance(found[i + 1], VersionMissing))
         if last_version:  # after a stage's versions, the fixes for them all
             more = [*more, *words.version_fixes([q for q in found if isinstance(q, VersionMissing)])]
-        fixes.extend(f for f in more if f not in fixes)
+        for f in more:  # a set beside the list: thousands of problems stay linear (issue 12.5)
+            if f not in given:
+                given.add(f)
+                fixes.append(f)
     message, shell_message = words.messages(diagnosis.decisive)
     return Verdict(
         target=target.name,
