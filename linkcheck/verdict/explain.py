@@ -93,6 +93,7 @@ def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
             if f not in given:
                 given.add(f)
                 fixes.append(f)
+    fixes = combine_installs(fixes)
     message, shell_message = words.messages(diagnosis.decisive)
     return Verdict(
         target=target.name,
@@ -634,17 +635,44 @@ def rust_target(machine: str, libc: Libc) -> str | None:
     return f"{arch}-unknown-linux-{'musl' if libc is Libc.MUSL else 'gnu'}"
 
 
+_APK_ADD = "RUN apk add --no-cache "
+_APT_INSTALL = "RUN apt-get update && apt-get install -y "
+
+
 def package_hint(name: str, target: Target) -> str | None:
     """How to install a well-known library in the target, by its package manager's family."""
     apk, apt = PACKAGES.get(name, (None, None))
     if target.libc is Libc.MUSL and apk:
-        return f"install {name} in the image: RUN apk add --no-cache {apk}"
+        return f"install {name} in the image: {_APK_ADD}{apk}"
     if target.libc is Libc.GLIBC and apt:
         if target.files.exists("/usr/bin/apt-get"):
-            return f"install {name} in the image: RUN apt-get update && apt-get install -y {apt}"
+            return f"install {name} in the image: {_APT_INSTALL}{apt}"
         return f"copy {name} into the image from a Debian build stage (Debian package {apt}), " \
             "or use an image that has it"
     return None
+
+
+def combine_installs(fixes: Sequence[str]) -> list[str]:
+    """The fixes with one install line per package manager, where the first one was: the libraries
+    and their packages together, each package once (libssl and libcrypto come in one package)."""
+    out: list[str] = []
+    groups: dict[str, tuple[int, list[str], list[str]]] = {}  # command -> (index in out, names, packages)
+    for fix in fixes:
+        for command in (_APK_ADD, _APT_INSTALL):
+            head, sep, packages = fix.partition(f" in the image: {command}")
+            if sep and head.startswith("install ") and head != "install it":
+                if command not in groups:
+                    groups[command] = (len(out), [], [])
+                    out.append(fix)
+                _, names, pkgs = groups[command]
+                names.append(head[len("install "):])
+                pkgs.extend(p for p in packages.split() if p not in pkgs)
+                break
+        else:
+            out.append(fix)
+    for command, (i, names, pkgs) in groups.items():
+        out[i] = f"install {', '.join(names)} in the image: {command}{' '.join(pkgs)}"
+    return out
 
 
 def glibc_image_for(elf: ElfFacts) -> str:
