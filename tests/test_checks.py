@@ -634,3 +634,29 @@ def test_missing_libraries_get_one_install_line_per_package_manager_without_dupl
     installs = [f for f in v.fixes if "apt-get install" in f]
     assert installs == ["install libssl.so.3, libcrypto.so.3 in the image: "
                         "RUN apt-get update && apt-get install -y libssl3"]
+
+
+def test_a_program_for_this_hosts_machine_is_not_said_to_run_under_emulation() -> None:
+    from linkcheck import check as public_check
+    from linkcheck.image.target import host_machine
+
+    host = host_machine()
+    own, other = {"x86_64": ("go-static", "linux/arm64"), "aarch64": ("go-static-arm64", "linux/amd64")}.get(
+        host, (None, None))
+    if own is None or other is None:
+        pytest.skip(f"no fixture for a {host} host")
+    v = public_check(_fixture(own), "alpine", platform=other)
+    assert [p.kind for p in v.problems] == [Outcome.WRONG_ARCHITECTURE]
+    assert not any("emulation" in f for f in v.fixes)
+    assert not any("runs it under emulation instead" in n for n in v.notes)
+
+
+def test_fix_text_names_the_alpine_a_bare_alpine_means() -> None:
+    from linkcheck import check as public_check
+    from linkcheck.image.target import builtin_catalogue
+
+    newest = public_check(_fixture("go-static"), "alpine").target
+    assert newest in {c.name for c in builtin_catalogue()}
+    v = public_check(_fixture("c-musl-dynamic"), "debian:12")
+    assert [p.kind for p in v.problems] == [Outcome.MISSING_INTERPRETER]
+    assert any(f"Alpine image ({newest})" in f for f in v.fixes), v.fixes

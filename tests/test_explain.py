@@ -123,19 +123,19 @@ def test_version_fixes_name_a_new_enough_image() -> None:
 
 
 def test_loader_fixes_per_toolchain() -> None:
-    go = explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)), empty_target())
+    go = explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)), empty_target(), BUILTIN)
     assert go[0].endswith("CGO_ENABLED=0 go build")
-    cxx = explain.loader_fixes(elf(needed=("libstdc++.so.6", "libc.so.6")), empty_target())
+    cxx = explain.loader_fixes(elf(needed=("libstdc++.so.6", "libc.so.6")), empty_target(), BUILTIN)
     assert any("gcr.io/distroless/cc-debian12" in f for f in cxx)
-    c = explain.loader_fixes(elf(), empty_target())
+    c = explain.loader_fixes(elf(), empty_target(), BUILTIN)
     assert any("gcr.io/distroless/base-debian12" in f for f in c)
     assert not any("gcompat" in f for f in c)
-    on_alpine = explain.loader_fixes(elf(), musl_target())
+    on_alpine = explain.loader_fixes(elf(), musl_target(), BUILTIN)
     assert any("gcompat" in f and "Error relocating" in f for f in on_alpine)
 
 
 def test_arch_fixes_name_the_target_platform() -> None:
-    fixes = explain.arch_fixes(elf(machine="aarch64", docker_arch="arm64"), glibc_target())
+    fixes = explain.arch_fixes(elf(machine="aarch64", docker_arch="arm64"), glibc_target(), "aarch64")
     assert "aarch64" not in fixes[0] and "x86_64-linux-gnu-gcc" in fixes[0]
     assert any("--platform linux/amd64" in f for f in fixes)
     assert any("--platform linux/arm64" in f for f in fixes)
@@ -155,10 +155,11 @@ def test_busybox_env_only_without_dpkg() -> None:
 
 
 def test_go_with_cgo_on_alpine_can_build_on_golang_alpine() -> None:
-    fixes = explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)), musl_target(name="alpine:3.20"))
+    go = elf(toolchain=Toolchain(Language.GO))
+    fixes = explain.loader_fixes(go, musl_target(name="alpine:3.20"), BUILTIN)
     assert any("golang:<version>-alpine" in f and "alpine:3.20" in f for f in fixes)
     assert not any("golang:" in f for f in explain.loader_fixes(elf(toolchain=Toolchain(Language.GO)),
-                                                                 empty_target()))
+                                                                 empty_target(), BUILTIN))
 
 
 def test_a_newer_image_of_the_same_distribution_comes_first() -> None:
@@ -192,3 +193,18 @@ def test_the_images_suggested_come_only_from_the_catalogue_passed_in() -> None:
     assert "or run it on a newer image: registry.example/base:2" in fixes
     fixes = explain.version_fixes("GLIBC_2.38", "GLIBC_2.36", elf(), glibc_target(libc_version="2.36"), ())
     assert not any("newer image" in f for f in fixes)
+
+
+def test_emulation_is_not_said_of_a_program_for_the_hosts_own_machine() -> None:
+    arm = elf(machine="aarch64", docker_arch="arm64")
+    assert any("under emulation" in f for f in explain.arch_fixes(arm, glibc_target(), "x86_64"))
+    assert not any("emulation" in f for f in explain.arch_fixes(arm, glibc_target(), "aarch64"))
+
+
+def test_a_musl_program_is_sent_to_the_newest_alpine_or_the_target_itself() -> None:
+    musl = elf(libc=Libc.MUSL, interpreter="/lib/ld-musl-x86_64.so.1")
+    newest = max((c.name for c in BUILTIN if c.name.startswith("alpine:")),
+                 key=lambda n: tuple(int(x) for x in n.split(":")[1].split(".")))
+    assert any(f"({newest})" in f for f in explain.loader_fixes(musl, glibc_target(), BUILTIN))
+    on = explain.loader_fixes(musl, musl_target(name="alpine:3.19"), BUILTIN)
+    assert any("(alpine:3.19)" in f for f in on) and not any(f"({newest})" in f for f in on)

@@ -72,10 +72,15 @@ _NOT_PROGRAM: dict[FileFormat | ElfType, str] = {
 
 
 def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
-            catalogue: Sequence[CatalogueImage]) -> Verdict:
+            catalogue: Sequence[CatalogueImage], host: str | None = None) -> Verdict:
     """The verdict for a diagnosis: each problem as a ``Problem`` with its explanation and fixes; the
-    messages the loader (or kernel, env, shell) prints for the problems of the deciding stage."""
-    words = _Words(analysis, target, diagnosis, catalogue)
+    messages the loader (or kernel, env, shell) prints for the problems of the deciding stage.
+    ``host`` is the machine the user runs on (default: this one), for what emulation would do."""
+    if host is None:
+        from linkcheck.image.target import host_machine
+
+        host = host_machine()
+    words = _Words(analysis, target, diagnosis, catalogue, host)
     problems: list[Problem] = []
     explanation: list[str] = []
     fixes: list[str] = []
@@ -113,8 +118,9 @@ class _Words:
     """The wording of one diagnosis: the file, the target and what it needs to say about them."""
 
     def __init__(self, analysis: Analysis, target: Target, diagnosis: Diagnosis,
-                 catalogue: Sequence[CatalogueImage]) -> None:
+                 catalogue: Sequence[CatalogueImage], host: str) -> None:
         self.analysis = analysis
+        self.host = host
         self.target = target
         self.program = diagnosis.program
         self.name = posixpath.basename(diagnosis.program)
@@ -183,13 +189,13 @@ class _Words:
                    f"for its platform: --platform linux/{e.docker_arch}.")
             return (Problem(Outcome.WRONG_ARCHITECTURE, e.machine, program,
                             f"built for {e.machine}, the image is {target.machine}"),
-                    why, arch_fixes(e, target))
+                    why, arch_fixes(e, target, self.host))
         if isinstance(p, NoLoaderAtAll):
             why = (f"{name} is a shared library ({libc_words(self.elf.libc)}): it cannot be loaded, since "
                    f"{target.name} has no dynamic loader at all, so no program there can load it.")
             return (Problem(Outcome.MISSING_INTERPRETER, "dynamic loader", program,
                             "cannot be loaded: the image has no dynamic loader"),
-                    why, loader_fixes(self.elf, target))
+                    why, loader_fixes(self.elf, target, self.catalogue))
         if isinstance(p, LoaderMissing):
             return self._loader_missing(p.interpreter)
         if isinstance(p, LibraryMissing):
@@ -244,7 +250,8 @@ class _Words:
                f"reports a missing loader as 'no such file or directory' for the program itself, though "
                f"{self.program} is there.")
         return (Problem(Outcome.MISSING_INTERPRETER, interp, self.program,
-                        f"loader {interp} is not in the image"), why, loader_fixes(e, target))
+                        f"loader {interp} is not in the image"), why,
+                loader_fixes(e, target, self.catalogue))
 
     def version_fixes(self, missing: Sequence[VersionMissing]) -> list[str]:
         """Fixes for the highest missing version of each namespace only."""
@@ -359,6 +366,10 @@ class _Words:
         if kind is NoteKind.INTERPRETER_NOT_CHECKED:
             return f"{n.subject}'s own libraries are not checked"
         if kind is NoteKind.EMULATION:
+            if self.elf.machine == self.host:  # a kernel runs its own machine's programs, whatever the image
+                return (f"this host is {self.host} like the file, so here its kernel runs it natively (if "
+                        f"all it loads is {self.host} too); a {target.machine} host runs it only under "
+                        "emulation (QEMU binfmt handlers: Docker Desktop, qemu-user-static)")
             return ("a host with QEMU binfmt handlers (Docker Desktop, qemu-user-static) runs it under "
                     "emulation instead")
         if kind is NoteKind.COMPAT_MODE:
@@ -708,11 +719,23 @@ def gcompat_fix(target: Target) -> str:
     )
 
 
-def loader_fixes(elf: ElfFacts, target: Target) -> list[str]:
+def alpine_image(target: Target, catalogue: Sequence[CatalogueImage]) -> str:
+    """The Alpine image to name in a fix: the target itself when it is one, else the catalogue's newest
+    for the target's machine (what a bare `alpine` means), else plain `alpine`."""
+    if target.name.startswith("alpine:"):
+        return target.name
+    tags = [image.name for image in catalogue
+            if image.name.startswith("alpine:") and image.machine == target.machine]
+    return max(tags, key=lambda name: tuple(int(part) if part.isdigit() else -1
+                                           for part in name.split(":", 1)[1].split(".")), default="alpine")
+
+
+def loader_fixes(elf: ElfFacts, target: Target, catalogue: Sequence[CatalogueImage]) -> list[str]:
     """The file needs a loader the image lacks."""
     fixes = static_build_fixes(elf)
     if elf.libc is Libc.MUSL:
-        fixes.append("run it on an Alpine image (alpine:3.20), which has musl's loader")
+        alpine = alpine_image(target, catalogue)
+        fixes.append(f"run it on an Alpine image ({alpine}), which has musl's loader")
         if target.libc is Libc.GLIBC:
             fixes.append("or install Debian's musl package in the image (apt-get install musl), "
                          "which provides /lib/ld-musl-<arch>.so.1")
@@ -804,8 +827,8 @@ def _image_with(version: str, column: int, target: Target, catalogue: Sequence[C
     return None
 
 
-def arch_fixes(elf: ElfFacts, target: Target) -> list[str]:
-    """The file is for another CPU."""
+def arch_fixes(elf: ElfFacts, target: Target, host: str) -> list[str]:
+    """The file is for another CPU; ``host`` is the machine the user runs on."""
     lang = elf.toolchain.language
     arch, machine = target.docker_arch, target.machine
     fixes: list[str] = []
@@ -821,8 +844,8 @@ def arch_fixes(elf: ElfFacts, target: Target) -> list[str]:
         if gcc:
             fixes.append(f"cross-compile for the image with a {machine} compiler ({gcc})")
     fixes.append(f"build the image for its platform: docker buildx build --platform linux/{arch}")
-    fixes.append(f"or run an image for the file's platform: --platform linux/{elf.docker_arch} "
-                 "(on this host it runs under emulation)")
+    emulated = "" if elf.machine == host else " (on this host it runs under emulation)"
+    fixes.append(f"or run an image for the file's platform: --platform linux/{elf.docker_arch}{emulated}")
     return fixes
 
 
