@@ -660,3 +660,11 @@ def test_fix_text_names_the_alpine_a_bare_alpine_means() -> None:
     v = public_check(_fixture("c-musl-dynamic"), "debian:12")
     assert [p.kind for p in v.problems] == [Outcome.MISSING_INTERPRETER]
     assert any(f"Alpine image ({newest})" in f for f in v.fixes), v.fixes
+
+
+def test_articles_before_machine_names_follow_how_they_are_read() -> None:
+    facts = static_elf(machine="i386", docker_arch="386", elf_class=32, e_machine=3)
+    v = check(analysis(facts), empty_target())
+    assert any(n.startswith("an i386 program on an x86_64 image") for n in v.notes), v.notes
+    arm = check(analysis(elf(machine="aarch64", docker_arch="arm64", e_machine=183)), glibc_target([LIBC]))
+    assert any("with an x86_64 compiler" in f for f in arm.fixes), arm.fixes

@@ -368,15 +368,15 @@ class _Words:
         if kind is NoteKind.EMULATION:
             if self.elf.machine == self.host:  # a kernel runs its own machine's programs, whatever the image
                 return (f"this host is {self.host} like the file, so here its kernel runs it natively (if "
-                        f"all it loads is {self.host} too); a {target.machine} host runs it only under "
-                        "emulation (QEMU binfmt handlers: Docker Desktop, qemu-user-static)")
+                        f"all it loads is {self.host} too); {with_article(target.machine)} host runs it only "
+                        "under emulation (QEMU binfmt handlers: Docker Desktop, qemu-user-static)")
             return ("a host with QEMU binfmt handlers (Docker Desktop, qemu-user-static) runs it under "
                     "emulation instead")
         if kind is NoteKind.COMPAT_MODE:
-            return (f"a {n.subject} program on a {target.machine} image: the kernel runs it in compat mode, "
-                    "which most distribution kernels enable")
+            return (f"{with_article(n.subject)} program on {with_article(target.machine)} image: the kernel "
+                    "runs it in compat mode, which most distribution kernels enable")
         if kind is NoteKind.OTHER_LIBC_LOADER:
-            return (f"a {libc_words(self.elf.libc)} library, loaded here by the image's "
+            return (f"{with_article(libc_words(self.elf.libc))} library, loaded here by the image's "
                     f"{libc_words(target.libc)} loader")
         if kind is NoteKind.LIBRARY_AS_LOADED:
             return ("a shared library is judged as loaded into a program in the image (executing it "
@@ -549,6 +549,15 @@ def musl_missing_symbol(obj: str, symbol: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Facts in words
 # --------------------------------------------------------------------------------------------
+
+
+def with_article(words: str) -> str:
+    """``words`` after 'a' or 'an' as it is read aloud: an x86_64, an aarch64, an i386, an s390x, a riscv64,
+    a musl; words that have their article already ("an unknown C library") stay as they are."""
+    if words.startswith(("a ", "an ", "no ")):
+        return words
+    vowel = words[:1].lower() in "aeiox" or words.lower().startswith("s390")
+    return f"{'an' if vowel else 'a'} {words}"
 
 
 def libc_words(libc: Libc, version: str | None = None) -> str:
@@ -842,7 +851,7 @@ def arch_fixes(elf: ElfFacts, target: Target, host: str) -> list[str]:
     else:
         gcc = _CROSS_GCC.get(machine)
         if gcc:
-            fixes.append(f"cross-compile for the image with a {machine} compiler ({gcc})")
+            fixes.append(f"cross-compile for the image with {with_article(machine)} compiler ({gcc})")
     fixes.append(f"build the image for its platform: docker buildx build --platform linux/{arch}")
     emulated = "" if elf.machine == host else " (on this host it runs under emulation)"
     fixes.append(f"or run an image for the file's platform: --platform linux/{elf.docker_arch}{emulated}")

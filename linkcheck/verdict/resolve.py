@@ -520,7 +520,7 @@ class _Search:
             why = _also(d.reason, f"a {file.elf_class}-bit file: {tail}")
             return SearchStep(d.path, d.source, StepResult.WRONG_CLASS, why), None
         if file.machine != self.elf.machine:
-            why = _also(d.reason, f"a {file.machine} file: {tail}")
+            why = _also(d.reason, f"a file for {file.machine}: {tail}")
             return SearchStep(d.path, d.source, StepResult.WRONG_MACHINE, why), None
         return SearchStep(d.path, d.source, StepResult.FOUND, d.reason), (path, file, d.source)
 
