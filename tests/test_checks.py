@@ -668,3 +668,28 @@ def test_articles_before_machine_names_follow_how_they_are_read() -> None:
     assert any(n.startswith("an i386 program on an x86_64 image") for n in v.notes), v.notes
     arm = check(analysis(elf(machine="aarch64", docker_arch="arm64", e_machine=183)), glibc_target([LIBC]))
     assert any("with an x86_64 compiler" in f for f in arm.fixes), arm.fixes
+
+
+def test_a_library_of_another_machine_gets_the_glibc_loaders_message_not_the_exec_one(tmp_path) -> None:
+    # A real load decides: this host's glibc loader dlopens the same library with its e_machine changed
+    # to aarch64 (183); it skips such a file as if absent.
+    import ctypes
+
+    from linkcheck import check as public_check
+    from linkcheck.image.target import host_machine
+
+    if host_machine() != "x86_64":
+        pytest.skip("needs an x86_64 glibc host")
+    data = bytearray((FIXTURE_BIN / "libhello-glibc.so").read_bytes() if (
+        FIXTURE_BIN / "libhello-glibc.so").is_file() else b"")
+    if not data:
+        pytest.skip("fixture libhello-glibc.so not built")
+    data[18:20] = (183).to_bytes(2, "little")
+    path = tmp_path / "libhello.so"
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError) as real:
+        ctypes.CDLL(str(path))
+    v = public_check(str(path), "debian:12")
+    assert [p.kind for p in v.problems] == [Outcome.WRONG_ARCHITECTURE]
+    assert v.message == str(real.value).replace(str(path), "/app/libhello.so")
+    assert v.message == "/app/libhello.so: cannot open shared object file: No such file or directory"

@@ -8,6 +8,7 @@ import enum
 import posixpath
 from collections.abc import Sequence
 
+from linkcheck.facts.arch import abi_of
 from linkcheck.facts.arch import libc_of_interpreter as _libc_of_interpreter
 from linkcheck.model import (
     Analysis,
@@ -18,6 +19,7 @@ from linkcheck.model import (
     FileFormat,
     Language,
     Libc,
+    Linkage,
     Outcome,
     Problem,
     SearchSource,
@@ -299,6 +301,15 @@ class _Words:
                         }.get(shell, NO_SHELL)
             return docker_exec(program, error.strerror), said
         if isinstance(first, WrongArchitecture):
+            e = self.elf
+            abi = abi_of(target.machine)
+            library = e.interpreter is None and e.elf_type is ElfType.DYN and e.linkage not in (
+                Linkage.STATIC, Linkage.STATIC_PIE)
+            if library and target.libc is Libc.GLIBC and abi is not None and abi.elf_class == e.elf_class:
+                # Loaded, not executed: glibc's loader skips a file of another machine as if absent
+                # (measured: dlopen of an aarch64 library by path on x86_64 glibc 2.36).
+                line = f"{program}: {GLIBC_NOT_FOUND}"
+                return line, line
             return docker_exec(program, "exec format error"), shell_exec_format(shell, program)
         if isinstance(first, ScriptInterpreterMissing):
             return (docker_exec(program, "no such file or directory"),
