@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 from typing import Any
 
 import pytest
@@ -670,7 +671,8 @@ def test_articles_before_machine_names_follow_how_they_are_read() -> None:
     assert any("with an x86_64 compiler" in f for f in arm.fixes), arm.fixes
 
 
-def test_a_library_of_another_machine_gets_the_glibc_loaders_message_not_the_exec_one(tmp_path) -> None:
+def test_a_library_of_another_machine_gets_the_glibc_loaders_message_not_the_exec_one(
+        tmp_path: pathlib.Path) -> None:
     # A real load decides: this host's glibc loader dlopens the same library with its e_machine changed
     # to aarch64 (183); it skips such a file as if absent.
     import ctypes
