@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import linkcheck
 from linkcheck.facts.reader import analyze
 from linkcheck.model import (
     Analysis,
@@ -25,7 +26,7 @@ from linkcheck.model import (
     Toolchain,
     VersionNeed,
 )
-from linkcheck.verdict.checks import check, check_matrix, check_matrix_path, check_path
+from linkcheck.verdict.checks import check, check_matrix
 
 from conftest import FIXTURE_BIN
 from factories import (
@@ -466,21 +467,21 @@ def _fixture(name: str) -> str:
     return str(path)
 
 
-def test_check_path_counts_libraries_beside_the_file() -> None:
+def test_public_check_counts_libraries_beside_the_file() -> None:
     # c-runpath finds libfixture.so through DT_RUNPATH $ORIGIN/lib: shipped beside it, not in the image.
     path = _fixture("c-runpath")
-    v = check_path(path, glibc_target([LIBC]))
+    v = linkcheck.check(path, glibc_target([LIBC]))
     assert v.runs, v.problems
     assert ("libfixture.so", "/app/lib/libfixture.so") in [(x.name, x.path) for x in v.loaded]
     moved = dataclasses.replace(analyze(path), path="/nonexistent/c-runpath")
-    v = check_path(moved, glibc_target([LIBC]))
+    v = linkcheck.check(moved, glibc_target([LIBC]))
     assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_LIBRARY, "libfixture.so")]
 
 
-def test_check_matrix_path_defaults_to_builtin_images_of_the_files_machine() -> None:
-    verdicts = check_matrix_path(_fixture("go-static"))
+def test_public_check_matrix_defaults_to_builtin_images_of_the_files_machine() -> None:
+    verdicts = linkcheck.check_matrix(_fixture("go-static"))
     assert verdicts and all(v.runs for v in verdicts)
-    arm = check_matrix_path(_fixture("go-static-arm64"))
+    arm = linkcheck.check_matrix(_fixture("go-static-arm64"))
     assert arm and all(v.runs for v in arm)  # arm64 images for an arm64 file
 
 

@@ -196,12 +196,12 @@ def _lib_paths(t: Target, directory: str) -> list[str]:
 
 def fixture_verdicts(target: Target) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Each runnable fixture's verdict on ``target``: outcome and the subjects of its problems."""
-    from linkcheck.verdict.checks import check_path
+    from linkcheck import check
 
     out = {}
     for path in sorted(FIXTURE_BIN.iterdir()):
         if path.is_file() and path.name != "truncated-elf":
-            verdict = check_path(path, target)
+            verdict = check(path, target)
             out[path.name] = (verdict.outcome.value, tuple(p.subject for p in verdict.problems))
     return out
 

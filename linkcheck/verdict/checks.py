@@ -5,7 +5,7 @@ would hit each problem: format, architecture, interpreter, libraries, symbol ver
 the first one decides the outcome (``Diagnosis.outcome``). ``linkcheck.verdict.explain`` turns a
 diagnosis into the messages, explanation and fixes of a ``Verdict``. ``check`` and ``check_matrix``
 are pure functions of the facts, the target and the catalogue of images fixes may suggest (targets are
-read only through ``TargetFiles``); ``check_path`` is the convenience entry that reads the file and
+read only through ``TargetFiles``); ``linkcheck.check`` is the public entry that reads the file and
 loads targets by name.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import os
 import posixpath
 import re
 from collections.abc import Sequence
@@ -313,65 +312,6 @@ def check_matrix(
     """One verdict per target, in the order given."""
     return tuple(check(analysis, t, origin_files=origin_files, install_dir=install_dir, catalogue=catalogue,
                        needs=needs) for t in targets)
-
-
-def check_path(path_or_analysis: str | os.PathLike[str] | Analysis, target: str | Target,
-               platform: str | None = None) -> Verdict:
-    """Analyse a path (or take an Analysis), load the target by name when given one, and check,
-    counting libraries in the file's own host directory as installed beside it in /app."""
-    analysis = _analysis_of(path_or_analysis)
-    return check(analysis, _target_of(target, platform), origin_files=_origin_files(analysis),
-                 needs=_needs_of(analysis))
-
-
-def check_matrix_path(path_or_analysis: str | os.PathLike[str] | Analysis,
-                      targets: Sequence[str | Target] | None = None,
-                      platform: str | None = None) -> tuple[Verdict, ...]:
-    """``check_path`` on several targets; by default every built-in image for the file's machine
-    (for a script or non-ELF file: ``platform``'s, else this host's)."""
-    analysis = _analysis_of(path_or_analysis)
-    if targets is None:
-        from linkcheck.image.target import builtin_targets
-
-        chosen: list[Target] = list(builtin_targets(analysis.machine or platform))
-    else:
-        chosen = [_target_of(t, platform) for t in targets]
-    return check_matrix(analysis, chosen, origin_files=_origin_files(analysis), needs=_needs_of(analysis))
-
-
-def _analysis_of(path_or_analysis: str | os.PathLike[str] | Analysis) -> Analysis:
-    if isinstance(path_or_analysis, Analysis):
-        return path_or_analysis
-    from linkcheck.facts.reader import analyze
-
-    return analyze(os.fspath(path_or_analysis))
-
-
-def _needs_of(analysis: Analysis) -> RuntimeNeeds | None:
-    """What the file will look for after it starts, read from the file again (analyze never does)."""
-    if analysis.elf is None or not os.path.isfile(analysis.path):
-        return None
-    from linkcheck.facts.needs import read_needs
-
-    return read_needs(analysis.path, analysis.elf)
-
-
-def _target_of(target: str | Target, platform: str | None) -> Target:
-    if isinstance(target, Target):
-        return target
-    from linkcheck.image.target import load_target
-
-    return load_target(target, platform=platform)
-
-
-def _origin_files(analysis: Analysis) -> TargetFiles | None:
-    """The file's host directory, seen at /app."""
-    host_dir = os.path.dirname(os.path.abspath(analysis.path))
-    if not os.path.isdir(host_dir):
-        return None
-    from linkcheck.image.rootfs import host_dir_files
-
-    return host_dir_files(host_dir, "/app")
 
 
 # --------------------------------------------------------------------------------------------
