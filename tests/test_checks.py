@@ -696,3 +696,13 @@ def test_a_library_of_another_machine_gets_the_glibc_loaders_message_not_the_exe
     assert [p.kind for p in v.problems] == [Outcome.WRONG_ARCHITECTURE]
     assert v.message == str(real.value).replace(str(path), "/app/libhello.so")
     assert v.message == "/app/libhello.so: cannot open shared object file: No such file or directory"
+
+
+def test_one_symbol_left_to_the_program_is_singular() -> None:
+    libc = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts"}))
+    facts = musl_elf(interpreter=None, soname="libfoo.so.1", pie=False, needed=("libc.musl-x86_64.so.1",),
+                     imports=(SymbolImport("from_the_program", None, None, False),))
+    v = check(analysis(facts, "libfoo.so.1"), musl_target([libc]))
+    assert v.runs, v.problems
+    assert "1 undefined symbol (from_the_program) is defined by no library it loads: it must come from the " \
+        "program that loads it" in v.notes, v.notes

@@ -414,6 +414,9 @@ class _Words:
                     "function called only through the PLT fails at its first call, not at start; this "
                     "file's relocations could not be read, so every missing symbol is taken to fail at start")
         shown = ", ".join(n.items[:5]) + (" ..." if len(n.items) > 5 else "")
+        if len(n.items) == 1:
+            return (f"1 undefined symbol ({shown}) is defined by no library it loads: it must come from "
+                    "the program that loads it")
         return (f"{len(n.items)} undefined symbols ({shown}) are defined by no library it loads: they "
                 "must come from the program that loads it")
 
