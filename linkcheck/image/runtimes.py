@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.image.profiles import read_json
 from linkcheck.image.tree import EntryKind, Tree, normalize, resolve
 from linkcheck.model import Libc, LibraryFile, Runtime, RuntimeKind, Source, SourceHow, Target, TargetFiles
 
@@ -389,15 +390,7 @@ def parse_runtime_profile(data: Any, filename: str) -> tuple[RuntimeImage, ...]:
 
 
 def _read_json(name: str) -> Any:
-    try:
-        with open(os.path.join(_PROFILES_DIR, name), encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise TargetError(f"runtime profile {name}: cannot be read: {e.strerror or e}") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise TargetError(f"runtime profile {name}: not valid JSON: {e}") from None
+    return read_json(os.path.join(_PROFILES_DIR, name), f"runtime profile {name}")
 
 
 def _index() -> Mapping[str, str]:

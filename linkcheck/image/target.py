@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
 from linkcheck.image.probes import PROBE_PATHS
+from linkcheck.image.profiles import read_json
 from linkcheck.image.reference import (
     DOCKER_HUB,
     DOCKER_HUB_ENV,
@@ -334,8 +335,7 @@ def search_dir_kind(source: str) -> SearchSource:
 def _musl_symbols() -> dict[tuple[str, str], tuple[frozenset[str], Source]]:
     """(musl version, machine) -> the symbols its loader defines, with their source: package data
     written by scripts/measure_musl_symbols.py from real roots, read once per process."""
-    with open(os.path.join(os.path.dirname(__file__), "musl_symbols.json"), encoding="utf-8") as f:
-        doc = json.load(f)
+    doc = read_json(os.path.join(os.path.dirname(__file__), "musl_symbols.json"), "musl_symbols.json")
     out = {}
     for version, machines in doc["versions"].items():
         for machine, entry in machines.items():
@@ -379,13 +379,7 @@ def parse_profile(data: Any, filename: str, machine: str | None = None) -> tuple
 def load_profile_file(path: str | os.PathLike[str]) -> tuple[Target, ...]:
     """Every target (image x platform) of one profile file. Raises TargetError naming the file."""
     filename = os.fspath(path)
-    try:
-        with open(filename, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as e:
-        raise TargetError(f"profile {filename}: cannot be read: {e.strerror or e}") from None
-    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
-        raise TargetError(f"profile {filename}: not valid JSON: {e}") from None
+    data = read_json(filename, f"profile {filename}")
     return tuple(t for image in parse_profile(data, filename) for t in image.targets)
 
 
@@ -399,15 +393,7 @@ PROFILES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile
 
 
 def _profile_text(filename: str) -> Any:
-    try:
-        with open(os.path.join(PROFILES_DIR, filename), encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise TargetError(f"profile {filename}: cannot be read: {e.strerror or e}") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise TargetError(f"profile {filename}: not valid JSON: {e}") from None
+    return read_json(os.path.join(PROFILES_DIR, filename), f"profile {filename}")
 
 
 @functools.lru_cache(maxsize=1)
