@@ -109,6 +109,8 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
         raise UsageError("no PATH given (try 'linkcheck --help')")
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl exclude each other")
+    if platform is not None and not platform.strip():
+        raise UsageError(f"--platform expects a platform such as linux/arm64, not {platform!r}")
     from linkcheck.report import Gates, Run
 
     gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from linkcheck.errors import ExitStatus, LinkcheckError
+from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
 from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, Severity, Target
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ class Gates:
 
             parse_glibc_version(self.max_glibc)
         if self.arch is not None:
+            if not self.arch.strip():
+                raise UsageError(
+                    f"--arch expects an architecture such as amd64 or linux/arm64, not {self.arch!r}")
             from linkcheck.facts.arch import normalize_arch
 
             normalize_arch(self.arch)

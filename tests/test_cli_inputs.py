@@ -85,6 +85,8 @@ def test_unreadable_wheels_and_images_named_on_the_command_line_exit_2(tmp_path:
 def test_an_empty_gate_or_platform_is_a_usage_error(option: str) -> None:
     line = one_line_and_2(run(PROGRAM, option, ""))
     assert "''" in line or "empty" in line
+    # A usage message naming the option and what it expects, not a lookup failure of the empty name.
+    assert option in line and "unknown" not in line, line
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the command as another user")
