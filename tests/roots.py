@@ -42,6 +42,12 @@ IMAGE_ROOTS = {
     "busybox-uclibc": "busybox-latest-uclibc-amd64.tar.gz",
     "busybox-glibc": "busybox-1.38.0-glibc-amd64-oci",
 }
+# Older alpine releases (musl 1.2.4 and 1.2.4_git20230717), for the tests of musl's per-version symbols
+# only (not the whole fixture matrix): alpinelinux/docker-alpine's v3.18 and v3.19 minirootfs tarballs.
+OLDER_ALPINE_ROOTS = {
+    "alpine-3.18.9-x86_64": "alpine-3.18.9-x86_64.tar.gz",
+    "alpine-3.19.4-x86_64": "alpine-3.19.4-x86_64.tar.gz",
+}
 # The usual hack for glibc programs on a musl image: glibc's loader path as a symlink to musl's.
 HACKED_IMAGE_ROOTS = {"alpine-glibc-link": "alpine-3.20.3-x86_64"}
 DEBIAN_ROOTS = {"debian-bookworm": "bookworm", "debian-bullseye": "bullseye"}
@@ -291,8 +297,8 @@ def build_root(name: str, root: Path) -> None:
     }
     if name in builders:
         builders[name](root)
-    elif name in IMAGE_ROOTS or name in HACKED_IMAGE_ROOTS:
-        image = IMAGE_ROOTS[HACKED_IMAGE_ROOTS.get(name, name)]
+    elif name in IMAGE_ROOTS or name in HACKED_IMAGE_ROOTS or name in OLDER_ALPINE_ROOTS:
+        image = (IMAGE_ROOTS | OLDER_ALPINE_ROOTS)[HACKED_IMAGE_ROOTS.get(name, name)]
         source = SHARED_ROOTFS / image
         if not source.exists():
             raise RootUnavailable(f"{source} is absent (real image roots live in ../shared/rootfs)")

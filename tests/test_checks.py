@@ -706,3 +706,31 @@ def test_one_symbol_left_to_the_program_is_singular() -> None:
     assert v.runs, v.problems
     assert "1 undefined symbol (from_the_program) is defined by no library it loads: it must come from the " \
         "program that loads it" in v.notes, v.notes
+
+
+@pytest.mark.parametrize(("image", "measured_in", "statx", "fopen64"), [
+    ("alpine:3.18", "3.18.9", False, True),  # musl 1.2.4: no statx yet; still exports fopen64 itself
+    ("alpine:3.19", "3.19.4", False, True),  # musl 1.2.4_git20230717: no statx; its loader maps fopen64
+    ("alpine:3.20", "3.20.3", True, True),  # musl 1.2.5: statx
+])
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_builtin_musl_targets_judge_symbols_by_their_own_musl_version(
+    image: str, measured_in: str, statx: bool, fopen64: bool, arch: str
+) -> None:
+    """Each built-in alpine carries the symbols its musl really exports (measured from the image's
+    minirootfs, with its source), so a glibc-built library importing statx (musl 1.2.5's) fails on
+    alpine 3.18 and 3.19, and one importing __printf_chk (which musl never defined) fails on all."""
+    from linkcheck.image.target import load_target
+
+    target = load_target(image, arch)
+    machine = target.machine
+    sources = {s.fact: s for s in target.sources}
+    assert sources["musl_symbols"].how.value == "measured", sources["musl_symbols"]
+    assert f"{measured_in}-{machine}" in sources["musl_symbols"].where, sources["musl_symbols"]
+    for name, expected in (("statx", statx), ("fopen64", fopen64), ("__printf_chk", False), ("puts", True)):
+        facts = elf(interpreter=None, machine=machine, e_machine=183 if arch == "arm64" else 62,
+                    docker_arch=arch, needed=("libc.so.6",), version_needs=(),
+                    imports=(SymbolImport(name, "GLIBC_2.28" if name == "statx" else "GLIBC_2.2.5",
+                                          "libc.so.6", False),))
+        v = check(analysis(facts, "libmodule.so"), target)
+        assert v.runs is expected, (image, arch, name, v.outcome, v.message)

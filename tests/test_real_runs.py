@@ -630,6 +630,49 @@ def test_a_glibc_library_on_alpine_is_judged_by_musls_own_lookup(
             assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]
 
 
+_USES_STATX = ("#define _GNU_SOURCE\n#include <fcntl.h>\n#include <sys/stat.h>\n"
+               "int probe(const char *p) { struct statx st;\n"
+               "  return statx(AT_FDCWD, p, 0, STATX_SIZE, &st); }\n")
+MUSL_VERSION_CASES = [
+    pytest.param(root, image, source, expected, id=f"{image}-{name}")
+    for root, image, cases in (
+        ("alpine-3.18.9-x86_64", "alpine:3.18", (("statx", Outcome.MISSING_SYMBOL), ("lfs64", Outcome.RUNS))),
+        ("alpine-3.19.4-x86_64", "alpine:3.19", (("statx", Outcome.MISSING_SYMBOL), ("lfs64", Outcome.RUNS))),
+        ("alpine-3.20.3-x86_64", "alpine:3.20", (("statx", Outcome.RUNS),)),
+    )
+    for name, expected in cases
+    for source in ({"statx": _USES_STATX, "lfs64": _USES_LFS64}[name],)
+]
+
+
+@pytest.mark.parametrize(("root_name", "image", "source", "expected"), MUSL_VERSION_CASES)
+def test_each_musl_version_is_judged_by_the_symbols_it_really_exports(
+    root_factory: RootFactory, tmp_path: Path, root_name: str, image: str, source: str,  # noqa: F811
+    expected: Outcome
+) -> None:
+    """musl 1.2.4 (alpine 3.18) and 1.2.4_git20230717 (3.19) have no statx, 1.2.5 (3.20) has; 1.2.4 still
+    exports fopen64 and stat64 itself, the later ones map them in the loader. The real musl loader of each
+    release, the root as a directory target and the built-in image all agree."""
+    import shutil
+    import subprocess
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root = root_factory.get(root_name)
+    (tmp_path / "m.c").write_text(source)
+    built = tmp_path / "libmodule.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(built), str(tmp_path / "m.c")], check=True)
+    installed = install(root, built, f"/app/{tmp_path.name}/libmodule.so")
+    real = load_library_in_root(root, installed, "glibc")
+    assert real.outcome is expected, describe(real)
+    for target in (api.load_target(str(root)), api.load_target(image, "amd64")):
+        verdict = api.check(api.analyze(built), target, install_dir=f"/app/{tmp_path.name}")
+        assert verdict.outcome is expected, (target.name, verdict.explanation)
+        if expected is not Outcome.RUNS:
+            assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]
+
+
 def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
     """DF_1_NODEFLIB and nothing else to search: glibc refuses the ld.so.cache entry in a default
     directory and skips the defaults, opens no file, and says 'cannot open shared object file' with no

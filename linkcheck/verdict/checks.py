@@ -512,9 +512,10 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
     found.problems.extend(LazySymbolMissing(s) for s in missing if s.name in lazy)
 
 
-# musl >= 1.2.4 resolves these NAME64 symbols (glibc's LFS64 names, which it no longer exports) to NAME in
-# its loader, and readdir64_r to readdir_r (musl 1.2.4 ldso/dynlink.c, get_lfs64; checked against the
-# real alpine 3.20 roots by scripts/measure_musl_symbols.py).
+# musl's loader resolves these NAME64 symbols (glibc's LFS64 names) to NAME, and readdir64_r to readdir_r
+# (ldso/dynlink.c, get_lfs64), since the names stopped being exported: musl 1.2.4 (alpine 3.18) still exports
+# them itself, 1.2.4_git20230717 (alpine 3.19) and 1.2.5 map them (scripts/measure_musl_symbols.py, real
+# roots). Mapping from 1.2.4 on is harmless where they are exported: the export is found first.
 MUSL_LFS64_BASES = (
     "aio_cancel", "aio_error", "aio_fsync", "aio_read", "aio_return", "aio_suspend", "aio_write", "alphasort",
     "creat", "fallocate", "fgetpos", "fopen", "freopen", "fseeko", "fsetpos", "fstat", "fstatat", "fstatfs",
