@@ -37,6 +37,7 @@ from linkcheck.model import (
     Libc,
     Linkage,
     Outcome,
+    ScanResult,
     ScriptFacts,
     Target,
     Verdict,
@@ -44,7 +45,6 @@ from linkcheck.model import (
 
 if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (below)
     from linkcheck.report import Checked, Gates, Run
-    from linkcheck.scan import ScanResult
 
 __version__ = "0.1.0"
 
@@ -54,7 +54,6 @@ _LAZY = {
     "Checked": "linkcheck.report",
     "Gates": "linkcheck.report",
     "Run": "linkcheck.report",
-    "ScanResult": "linkcheck.scan",
 }
 
 

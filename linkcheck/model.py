@@ -879,3 +879,56 @@ class RuntimeFinding:
             "message": self.message,
             "fixes": list(self.fixes),
         }
+
+
+# --------------------------------------------------------------------------------------------
+# One file's result in a run or scan
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """One program or library found by a scan.
+
+    ``path`` is how it is shown: a host path, or "ARCHIVE!/path/in/image", "WHEEL!member". ``container``
+    and ``member`` split it for archives and wheels. ``error`` is set (and ``analysis`` None) when the
+    file could not be read."""
+
+    path: str
+    analysis: Analysis | None
+    error: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    container: str | None = None
+    member: str | None = None
+    # Findings that are not verdicts (a wheel's tags against its modules).
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def runs(self) -> bool | None:
+        """False when any verdict says it will not run, True when all say it runs, None without any."""
+        if not self.verdicts:
+            return None
+        return all(v.runs for v in self.verdicts)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The first verdict's outcome that is not RUNS, else RUNS; None without verdicts."""
+        for v in self.verdicts:
+            if not v.runs:
+                return v.outcome
+        return Outcome.RUNS if self.verdicts else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON object, fit for a JSON-lines stream."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "path": self.path,
+            "container": self.container,
+            "member": self.member,
+            "error": self.error,
+            "runs": self.runs,
+            "outcome": self.outcome.value if self.outcome is not None else None,
+            "analysis": self.analysis.to_dict() if self.analysis is not None else None,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "notes": [str(n) for n in self.notes],
+        }

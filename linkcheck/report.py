@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
-from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, Severity, Target
+from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, ScanResult, Severity, Target
 
 if TYPE_CHECKING:
-    from linkcheck.scan import Progress, ScanResult
+    from linkcheck.scan import Progress
     from linkcheck.verdict.gates import GateResult
 
 IMAGE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".oci")
@@ -150,8 +150,6 @@ class Run:
         shown = os.fspath(path)
         if shown.endswith(IMAGE_SUFFIXES) and os.path.isfile(shown) and not is_container(shown):
             # Named as an image archive but neither a tar nor compressed: a corrupt input, not a program.
-            from linkcheck.scan import ScanResult
-
             checked: Iterator[Checked] = iter([Checked(ScanResult(
                 shown, None, f"{shown}: not a readable image archive (neither a tar nor compressed)"))])
         elif is_container(shown):
@@ -165,7 +163,7 @@ class Run:
             yield item
 
     def _container(self, path: str) -> Iterator[Checked]:
-        from linkcheck.scan import ScanResult, scan_paths
+        from linkcheck.scan import scan_paths
 
         found = 0
         for result in scan_paths(path, targets=tuple(self.targets), jobs=self.jobs, progress=self.progress,
@@ -182,7 +180,6 @@ class Run:
 
     def _file(self, path: str) -> Iterator[Checked]:
         from linkcheck.facts.reader import analyze
-        from linkcheck.scan import ScanResult
 
         try:
             analysis = analyze(path)

@@ -34,26 +34,22 @@ import os
 import posixpath
 import signal
 import stat
-import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.errors import LinkcheckError
 from linkcheck.model import (
-    SCHEMA_VERSION,
     Analysis,
     EnvVar,
     FileFormat,
     LibraryFile,
     Note,
-    Outcome,
     RuntimeNeeds,
     Symbols,
     Target,
     TargetFiles,
-    Verdict,
 )
+from linkcheck.model import ScanResult as ScanResult  # what scan_paths yields (defined with the results)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -69,54 +65,6 @@ _WANTED = (b"\x7fELF", b"#!")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 Progress = Callable[[int, int], None]  # (files looked at so far, files to look at in this input)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanResult:
-    """One program or library found by a scan.
-
-    ``path`` is how it is shown: a host path, or "ARCHIVE!/path/in/image", "WHEEL!member". ``container``
-    and ``member`` split it for archives and wheels. ``error`` is set (and ``analysis`` None) when the
-    file could not be read."""
-
-    path: str
-    analysis: Analysis | None
-    error: str | None = None
-    verdicts: tuple[Verdict, ...] = ()
-    container: str | None = None
-    member: str | None = None
-    # Findings that are not verdicts (a wheel's tags against its modules).
-    notes: tuple[Note, ...] = ()
-
-    @property
-    def runs(self) -> bool | None:
-        """False when any verdict says it will not run, True when all say it runs, None without any."""
-        if not self.verdicts:
-            return None
-        return all(v.runs for v in self.verdicts)
-
-    @property
-    def outcome(self) -> Outcome | None:
-        """The first verdict's outcome that is not RUNS, else RUNS; None without verdicts."""
-        for v in self.verdicts:
-            if not v.runs:
-                return v.outcome
-        return Outcome.RUNS if self.verdicts else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """One JSON object, fit for a JSON-lines stream."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "path": self.path,
-            "container": self.container,
-            "member": self.member,
-            "error": self.error,
-            "runs": self.runs,
-            "outcome": self.outcome.value if self.outcome is not None else None,
-            "analysis": self.analysis.to_dict() if self.analysis is not None else None,
-            "verdicts": [v.to_dict() for v in self.verdicts],
-            "notes": [str(n) for n in self.notes],
-        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,6 +356,8 @@ def _worker(job: _Job, conn: Connection, inherited: Sequence[Connection]) -> Non
         try:
             reply = (key, _run_chunk(job, names, light=True), None)
         except BaseException:  # a bug: report it instead of hanging the parent
+            import traceback  # here: the command's start-up does not pay for it
+
             reply = (key, [], traceback.format_exc(limit=5))
         try:
             conn.send(reply)

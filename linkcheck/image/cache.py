@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from linkcheck.errors import TargetError
 from linkcheck.image.layers import Member, MemberKind
-from linkcheck.image.reference import DIGEST, ImageReference
+from linkcheck.image.reference import ImageReference, is_digest
 
 _MEMBERS_FORMAT = "linkcheck-layer-members/1"
 
@@ -46,7 +46,7 @@ class RegistryCache:
     # -- paths ---------------------------------------------------------------------------------
 
     def _digest_parts(self, digest: str) -> tuple[str, str]:
-        if not DIGEST.fullmatch(digest):
+        if not is_digest(digest):
             raise TargetError(f"malformed digest {digest!r}")
         alg, hexdigest = digest.split(":", 1)
         return alg, hexdigest
@@ -111,7 +111,7 @@ class RegistryCache:
                 digest = f.read().strip()
         except (FileNotFoundError, UnicodeDecodeError):
             return None
-        return digest if DIGEST.fullmatch(digest) else None
+        return digest if is_digest(digest) else None
 
     # -- writes --------------------------------------------------------------------------------
 

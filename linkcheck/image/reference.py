@@ -9,7 +9,6 @@ a name linkcheck has built-in data for.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TextIO
@@ -23,11 +22,18 @@ DOCKER_HUB = "docker.io"
 # linkcheck has no registry host built in.
 DOCKER_HUB_ENV = "LINKCHECK_DOCKER_HUB"
 
-_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+# Patterns, compiled (and cached by ``re``) when a reference is first parsed: a command naming a built-in
+# image never parses one.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-DIGEST = re.compile(r"(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})")
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})"
+
+
+def is_digest(text: str) -> bool:
+    """A content digest as references and the cache write it: "sha256:" and 64 hex digits (or sha512)."""
+    return re.fullmatch(_DIGEST, text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,8 @@ class ImageReference:
         name = self.hostname
         if name == "localhost":
             return True
+        import ipaddress  # here: only a registry's host is ever looked at
+
         try:
             return ipaddress.ip_address(name).is_loopback
         except ValueError:
@@ -91,13 +99,13 @@ def parse_reference(text: str) -> ImageReference:
     digest = None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not DIGEST.fullmatch(digest):
+        if not is_digest(digest):
             raise TargetError(f"{text!r}: not an image reference (bad digest {digest!r}; "
                               "expected sha256: and 64 hex digits)")
     host = DOCKER_HUB
     first, sep, remainder = rest.partition("/")
     if sep and looks_like_registry_host(first):
-        if not _HOST.fullmatch(first):
+        if not re.fullmatch(_HOST, first):
             raise TargetError(f"{text!r}: not an image reference (bad registry host {first!r})")
         host, rest = first, remainder
     tag = None
@@ -105,11 +113,11 @@ def parse_reference(text: str) -> ImageReference:
     colon = rest.rfind(":")
     if colon > last_slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG.fullmatch(tag):
+        if not re.fullmatch(_TAG, tag):
             raise TargetError(f"{text!r}: not an image reference (bad tag {tag!r})")
     components = rest.split("/")
     for component in components:
-        if not _COMPONENT.fullmatch(component):
+        if not re.fullmatch(_COMPONENT, component):
             raise TargetError(f"{text!r}: not an image reference (bad name component {component!r}; "
                               "names are lower case letters, digits and . _ -)")
     if host == DOCKER_HUB and len(components) == 1:

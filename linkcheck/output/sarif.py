@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from linkcheck.model import Confidence, NeedKind, Outcome, Problem, Verdict
+from linkcheck.model import Confidence, NeedKind, Outcome, Problem, ScanResult, Verdict
 from linkcheck.output.escape import escape_json
-from linkcheck.scan import ScanResult
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
