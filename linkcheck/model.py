@@ -815,6 +815,7 @@ class NeedKind(str, enum.Enum):
     USERS = "users"  # /etc/passwd and /etc/group, to look up users and groups
     DLOPEN = "dlopen"  # a library opened by name at run time, not in DT_NEEDED
     TEMP_DIR = "temp-dir"  # /tmp, for temporary files
+    LOCALE = "locale"  # the compiled locale LANG/LC_ALL names, for setlocale(LC_ALL, "")
 
 
 class NeedReader(str, enum.Enum):

@@ -640,6 +640,8 @@ def runtime_files(profiles: Path, roots: dict[tuple[str, str], tuple[str, str]],
     measured = {k: (sorted(probe_tree(DirectoryTree(d))), where) for k, (d, where) in roots.items()}
     for path in sorted(profiles.glob("*.json")):
         data = json.loads(path.read_text())
+        if "images" not in data:  # index.json: which file holds which image
+            continue
         for image in data["images"]:
             name = image["name"]
             for plat in image["platforms"]:

@@ -16,9 +16,10 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # The output-encoding tests run the CLI under en_US.UTF-8 (a C locale hides encoding errors).
 has_locale() { locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8'; }
 has_locale || [ -x /usr/sbin/locale-gen ] || need+=(locales)
-# The runtime-finding tests build Go and C fixtures (fixtures/afterstart.sh), serve TLS with an openssl-made
-# test CA, and copy the host's libz.so.1 and Europe/Berlin zone into roots.
+# The runtime-finding tests build Go and C fixtures (fixtures/afterstart.sh, glibc and musl), serve TLS with
+# an openssl-made test CA, and copy the host's libz.so.1 and Europe/Berlin zone into roots.
 command -v go >/dev/null || need+=(golang-go)
+command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v openssl >/dev/null || need+=(openssl)
 [ -e /usr/lib/x86_64-linux-gnu/libz.so.1 ] || need+=(zlib1g)
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || need+=(tzdata)
@@ -28,10 +29,9 @@ command -v skopeo >/dev/null || need+=(skopeo)
 # The slow tests build Debian roots with debootstrap.
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 # Java fixtures are compiled with javac; Node.js addons with g++ against Node's headers, npm packages
-# installed with npm, and a musl dlopen probe built with musl-gcc.
+# installed with npm (a musl dlopen probe is built with musl-gcc, installed above).
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v g++ >/dev/null || need+=(g++)
-[ "${LINKCHECK_SLOW:-}" != 1 ] || command -v musl-gcc >/dev/null || need+=(musl-tools)
 [ "${LINKCHECK_SLOW:-}" != 1 ] || command -v npm >/dev/null || need+=(npm)
 [ -e /usr/include/node/node.h ] || need+=(libnode-dev)
 if [ ${#need[@]} -gt 0 ]; then

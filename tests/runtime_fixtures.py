@@ -15,9 +15,10 @@ import pytest
 from conftest import FIXTURES
 
 CACHE = Path("/var/tmp")
-SOURCES = ("afterstart.sh", "src/afterstart.c", "src/dlopen-z.c", "src/go/afterstart/main.go",
+SOURCES = ("afterstart.sh", "src/afterstart.c", "src/dlopen-z.c", "src/locale.c", "src/go/afterstart/main.go",
            "src/go/go.mod")
-NAMES = ("go-afterstart", "go-afterstart-tzdata", "c-afterstart-static", "c-dlopen-z")
+NAMES = ("go-afterstart", "go-afterstart-tzdata", "c-afterstart-static", "c-dlopen-z", "c-locale",
+         "c-locale-musl")
 
 
 def _key() -> str:
@@ -32,9 +33,9 @@ def runtime_fixtures() -> Path:
     out = CACHE / f"linkcheck-afterstart-{_key()}"
     if all((out / n).is_file() for n in NAMES):
         return out
-    for tool in ("go", "gcc"):
+    for tool in ("go", "gcc", "musl-gcc"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (scripts/test.sh installs golang-go and gcc)")
+            pytest.skip(f"{tool} is not installed (scripts/test.sh installs golang-go, gcc and musl-tools)")
     partial = out.with_name(out.name + f".partial{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     proc = subprocess.run(["bash", str(FIXTURES / "afterstart.sh"), str(partial)], capture_output=True,

@@ -440,6 +440,27 @@ def test_runtime_findings_in_a_tree_scan_and_sarif(go_afterstart: str, tmp_path:
         ("breaks-temp-dir", "warning")}
 
 
+def test_locale_finding_follows_env_in_text_json_and_sarif(tmp_path: Path) -> None:
+    from runtime_fixtures import runtime_fixtures
+
+    program = str(runtime_fixtures() / "c-locale")
+    missing = ("--target", "debian:bookworm-slim", "--env", "LANG=en_US.UTF-8")
+    text = run(program, *missing)
+    assert text.returncode == ExitStatus.OK, text.stderr
+    assert "then breaks: locale en_US.UTF-8 (high confidence)" in text.stdout
+    assert "why:    imports setlocale; LANG=en_US.UTF-8 (--env)" in text.stdout
+    finding = json_of(run(program, *missing, "--json"))["files"][0]["verdicts"][0]["findings"][0]
+    assert (finding["kind"], finding["subject"]) == ("locale", "en_US.UTF-8")
+    assert "or set LANG=C.UTF-8, which the image has (/usr/lib/locale/C.utf8)" in finding["fixes"]
+    sarif = tmp_path / "out.sarif"
+    assert run(program, *missing, "--sarif", str(sarif), "--strict").returncode == ExitStatus.WONT_RUN
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("breaks-locale", "warning")]
+    # The image has C.utf8, which serves C.UTF-8: nothing to say.
+    served = run(program, "--target", "debian:bookworm-slim", "--env", "LANG=C.UTF-8", "--strict")
+    assert served.returncode == ExitStatus.OK and "then breaks" not in served.stdout
+
+
 def test_json_says_which_platform_a_matrix_is_for() -> None:
     matrix = json_of(run(fixture("go-static"), "--platform", "linux/arm64", "--json"))["files"][0]
     assert matrix["matrix_platform"] == "linux/arm64"

@@ -95,6 +95,18 @@ def test_imported_c_functions_are_needs() -> None:
     assert got.needs[0].evidence == ("imports getpwnam",)
 
 
+def test_imported_setlocale_is_a_locale_need() -> None:
+    got = needs_of(b"\x7fELF", elf(imports=imports("setlocale", "puts")))
+    assert kinds(got) == [NeedKind.LOCALE]
+    assert got.needs[0].evidence == ("imports setlocale",)
+
+
+def test_static_glibc_locale_loader_alone_is_not_a_locale_need() -> None:
+    """Every static glibc program carries the locale loader, setlocale called or not."""
+    data = b"\x7fELF\0/usr/lib/locale\0/usr/lib/locale/locale-archive\0"
+    assert NeedKind.LOCALE not in kinds(needs_of(data, static_elf()))
+
+
 def test_openssl_default_verify_paths_is_a_ca_need_with_the_files_openssldir() -> None:
     data = b'\x7fELF\0OPENSSLDIR: "/usr/local/ssl"\0'
     got = needs_of(data, elf(imports=imports("SSL_CTX_set_default_verify_paths")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from linkcheck.image.probes import PROBE_PATHS, probe_tree
+from linkcheck.image.probes import PROBE_PATHS, is_probed, probe_tree
 from linkcheck.image.tree import DirectoryTree
 
 
@@ -39,3 +39,20 @@ def test_absolute_symlinks_resolve_inside_the_root(tmp_path: Path) -> None:
 def test_hosts_and_resolv_conf_are_not_probed() -> None:
     """The container runtime mounts both, whatever the image has."""
     assert "/etc/hosts" not in PROBE_PATHS and "/etc/resolv.conf" not in PROBE_PATHS
+
+
+def test_every_compiled_locale_directory_is_listed(tmp_path: Path) -> None:
+    locale = tmp_path / "usr/lib/locale"
+    (locale / "C.utf8").mkdir(parents=True)
+    (locale / "C.utf8/LC_CTYPE").write_text("x")
+    (locale / "de_DE.utf8").mkdir()  # empty: serves nothing
+    (locale / "en_US.UTF-8").symlink_to("C.utf8")
+    (locale / "locale-archive").write_text("x")
+    assert probe_tree(DirectoryTree(str(tmp_path))) == {
+        "/usr/lib/locale/C.utf8", "/usr/lib/locale/en_US.UTF-8", "/usr/lib/locale/locale-archive"}
+
+
+def test_profiles_may_name_locales_but_no_other_unprobed_path() -> None:
+    assert is_probed("/usr/lib/locale/C.UTF-8") and is_probed("/tmp")
+    assert not is_probed("/usr/lib/locale/") and not is_probed("/usr/lib/locale/x/y")
+    assert not is_probed("/etc/hosts")

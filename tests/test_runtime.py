@@ -8,6 +8,8 @@ import pytest
 
 from linkcheck.model import (
     Confidence,
+    EnvOrigin,
+    EnvVar,
     NeedKind,
     NeedReader,
     RuntimeNeed,
@@ -98,6 +100,47 @@ def test_dlopen_library_for_another_machine_does_not_count() -> None:
 
 def test_dlopen_from_a_program_with_its_own_search_path_is_not_judged() -> None:
     assert runtime_findings(dlopen("libz.so.1"), elf(runpath=("$ORIGIN/lib",)), glibc_target()) == ()
+
+
+LOCALE = RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, ("imports setlocale",))
+
+
+def with_env(target: Target, *pairs: tuple[str, str]) -> Target:
+    return dataclasses.replace(target, env=tuple(EnvVar(n, v, EnvOrigin.IMAGE_CONFIG) for n, v in pairs))
+
+
+def test_locale_the_environment_names_must_be_compiled_in_a_glibc_image() -> None:
+    bookworm = having(glibc_target(), "/tmp", "/usr/lib/locale/C.utf8")
+    found = runtime_findings(RuntimeNeeds((LOCALE,)), elf(), with_env(bookworm, ("LANG", "en_US.UTF-8")))
+    assert [(f.kind, f.subject) for f in found] == [(NeedKind.LOCALE, "en_US.UTF-8")]
+    assert found[0].evidence == ("imports setlocale", "LANG=en_US.UTF-8 (image config)")
+    assert found[0].lacks == ("/usr/lib/locale/locale-archive", "/usr/lib/locale/en_US.UTF-8",
+                              "/usr/lib/locale/en_US.utf8")
+    # glibc normalizes the codeset (C.UTF-8 finds C.utf8) and C, POSIX and an unset LANG are built in.
+    for env in ((("LANG", "C.UTF-8"),), (("LANG", "C.utf8"),), (("LANG", "POSIX"),), (("LANG", ""),), ()):
+        assert judged(LOCALE, with_env(bookworm, *env)) == [], env
+
+
+def test_locale_lc_all_overrides_lang_and_every_lc_variable_is_loaded() -> None:
+    bookworm = having(glibc_target(), "/usr/lib/locale/C.utf8")
+    assert judged(LOCALE, with_env(bookworm, ("LANG", "de_DE.UTF-8"), ("LC_ALL", "C.UTF-8"))) == []
+    assert judged(LOCALE, with_env(bookworm, ("LANG", "C.UTF-8"), ("LC_TIME", "de_DE.UTF-8"))) == [
+        NeedKind.LOCALE]
+
+
+def test_locale_may_be_served_by_a_less_specific_compiled_locale() -> None:
+    de = having(glibc_target(), "/usr/lib/locale/de_DE")
+    assert judged(LOCALE, with_env(de, ("LANG", "de_DE.UTF-8@euro"))) == []
+    assert judged(LOCALE, with_env(de, ("LANG", "de_AT.UTF-8"))) == [NeedKind.LOCALE]
+
+
+def test_locale_is_not_judged_on_musl_with_an_archive_or_with_locpath() -> None:
+    """musl's setlocale takes any name (real runs); an archive's names are not read."""
+    asked = ("LANG", "en_US.UTF-8")
+    assert judged(LOCALE, with_env(having(musl_target()), asked)) == []
+    assert judged(LOCALE, with_env(having(glibc_target(), "/usr/lib/locale/locale-archive"), asked)) == []
+    assert judged(LOCALE, with_env(having(glibc_target()), asked, ("LOCPATH", "/opt/locale"))) == []
+    assert judged(LOCALE, with_env(glibc_target(), asked)) == []  # runtime files unknown
 
 
 def test_check_puts_worded_findings_beside_runs() -> None:

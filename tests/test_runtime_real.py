@@ -8,6 +8,7 @@ root's CA bundle; "no bundle" roots fail, roots with the test CA appended to the
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import ssl
@@ -22,7 +23,7 @@ from linkcheck.facts.needs import read_needs
 from linkcheck.facts.reader import analyze
 from linkcheck.image.rootfs import target_from_tree
 from linkcheck.image.tree import DirectoryTree
-from linkcheck.model import NeedKind, Verdict
+from linkcheck.model import EnvOrigin, EnvVar, NeedKind, Verdict
 from linkcheck.verdict.checks import check
 
 from conftest import needs_root
@@ -96,11 +97,14 @@ def make_root(tmp_path: Path, name: str) -> Path:
     return root
 
 
-def verdict_in(root: Path, program: Path) -> Verdict:
+def verdict_in(root: Path, program: Path, env: dict[str, str] | None = None) -> Verdict:
     analysis = analyze(program)
     assert analysis.elf is not None
     # A scratch root has no file that tells its architecture: an image config would (machine_hint).
     target = target_from_tree(DirectoryTree(str(root)), str(root), machine_hint="x86_64")
+    # The environment the run gets, as --env gives it.
+    given = tuple(EnvVar(k, v, EnvOrigin.OPTION) for k, v in (env or {}).items())
+    target = dataclasses.replace(target, env=given)
     return check(analysis, target, needs=read_needs(program, analysis.elf))
 
 
@@ -246,3 +250,43 @@ def test_dlopen_by_name_fails_exactly_where_the_library_is_missing(
     if not ok:
         assert "libz.so.1: cannot open shared object file" in stderr
         assert "libz.so.1: cannot open shared object file" in dlopen[0].message
+
+
+HOST_C_UTF8 = Path("/usr/lib/locale/C.utf8")
+
+
+def add_c_utf8(root: Path) -> None:
+    if not HOST_C_UTF8.is_dir():
+        pytest.skip(f"{HOST_C_UTF8} is not on this host (libc-bin)")
+    shutil.copytree(HOST_C_UTF8, root / "usr/lib/locale/C.utf8")
+
+
+@pytest.mark.parametrize(("fixture", "root_name", "setup", "lang", "works"), [
+    ("c-locale", "debian-bookworm", "none", "en_US.UTF-8", False),  # slim has C.utf8 only
+    ("c-locale", "debian-bookworm", "none", "C.UTF-8", True),  # glibc normalizes the codeset
+    ("c-locale", "debian-bookworm", "none", "de_DE@euro", False),
+    ("c-locale", "glibc-host", "none", "C.UTF-8", False),  # no /usr/lib/locale at all
+    ("c-locale", "glibc-host", "c-utf8", "C.UTF-8", True),
+    ("c-locale", "glibc-host", "c-utf8", "en_US.UTF-8", False),
+    ("c-locale", "glibc-host", "none", "POSIX", True),
+    ("c-locale-musl", "alpine-3.20.3-x86_64", "none", "en_US.UTF-8", True),  # musl takes any name
+    ("c-locale-musl", "musl", "none", "de_DE@euro", True),
+])
+def test_setlocale_fails_exactly_where_a_glibc_image_lacks_the_locale(
+        tmp_path: Path, afterstart_bin: Path, fixture: str, root_name: str, setup: str,  # noqa: F811
+        lang: str, works: bool) -> None:
+    root = make_root(tmp_path, root_name)
+    if setup == "c-utf8":
+        add_c_utf8(root)
+    program = afterstart_bin / fixture
+    where = install(root, program, f"/app/{fixture}")
+    got = run_in_root(root, where, [where], timeout=30, env={"PATH": "/usr/bin:/bin", "LANG": lang})
+    verdict = verdict_in(root, root / "app" / fixture, {"LANG": lang})
+    assert verdict.runs, verdict.explanation
+    assert (got.exit_code == 0) == works, (got.stdout, got.stderr)
+    found = [f for f in verdict.findings if f.kind is NeedKind.LOCALE]
+    assert [f.subject for f in found] == ([] if works else [lang])
+    if not works:
+        # What the finding says happens: the C locale, where UTF-8 text no longer decodes.
+        assert got.stdout.strip() == "setlocale=(null) mbstowcs=-1"
+        assert "setlocale fails and it runs in the C locale" in found[0].message

@@ -59,6 +59,10 @@ _C_TEMP = ("mkstemp", "mkstemp64", "mkostemp", "mkostemp64", "mkstemps", "mkdtem
            "tempnam", "tmpnam")
 _OPENSSL_DEFAULT_PATHS = ("SSL_CTX_set_default_verify_paths", "X509_STORE_set_default_paths")
 _DLOPEN = ("dlopen", "dlmopen")
+# setlocale(LC_ALL, "") reads LC_ALL/LC_*/LANG. Not read from static glibc programs: every one carries
+# glibc's locale loader (a static "hello world" holds "/usr/lib/locale/locale-archive"), so nothing
+# left in a stripped one tells whether it calls setlocale. Go and Rust's std never call it.
+_C_LOCALE = ("setlocale",)
 
 # Static glibc: the NSS module loader's file-name format (glibc >= 2.33 "libnss_%s.so%s").
 _GLIBC_NSS_FORMAT = re.compile(rb"\0libnss_%s\.so")
@@ -233,6 +237,9 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
     temp = imports(_C_TEMP)
     if temp:
         needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
+    locale = imports(_C_LOCALE)
+    if locale:
+        needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
     if imports(_DLOPEN) and elf.interpreter is not None:
         # Programs only: a library's dlopen()s are mostly optional back ends it probes for (Mesa's
         # libvulkan.so.1 and libd3d12.so, libmount's libcryptsetup.so.12: measured on /usr/lib).

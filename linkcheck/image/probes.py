@@ -4,7 +4,9 @@ Profiles list the present ones under ``runtime_files`` (measured by ``scripts/me
 real roots); directory and archive targets are probed here through their ``Tree``. A file probe counts
 when the path resolves, inside the root, to a regular file (a dangling symlink such as Debian's
 /usr/lib/ssl/cert.pem without ca-certificates does not); a directory probe when it resolves to a
-directory with at least one entry (an empty /usr/share/zoneinfo serves no zone).
+directory with at least one entry (an empty /usr/share/zoneinfo serves no zone). Compiled locales are
+listed: each directory with entries in /usr/lib/locale (``/usr/lib/locale/C.utf8``), since a program's
+``LANG`` may name any of them.
 """
 
 from __future__ import annotations
@@ -46,8 +48,11 @@ USER_FILES = ("/etc/passwd", "/etc/group")
 TEMP_DIR = "/tmp"
 # Recorded, not judged. (/etc/hosts and /etc/resolv.conf are not probed at all: a container runtime
 # bind-mounts both into every container, whatever the image has.)
-OTHER_FILES = ("/etc/nsswitch.conf", "/usr/lib/locale/locale-archive")
-OTHER_DIRS = ("/usr/lib/locale/C.utf8",)
+OTHER_FILES = ("/etc/nsswitch.conf",)
+# glibc's compiled locales: one archive (whose names linkcheck does not read), or one directory per
+# locale (Debian's libc-bin ships C.utf8; bullseye's was C.UTF-8).
+LOCALE_DIR = "/usr/lib/locale"
+LOCALE_ARCHIVE = "/usr/lib/locale/locale-archive"
 
 PROBES: tuple[Probe, ...] = (
     *(Probe(p, ProbeKind.FILE) for p in CA_FILES),
@@ -56,9 +61,17 @@ PROBES: tuple[Probe, ...] = (
     *(Probe(p, ProbeKind.FILE) for p in USER_FILES),
     Probe(TEMP_DIR, ProbeKind.DIRECTORY, empty_ok=True),
     *(Probe(p, ProbeKind.FILE) for p in OTHER_FILES),
-    *(Probe(p, ProbeKind.DIRECTORY) for p in OTHER_DIRS),
+    Probe(LOCALE_ARCHIVE, ProbeKind.FILE),
 )
 PROBE_PATHS = frozenset(p.path for p in PROBES)
+
+
+def is_probed(path: str) -> bool:
+    """Whether ``path`` may be among the paths ``probe_tree`` gives (a fixed probe or a locale)."""
+    if path in PROBE_PATHS:
+        return True
+    parent, _, name = path.rpartition("/")
+    return parent == LOCALE_DIR and name not in ("", ".", "..")
 
 
 def probe_tree(tree: Tree) -> frozenset[str]:
@@ -74,4 +87,11 @@ def probe_tree(tree: Tree) -> frozenset[str]:
                 present.add(probe.path)
         elif entry.kind is EntryKind.DIRECTORY and (probe.empty_ok or tree.listdir(path)):
             present.add(probe.path)
+    found = resolve(tree, LOCALE_DIR)
+    if found is not None and found[1].kind is EntryKind.DIRECTORY:
+        for name in tree.listdir(found[0]):
+            path = f"{LOCALE_DIR}/{name}"
+            locale = resolve(tree, path)
+            if locale is not None and locale[1].kind is EntryKind.DIRECTORY and tree.listdir(locale[0]):
+                present.add(path)
     return frozenset(present)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, overload
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
-from linkcheck.image.probes import PROBE_PATHS
+from linkcheck.image.probes import is_probed
 from linkcheck.image.profiles import read_json
 from linkcheck.image.reference import (
     DOCKER_HUB,
@@ -281,7 +281,7 @@ def _parse_platform(c: _Checker, raw: Any, where: str, image: dict[str, Any]) ->
     if "runtime_files" in p:
         present = c.strings(p["runtime_files"], f"{where}.runtime_files", paths=True)
         for i, path in enumerate(present):
-            if path not in PROBE_PATHS:
+            if not is_probed(path):
                 raise c.fail(f"{where}.runtime_files[{i}]", f"{path} is not a path linkcheck probes")
         runtime_files = frozenset(present)
         optional_facts = ("runtime_files",)

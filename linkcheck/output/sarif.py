@@ -91,6 +91,8 @@ _FINDING_TEXT = {
     NeedKind.DLOPEN: "A library the program opens by name with dlopen() is not in the image: 'cannot open "
                      "shared object file'.",
     NeedKind.TEMP_DIR: "No /tmp for a program that creates temporary files.",
+    NeedKind.LOCALE: "The locale LANG or LC_ALL names is not in the image: setlocale fails, the program "
+                     "runs in the C locale.",
 }
 for _kind, _text in _FINDING_TEXT.items():
     _RULE_TEXT[f"breaks-{_kind.value}"] = (f"Starts, then breaks: {_kind.value}", _text)

@@ -9,7 +9,8 @@ from the image's libraries) give findings. Words are made by ``runtime_words``.
 Not findings, on purpose (real runs in tests/test_runtime_real.py decide): a missing /etc/hosts or
 /etc/resolv.conf (Docker and Kubernetes mount both into every container), a missing
 /etc/nsswitch.conf (Go and glibc then fall back to files, then DNS), and glibc's NSS modules for a
-static glibc >= 2.34 program (files and dns are built into it).
+static glibc >= 2.34 program (files and dns are built into it); a locale on musl (its setlocale
+accepts any name and keeps UTF-8).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from linkcheck.image import probes
 from linkcheck.model import (
     Confidence,
     ElfFacts,
+    EnvVar,
     Libc,
     NeedKind,
     NeedReader,
@@ -52,6 +54,8 @@ def runtime_findings(needs: RuntimeNeeds, elf: ElfFacts, target: Target) -> tupl
 def _judge(need: RuntimeNeed, elf: ElfFacts, target: Target) -> RuntimeFinding | None:
     if need.kind is NeedKind.DLOPEN:
         return _dlopen(need, elf, target)
+    if need.kind is NeedKind.LOCALE:
+        return _locale(need, target)
     have = target.runtime_files
     if have is None:
         return None
@@ -101,3 +105,75 @@ def _dlopen(need: RuntimeNeed, elf: ElfFacts, target: Target) -> RuntimeFinding 
         if lib is not None and lib.machine == elf.machine and lib.elf_class == elf.elf_class:
             return None
     return RuntimeFinding(need.kind, need.reader, Confidence.LOW, need.evidence, tuple(looked), name)
+
+
+# setlocale(LC_ALL, ""): each category takes LC_ALL, else its own variable, else LANG (glibc).
+_LOCALE_CATEGORIES = ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES",
+                      "LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT",
+                      "LC_IDENTIFICATION")
+_BUILT_IN_LOCALES = ("C", "POSIX")
+
+
+def _locale(need: RuntimeNeed, target: Target) -> RuntimeFinding | None:
+    """glibc's setlocale fails (and the program stays in the C locale) when a name the environment
+    asks for is neither in the locale archive nor a directory of /usr/lib/locale. musl's accepts any
+    name (real runs: alpine and a musl root), so only glibc images are judged; an image with an archive
+    is not (its names are not read), nor one whose environment sets LOCPATH."""
+    have = target.runtime_files
+    if (target.libc is not Libc.GLIBC or have is None or probes.LOCALE_ARCHIVE in have
+            or target.getenv("LOCPATH") is not None):
+        return None
+    compiled = [_locale_parts(name) for parent, _, name in (p.rpartition("/") for p in have)
+                if parent == probes.LOCALE_DIR and name != "locale-archive"]
+    for var in _locales_asked(target):
+        name = var.value
+        if name in _BUILT_IN_LOCALES or "/" in name:
+            continue
+        asked = _locale_parts(name)
+        if any(_serves(c, asked) for c in compiled):
+            continue
+        dirs = dict.fromkeys((f"{probes.LOCALE_DIR}/{name}", f"{probes.LOCALE_DIR}/{_normal_name(name)}"))
+        return RuntimeFinding(NeedKind.LOCALE, need.reader, need.confidence,
+                              (*need.evidence, f"{var.name}={name} ({var.origin})"),
+                              (probes.LOCALE_ARCHIVE, *dirs), name)
+    return None
+
+
+def _locales_asked(target: Target) -> list[EnvVar]:
+    """The variables whose values setlocale(LC_ALL, "") loads: LC_ALL alone when set, else LANG and
+    every LC_* set (empty values do not count)."""
+    every = target.getenv("LC_ALL")
+    if every is not None and every.value:
+        return [every]
+    found = (target.getenv(n) for n in ("LANG", *_LOCALE_CATEGORIES))
+    return [v for v in found if v is not None and v.value]
+
+
+def _locale_parts(name: str) -> tuple[str, str | None, str | None, str | None]:
+    """language_TERRITORY.codeset@modifier, the codeset normalized as glibc does."""
+    rest, _, modifier = name.partition("@")
+    rest, dot, codeset = rest.partition(".")
+    language, underscore, territory = rest.partition("_")
+    return (language, territory if underscore else None, _normal_codeset(codeset) if dot else None,
+            modifier or None)
+
+
+def _serves(compiled: tuple[str, str | None, str | None, str | None],
+            asked: tuple[str, str | None, str | None, str | None]) -> bool:
+    """Whether glibc may take the compiled locale for the one asked: the same name, or a less specific
+    one (it tries those too; one without a codeset is counted, though glibc rejects it when its
+    codeset differs)."""
+    pairs = zip(compiled[1:], asked[1:], strict=True)
+    return compiled[0] == asked[0] and all(c is None or c == a for c, a in pairs)
+
+
+def _normal_codeset(codeset: str) -> str:
+    """glibc's normalization: letters and digits, lower case; "iso" before a codeset of digits only."""
+    kept = "".join(ch.lower() for ch in codeset if ch.isascii() and ch.isalnum())
+    return "iso" + kept if kept.isdigit() else kept
+
+
+def _normal_name(name: str) -> str:
+    rest, at, modifier = name.partition("@")
+    base, dot, codeset = rest.partition(".")
+    return base + (("." + _normal_codeset(codeset)) if dot else "") + (at + modifier)

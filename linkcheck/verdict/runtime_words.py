@@ -35,6 +35,12 @@ def _when_and_message(f: RuntimeFinding) -> tuple[str, str]:
         return ("when it looks up a user or group (getpwnam, getpwuid ...)",
                 "the lookup finds nobody: \"no such user\", \"cannot find name for user ID 1000\", "
                 "\"I have no name!\"")
+    if kind is NeedKind.LOCALE:
+        name = f.subject or "the locale"
+        return ('at start, when it calls setlocale(LC_ALL, "")',
+                f"setlocale fails and it runs in the C locale (ASCII: UTF-8 text is rejected or mangled); "
+                f"\"perl: warning: Setting locale failed.\", \"bash: warning: setlocale: LC_ALL: cannot "
+                f"change locale ({name})\"")
     if kind is NeedKind.DLOPEN:
         lib = f.subject or "the library"
         return (f"if and when it opens {lib} with dlopen()",
@@ -78,6 +84,8 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
         if f.reader is NeedReader.GO:
             out.append("(building with -tags osusergo does not help: the pure Go lookup reads "
                        "/etc/passwd too)")
+    elif kind is NeedKind.LOCALE:
+        out.extend(_locale_fixes(f.subject or "", target, family))
     elif kind is NeedKind.DLOPEN:
         lib = f.subject or "the library"
         if family == "alpine":
@@ -93,6 +101,21 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
         if family == "scratch":
             out.append("build on gcr.io/distroless/static instead of scratch (it has /tmp)")
     return tuple(out)
+
+
+def _locale_fixes(name: str, target: Target, family: str) -> list[str]:
+    out: list[str] = []
+    base, dot, codeset = name.partition("@")[0].partition(".")
+    if family == "debian" and dot and codeset:
+        out.append("RUN apt-get update && apt-get install -y --no-install-recommends locales && "
+                   f"localedef -i {base} -f {codeset} {name}")
+    out.append(f"COPY --from=build /usr/lib/locale/locale-archive /usr/lib/locale/ (a stage where {name} "
+               "is compiled)")
+    utf8 = [p for p in sorted(target.runtime_files or ())
+            if p.lower() in ("/usr/lib/locale/c.utf8", "/usr/lib/locale/c.utf-8")]
+    if utf8:
+        out.append(f"or set LANG=C.UTF-8, which the image has ({utf8[0]})")
+    return out
 
 
 def _family_of(target: Target) -> str:
