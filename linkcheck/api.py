@@ -114,6 +114,7 @@ def _check_all(analysis: Analysis, targets: Sequence[Target]) -> tuple[Verdict, 
     needs = None  # what it reads after start: read again from the file, only here (analyze never does)
     if analysis.elf is not None and targets and os.path.isfile(analysis.path):
         from linkcheck.facts.needs import read_needs
+        from linkcheck.verdict.runtime import kinds_judged
 
-        needs = read_needs(analysis.path, analysis.elf)
+        needs = read_needs(analysis.path, analysis.elf, kinds_judged(targets))
     return tuple(decide(analysis, t, origin_files=origin, needs=needs) for t in targets)

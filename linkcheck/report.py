@@ -205,8 +205,9 @@ class Run:
         needs = None
         if analysis.elf is not None and targets:
             from linkcheck.facts.needs import read_needs
+            from linkcheck.verdict.runtime import kinds_judged
 
-            needs = read_needs(path, analysis.elf)
+            needs = read_needs(path, analysis.elf, kinds_judged(targets))
         try:
             verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=self.install_dir,
                                    needs=needs) for t in targets)

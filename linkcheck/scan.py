@@ -43,6 +43,7 @@ from linkcheck.model import (
     EnvVar,
     FileFormat,
     LibraryFile,
+    NeedKind,
     Note,
     RuntimeNeeds,
     Symbols,
@@ -81,6 +82,7 @@ class _DirectoryJob:
         self.targets = targets
         self._origin: TargetFiles | None = None
         self._linked: dict[tuple[int, int], Analysis] = {}
+        self._kinds = _kinds_judged(targets)
 
     def origin(self) -> TargetFiles:
         if self._origin is None:
@@ -129,10 +131,10 @@ class _DirectoryJob:
             return ScanResult(host, analysis)
         install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
         needs = None
-        if analysis.elf is not None:
+        if analysis.elf is not None and self._kinds:
             from linkcheck.facts.needs import read_needs
 
-            needs = read_needs(host, analysis.elf)
+            needs = read_needs(host, analysis.elf, self._kinds)
         return _checked(host, analysis, self.targets, self.origin(), install, needs)
 
 
@@ -149,6 +151,7 @@ class _ImageJob:
         self.origin = origin
         self._linked: dict[tuple[int, int], Analysis] = {}
         self._needs: dict[tuple[int, int], RuntimeNeeds | None] = {}
+        self._kinds = _kinds_judged(targets)
 
     def shown(self, member: str) -> str:
         return f"{self.archive}!{member}"
@@ -175,10 +178,10 @@ class _ImageJob:
             try:
                 data = self.tree.read(member)
                 analysis = analyze_bytes(data, member)
-                if analysis.elf is not None and self.targets:
+                if analysis.elf is not None and self._kinds:
                     from linkcheck.facts.needs import needs_of
 
-                    needs = needs_of(data, analysis.elf)
+                    needs = needs_of(data, analysis.elf, self._kinds)
             except OSError as exc:
                 return _image_result(shown, self, member, None,
                                      f"{shown}: cannot read ({exc.strerror or exc})")
@@ -189,6 +192,15 @@ class _ImageJob:
                 self._needs[key] = needs
         result = _checked(shown, analysis, self.targets, self.origin, posixpath.dirname(member), needs)
         return ScanResult(result.path, analysis, result.error, result.verdicts, self.archive, member)
+
+
+def _kinds_judged(targets: tuple[Target, ...]) -> frozenset[NeedKind]:
+    """The kinds of runtime need worth reading a file's evidence for: those the targets can fail."""
+    if not targets:
+        return frozenset()
+    from linkcheck.verdict.runtime import kinds_judged
+
+    return kinds_judged(targets)
 
 
 def _image_result(shown: str, job: _ImageJob, member: str, analysis: Analysis | None,

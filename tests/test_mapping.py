@@ -26,7 +26,7 @@ CHILD = textwrap.dedent("""
     from linkcheck.facts import reader
     path = sys.argv[1]
     real = reader.parse_elf
-    def parse_while_truncated(data, name):
+    def parse_while_truncated(data, name, *more):
         cut = subprocess.Popen([sys.executable, "-c", f"import os; os.truncate({path!r}, 0)"])
         # Until the truncation is done, or for 3 s (it started and waits for the lease: a loaded
         # machine may take a second to start the truncating process).
@@ -36,7 +36,7 @@ CHILD = textwrap.dedent("""
         print("truncated during the read:", cut.poll() is not None and os.path.getsize(path) == 0)
         data[len(data) - 1]
         print("last byte read")
-        return real(data, name)
+        return real(data, name, *more)
     if sys.argv[2] == "analyze":
         reader.parse_elf = parse_while_truncated
         facts = reader.analyze(path)

@@ -176,3 +176,17 @@ def test_built_go_fixture_needs(afterstart_bin: Path) -> None:  # noqa: F811
         assert analysis.elf is not None
         got = read_needs(afterstart_bin / name, analysis.elf)
         assert (kinds(got), len(got.provided), got.warnings) == (expected, provided, ())
+
+
+def test_only_the_kinds_asked_for_are_read() -> None:
+    data = go_file(["crypto/x509.loadSystemRoots", "time.LoadLocation", "os/user.lookupUser"])
+    assert kinds(needs_of(data, static_elf(toolchain=GO), {NeedKind.TIME_ZONES})) == [NeedKind.TIME_ZONES]
+    assert needs_of(data, static_elf(toolchain=GO), {NeedKind.DLOPEN}).needs == ()
+    program = elf(imports=imports("getpwnam", "mkstemp", "dlopen", "SSL_CTX_set_default_verify_paths"),
+                  needed=("libc.so.6",))
+    data = b"\x7fELF\0libfoo.so.2\0"
+    assert kinds(needs_of(data, program)) == [NeedKind.CA_CERTIFICATES, NeedKind.USERS, NeedKind.TEMP_DIR,
+                                              NeedKind.DLOPEN]
+    assert kinds(needs_of(data, program, {NeedKind.DLOPEN, NeedKind.USERS})) == [NeedKind.USERS,
+                                                                                 NeedKind.DLOPEN]
+    assert needs_of(data, program, ()).needs == ()

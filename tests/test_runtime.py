@@ -17,7 +17,7 @@ from linkcheck.model import (
     Target,
 )
 from linkcheck.verdict.checks import check
-from linkcheck.verdict.runtime import runtime_findings
+from linkcheck.verdict.runtime import kinds_judged, runtime_findings
 
 from factories import analysis, elf, empty_target, glibc_target, lib, musl_target, static_elf
 
@@ -167,3 +167,40 @@ def test_every_kind_gets_when_message_and_fixes(kind: NeedKind) -> None:
         f = worded(RuntimeFinding(kind, reader, Confidence.HIGH, ("evidence",), ("/x",), "libz.so.1"),
                    empty_target())
         assert f.when and f.message and f.fixes
+
+
+EVERY_PATH = ("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem", "/usr/lib/ssl/cert.pem",
+              "/usr/lib/ssl/certs", "/etc/ssl/certs", "/etc/pki/tls/certs", "/usr/share/zoneinfo",
+              "/etc/passwd", "/etc/group", "/tmp")
+
+
+@pytest.mark.parametrize("paths", [(), EVERY_PATH, ("/etc/ssl/certs/ca-certificates.crt", "/tmp"),
+                                   ("/usr/lib/ssl/cert.pem", "/etc/passwd"), ("/etc/ssl/cert.pem",),
+                                   ("/usr/share/zoneinfo", "/etc/ssl/certs"), None])
+@pytest.mark.parametrize("base", [glibc_target, musl_target, empty_target])
+@pytest.mark.parametrize("env", [(), (("LANG", "de_DE.UTF-8"),)])
+def test_a_need_of_a_kind_not_judged_never_gives_a_finding(
+        paths: tuple[str, ...] | None, base: object, env: tuple[tuple[str, str], ...]) -> None:
+    """What lets a scan skip reading the evidence of the kinds a target cannot fail."""
+    target = with_env(base(), *env)  # type: ignore[operator]
+    target = dataclasses.replace(target, runtime_files=None if paths is None else frozenset(paths))
+    judged_kinds = kinds_judged([target])
+    found = set()
+    for kind in NeedKind:
+        for reader in NeedReader:
+            for subject in (None, "/usr/lib/ssl", "/etc/ssl", "/usr/local/ssl", "libz.so.1"):
+                need = RuntimeNeed(kind, reader, ("evidence",), subject=subject)
+                found |= {f.kind for f in runtime_findings(RuntimeNeeds((need,)), elf(), target)}
+    assert found <= judged_kinds
+    assert found == judged_kinds  # nothing judged that no need could fail: the skip is as wide as it can be
+
+
+def test_a_target_with_every_path_is_failed_only_by_dlopen() -> None:
+    assert kinds_judged([having(glibc_target(), *EVERY_PATH)]) == {NeedKind.DLOPEN}
+    assert kinds_judged([having(empty_target(), *EVERY_PATH)]) == frozenset()  # no loader: no dlopen
+    assert kinds_judged([having(empty_target())]) == set(NeedKind) - {NeedKind.DLOPEN, NeedKind.LOCALE}
+    assert kinds_judged([having(empty_target(), *EVERY_PATH), having(glibc_target(), "/tmp")]) == \
+        set(NeedKind) - {NeedKind.TEMP_DIR, NeedKind.LOCALE}
+    # A locale is judged from the environment the image sets.
+    german = with_env(having(glibc_target(), *EVERY_PATH), ("LANG", "de_DE.UTF-8"))
+    assert kinds_judged([german]) == {NeedKind.DLOPEN, NeedKind.LOCALE}

@@ -1,8 +1,9 @@
 """What a program will look for in the image after it starts, read from the file (never run).
 
-Read only when a verdict asks for it (never by ``analyze``), and bounded: a regular-expression or
-substring search over at most ``SCAN_LIMIT`` (Go) or ``STRING_SCAN_LIMIT`` bytes of the file, each a
-C-speed pass.
+Read only when a verdict asks for it (never by ``analyze``), only for the kinds of need asked for (a
+target that has CA certificates, time zones, users and /tmp can only be failed by ``dlopen`` needs:
+``linkcheck.verdict.runtime.kinds_judged``), and bounded: a regular-expression or substring search over
+at most ``SCAN_LIMIT`` (Go) or ``STRING_SCAN_LIMIT`` bytes of the file, each a C-speed pass.
 
 * Go: function names in the runtime's function table (pclntab), which survives ``-s -w`` stripping
   because the runtime itself needs it for stack traces. Its header (Go >= 1.16) gives the name table's
@@ -20,7 +21,7 @@ import mmap
 import os
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from linkcheck.errors import LinkcheckError
 from linkcheck.facts.elf import Buffer
@@ -82,11 +83,13 @@ _NOT_DLOPENED = re.compile(r"^lib(c|m|dl|pthread|rt|util|resolv|nsl|anl|gcc_s|st
 # funcnameOffset, cuOffset, ... (runtime/symtab.go pcHeader).
 _PCLN_MAGICS = {0xFFFFFFFA: 1, 0xFFFFFFF0: 2, 0xFFFFFFF1: 2}
 _Data = bytes | bytearray | mmap.mmap
+ALL_KINDS: frozenset[NeedKind] = frozenset(NeedKind)
 
 
-def read_needs(path: str | os.PathLike[str], elf: ElfFacts) -> RuntimeNeeds:
-    """The needs of the ELF file at ``path`` (whose facts are ``elf``). An unreadable file gives no
-    needs and a warning, never an exception."""
+def read_needs(path: str | os.PathLike[str], elf: ElfFacts,
+               kinds: Collection[NeedKind] = ALL_KINDS) -> RuntimeNeeds:
+    """The needs of the ELF file at ``path`` (whose facts are ``elf``), of the ``kinds`` asked for. An
+    unreadable file gives no needs and a warning, never an exception."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -97,7 +100,7 @@ def read_needs(path: str | os.PathLike[str], elf: ElfFacts) -> RuntimeNeeds:
             return RuntimeNeeds()
         # Under a read lease or copied: a truncation meanwhile must not SIGBUS the process.
         with stable_bytes(fd, size, os.fspath(path)) as data:
-            return needs_of(data, elf)
+            return needs_of(data, elf, kinds)
     except (OSError, ValueError) as exc:
         return RuntimeNeeds(warnings=(f"runtime needs not read: {exc}",))
     except LinkcheckError as exc:
@@ -106,17 +109,20 @@ def read_needs(path: str | os.PathLike[str], elf: ElfFacts) -> RuntimeNeeds:
         os.close(fd)
 
 
-def needs_of(data: Buffer, elf: ElfFacts) -> RuntimeNeeds:
-    """The needs of an ELF file held in ``data`` (bytes or a mapping), whose facts are ``elf``."""
+def needs_of(data: Buffer, elf: ElfFacts, kinds: Collection[NeedKind] = ALL_KINDS) -> RuntimeNeeds:
+    """The needs of an ELF file held in ``data`` (bytes or a mapping), whose facts are ``elf``, of the
+    ``kinds`` asked for: the evidence of the others is not searched for."""
     buf: _Data = bytes(data) if isinstance(data, memoryview) else data
     go = elf.toolchain.language is Language.GO
+    if go and not any(k in kinds for k in _GO_KINDS):
+        return RuntimeNeeds()  # nothing asked that Go's function table could tell: not searched
     cap = SCAN_LIMIT if go else STRING_SCAN_LIMIT
     limit = min(len(buf), cap)
     warnings = [f"runtime needs: only the first {cap >> 20} MiB were searched"] if len(buf) > limit else []
     if go:
-        needs, provided, more = _go_needs(buf, limit)
+        needs, provided, more = _go_needs(buf, limit, kinds)
     else:
-        needs, provided, more = _native_needs(buf, limit, elf)
+        needs, provided, more = _native_needs(buf, limit, elf, kinds)
     return RuntimeNeeds(tuple(needs), tuple(provided), tuple(warnings + more))
 
 
@@ -158,7 +164,12 @@ def _go_header(data: _Data, limit: int, at: int, order: str, first: int) -> tupl
     return None
 
 
-def _go_needs(data: _Data, limit: int) -> tuple[list[RuntimeNeed], list[str], list[str]]:
+# What Go's function table can tell (Go programs are static: no dlopen).
+_GO_KINDS = (NeedKind.CA_CERTIFICATES, NeedKind.TIME_ZONES, NeedKind.USERS, NeedKind.TEMP_DIR)
+
+
+def _go_needs(data: _Data, limit: int, kinds: Collection[NeedKind]
+              ) -> tuple[list[RuntimeNeed], list[str], list[str]]:
     table = _go_names(data, limit)
     start, end = table if table is not None else (0, limit)
     warnings = [] if table is not None else ["Go function table not found: the whole file was searched"]
@@ -174,20 +185,20 @@ def _go_needs(data: _Data, limit: int) -> tuple[list[RuntimeNeed], list[str], li
 
     needs: list[RuntimeNeed] = []
     provided: list[str] = []
-    ca = found(_GO_CA)
+    ca = found(_GO_CA) if NeedKind.CA_CERTIFICATES in kinds else ()
     if ca and has_prefix(_GO_CA_EMBEDDED):
         provided.append(f"CA roots embedded ({_GO_CA_EMBEDDED.rstrip('.')})")
     elif ca:
         needs.append(RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.GO, ca))
-    tz = found(_GO_TZ)
+    tz = found(_GO_TZ) if NeedKind.TIME_ZONES in kinds else ()
     if tz and has_prefix(_GO_TZ_EMBEDDED):
         provided.append("time zone database embedded (time/tzdata)")
     elif tz:
         needs.append(RuntimeNeed(NeedKind.TIME_ZONES, NeedReader.GO, tz))
-    users = found(_GO_USERS)
+    users = found(_GO_USERS) if NeedKind.USERS in kinds else ()
     if users:
         needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.GO, users))
-    temp = found(_GO_TEMP)
+    temp = found(_GO_TEMP) if NeedKind.TEMP_DIR in kinds else ()
     if temp:
         needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.GO, temp))
     return needs, provided, warnings
@@ -198,7 +209,8 @@ def _go_needs(data: _Data, limit: int) -> tuple[list[RuntimeNeed], list[str], li
 # ------------------------------------------------------------------------------------------------
 
 
-def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeNeed], list[str], list[str]]:
+def _native_needs(data: _Data, limit: int, elf: ElfFacts, kinds: Collection[NeedKind]
+                  ) -> tuple[list[RuntimeNeed], list[str], list[str]]:
     imported = {s.name for s in elf.imports}
 
     def imports(names: Iterable[str]) -> tuple[str, ...]:
@@ -207,9 +219,39 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
     needs: list[RuntimeNeed] = []
     provided: list[str] = []
     static = elf.linkage in (Linkage.STATIC, Linkage.STATIC_PIE)
-    # CA certificates: OpenSSL's default verify paths, or Rust's rustls-native-certs.
-    # OpenSSL's own libraries call their default paths for their users: the users are judged.
-    ssl = () if (elf.soname or "").startswith(("libssl.", "libcrypto.")) else imports(_OPENSSL_DEFAULT_PATHS)
+    if NeedKind.CA_CERTIFICATES in kinds:
+        # OpenSSL's own libraries call their default paths for their users: the users are judged.
+        own = (elf.soname or "").startswith(("libssl.", "libcrypto."))
+        needs, provided = _native_ca(data, limit, elf, () if own else imports(_OPENSSL_DEFAULT_PATHS), static)
+    if NeedKind.USERS in kinds:
+        users = imports(_C_USERS)
+        if users:
+            needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC, users))
+        elif static and _GLIBC_NSS_FORMAT.search(data, 0, limit):
+            # A stripped static glibc program keeps no symbol names: glibc's NSS code is linked in for a
+            # user, group or host lookup, and nothing tells which.
+            needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC,
+                                     ("glibc's NSS code is linked in (string libnss_%s.so)",),
+                                     Confidence.LOW))
+    temp = imports(_C_TEMP) if NeedKind.TEMP_DIR in kinds else ()
+    if temp:
+        needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
+    locale = imports(_C_LOCALE) if NeedKind.LOCALE in kinds else ()
+    if locale:
+        needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
+    if NeedKind.DLOPEN in kinds and imports(_DLOPEN) and elf.interpreter is not None:
+        # Programs only: a library's dlopen()s are mostly optional back ends it probes for (Mesa's
+        # libvulkan.so.1 and libd3d12.so, libmount's libcryptsetup.so.12: measured on /usr/lib).
+        needs.extend(_dlopen_needs(data, limit, elf))
+    return needs, provided, []
+
+
+def _native_ca(data: _Data, limit: int, elf: ElfFacts, ssl: tuple[str, ...], static: bool
+               ) -> tuple[list[RuntimeNeed], list[str]]:
+    """CA certificates: OpenSSL's default verify paths (``ssl``: the imports that use them), or Rust's
+    rustls-native-certs. Returns (needs, what the file provides itself)."""
+    needs: list[RuntimeNeed] = []
+    provided: list[str] = []
     openssldir = None
     if ssl or static:  # its OPENSSLDIR, when OpenSSL is linked into the file itself
         openssldir_match = _OPENSSLDIR.search(data, 0, limit)
@@ -226,25 +268,7 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts) -> tuple[list[RuntimeN
         elif _RUST_NATIVE_CERTS.search(data, 0, limit):
             needs.append(RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.RUSTLS_NATIVE_CERTS,
                                      ("strings name the crate rustls-native-certs",)))
-    users = imports(_C_USERS)
-    if users:
-        needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC, users))
-    elif static and _GLIBC_NSS_FORMAT.search(data, 0, limit):
-        # A stripped static glibc program keeps no symbol names: glibc's NSS code is linked in for a
-        # user, group or host lookup, and nothing tells which.
-        needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC,
-                                 ("glibc's NSS code is linked in (string libnss_%s.so)",), Confidence.LOW))
-    temp = imports(_C_TEMP)
-    if temp:
-        needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
-    locale = imports(_C_LOCALE)
-    if locale:
-        needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
-    if imports(_DLOPEN) and elf.interpreter is not None:
-        # Programs only: a library's dlopen()s are mostly optional back ends it probes for (Mesa's
-        # libvulkan.so.1 and libd3d12.so, libmount's libcryptsetup.so.12: measured on /usr/lib).
-        needs.extend(_dlopen_needs(data, limit, elf))
-    return needs, provided, []
+    return needs, provided
 
 
 def _dlopen_needs(data: _Data, limit: int, elf: ElfFacts) -> list[RuntimeNeed]:

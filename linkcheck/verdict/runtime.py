@@ -16,6 +16,7 @@ accepts any name and keeps UTF-8).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 
 from linkcheck.image import probes
 from linkcheck.model import (
@@ -41,6 +42,30 @@ _OPENSSLDIR_BY_LIBC = {Libc.GLIBC: "/usr/lib/ssl", Libc.MUSL: "/etc/ssl"}
 _ANY_CA = (*probes.CA_FILES, *probes.CA_DIRS)
 
 
+# The OPENSSLDIRs whose paths can be judged (both OPENSSLDIR/cert.pem and OPENSSLDIR/certs are probed):
+# the only subjects that change where a need looks (``_paths_read``).
+_JUDGED_OPENSSLDIRS = tuple(sorted(
+    posixpath.dirname(p) for p in probes.PROBE_PATHS
+    if p.endswith("/cert.pem") and posixpath.join(posixpath.dirname(p), "certs") in probes.PROBE_PATHS))
+
+
+def kinds_judged(targets: Iterable[Target]) -> frozenset[NeedKind]:
+    """The kinds of need that can give a finding on any of ``targets``: a need of another kind is met
+    there whatever the file's evidence, so the evidence need not be read (``facts.needs`` takes these
+    kinds). A target that has a CA bundle, zoneinfo, /etc/passwd and /tmp is failed only by dlopen."""
+    out: set[NeedKind] = set()
+    for target in targets:
+        if target.loaders:
+            out.add(NeedKind.DLOPEN)  # judged from the image's libraries (``_dlopen``)
+        for kind in NeedKind:
+            if kind is NeedKind.DLOPEN or kind in out:
+                continue
+            if any(_judge_in(RuntimeNeed(kind, reader, (), subject=subject), target) is not None
+                   for reader in NeedReader for subject in (None, *_JUDGED_OPENSSLDIRS)):
+                out.add(kind)
+    return frozenset(out)
+
+
 def runtime_findings(needs: RuntimeNeeds, elf: ElfFacts, target: Target) -> tuple[RuntimeFinding, ...]:
     """The needs ``target`` does not meet, in the order they were read."""
     out: list[RuntimeFinding] = []
@@ -54,6 +79,12 @@ def runtime_findings(needs: RuntimeNeeds, elf: ElfFacts, target: Target) -> tupl
 def _judge(need: RuntimeNeed, elf: ElfFacts, target: Target) -> RuntimeFinding | None:
     if need.kind is NeedKind.DLOPEN:
         return _dlopen(need, elf, target)
+    return _judge_in(need, target)
+
+
+def _judge_in(need: RuntimeNeed, target: Target) -> RuntimeFinding | None:
+    """A need other than dlopen: judged from the target alone (and the need's subject, only as an
+    OPENSSLDIR: ``kinds_judged`` relies on it)."""
     if need.kind is NeedKind.LOCALE:
         return _locale(need, target)
     have = target.runtime_files
