@@ -15,10 +15,11 @@ import pytest
 from conftest import FIXTURES
 
 CACHE = Path("/var/tmp")
-SOURCES = ("afterstart.sh", "src/afterstart.c", "src/dlopen-z.c", "src/locale.c", "src/go/afterstart/main.go",
+SOURCES = ("afterstart.sh", "src/afterstart.c", "src/dlopen-z.c", "src/locale.c", "src/openssl-client.c",
+           "src/openssl-stub.c", "src/go/afterstart/main.go",
            "src/go/go.mod")
 NAMES = ("go-afterstart", "go-afterstart-tzdata", "c-afterstart-static", "c-dlopen-z", "c-locale",
-         "c-locale-musl")
+         "c-locale-musl", "c-openssl", "c-openssl-musl")
 
 
 def _key() -> str:

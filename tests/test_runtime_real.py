@@ -252,6 +252,56 @@ def test_dlopen_by_name_fails_exactly_where_the_library_is_missing(
         assert "libz.so.1: cannot open shared object file" in dlopen[0].message
 
 
+HOST_OPENSSL = tuple(Path("/usr/lib/x86_64-linux-gnu") / n for n in ("libssl.so.3", "libcrypto.so.3"))
+
+
+def add_host_openssl(root: Path) -> None:
+    """Debian's libssl3 (OPENSSLDIR /usr/lib/ssl), as the package installs it: without a CA bundle."""
+    for lib in HOST_OPENSSL:
+        if not lib.is_file():
+            pytest.skip(f"{lib} is not on this host (libssl3)")
+        shutil.copyfile(lib, root / "usr/lib/x86_64-linux-gnu" / lib.name)
+
+
+def link_openssldir(root: Path) -> None:
+    """What Debian's ca-certificates adds: OPENSSLDIR's cert.pem, a link to the bundle."""
+    ssl_dir = root / "usr/lib/ssl"
+    ssl_dir.mkdir(parents=True, exist_ok=True)
+    (ssl_dir / "cert.pem").symlink_to("/etc/ssl/certs/ca-certificates.crt")
+
+
+@pytest.mark.parametrize(("fixture", "root_name", "setup", "works"), [
+    ("c-openssl", "glibc-host", "none", False),
+    # The bundle alone is not enough: Debian's OpenSSL reads /usr/lib/ssl/cert.pem and /usr/lib/ssl/certs.
+    ("c-openssl", "glibc-host", "bundle", False),
+    ("c-openssl", "glibc-host", "bundle+openssldir", True),
+    ("c-openssl", "debian-bookworm", "none", False),
+    ("c-openssl", "debian-bookworm", "bundle+openssldir", True),
+    ("c-openssl-musl", "alpine-3.20.3-x86_64", "bundle", True),  # OPENSSLDIR /etc/ssl: cert.pem is a link
+    ("c-openssl-musl", "alpine-3.20.3-x86_64", "no-bundle", False),
+])
+def test_openssl_tls_fails_exactly_where_its_openssldir_has_no_bundle(
+        tmp_path: Path, afterstart_bin: Path, tls_server: tuple[int, bytes],  # noqa: F811
+        fixture: str, root_name: str, setup: str, works: bool) -> None:
+    port, pem = tls_server
+    root = make_root(tmp_path, root_name)
+    if fixture == "c-openssl":
+        add_host_openssl(root)
+    if "bundle" in setup and setup != "no-bundle":
+        add_bundle(pem)(root)
+    if setup == "bundle+openssldir":
+        link_openssldir(root)
+    if setup == "no-bundle":
+        no_bundle(root)
+    ok, stderr, verdict = run_case(root, afterstart_bin, fixture, [str(port)])
+    assert ok == works, stderr
+    found = [f for f in verdict.findings if f.kind is NeedKind.CA_CERTIFICATES]
+    assert [f.reader.value for f in found] == ([] if ok else ["openssl"])
+    if not ok:
+        assert "certificate verify failed" in stderr
+        assert "certificate verify failed" in found[0].message
+
+
 HOST_C_UTF8 = Path("/usr/lib/locale/C.utf8")
 
 
