@@ -101,6 +101,17 @@ def test_imported_setlocale_is_a_locale_need() -> None:
     assert got.needs[0].evidence == ("imports setlocale",)
 
 
+def test_static_programs_mkstemp_templates_are_low_confidence_temp_needs() -> None:
+    data = b"\x7fELF\0usage\0tmp.XXXXXX\0%.*s/%.*sXXXXXX\0XXXXX\0"
+    got = needs_of(data, static_elf())
+    assert [(n.kind, n.confidence) for n in got.needs] == [(NeedKind.TEMP_DIR, Confidence.LOW)]
+    assert got.needs[0].evidence == ('string "tmp.XXXXXX" (a mkstemp template)',
+                                     'string "%.*s/%.*sXXXXXX" (a mkstemp template)')
+    # A dynamic program's imports tell; a template it only holds may go to a library.
+    assert needs_of(data, elf()).needs == ()
+    assert needs_of(b"\x7fELF\0five XXXXX\0", static_elf()).needs == ()
+
+
 def test_static_glibc_locale_loader_alone_is_not_a_locale_need() -> None:
     """Every static glibc program carries the locale loader, setlocale called or not."""
     data = b"\x7fELF\0/usr/lib/locale\0/usr/lib/locale/locale-archive\0"

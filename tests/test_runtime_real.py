@@ -235,6 +235,33 @@ def test_go_temp_file_fails_exactly_without_tmp(
     assert (NeedKind.TEMP_DIR in kinds(verdict)) == (not ok)
 
 
+@pytest.mark.parametrize("busybox_from", ["host", "busybox-musl"])
+@pytest.mark.parametrize("with_tmp", [False, True])
+def test_static_busybox_mktemp_fails_exactly_without_tmp(
+        tmp_path: Path, busybox_from: str, with_tmp: bool) -> None:
+    """A stripped static program keeps no symbol names: its mkstemp templates ("tmp.XXXXXX") are
+    the evidence (low confidence). Host busybox: static glibc; busybox:musl's: static musl."""
+    if busybox_from == "host":
+        busybox = Path("/bin/busybox")
+        if not busybox.is_file():
+            pytest.skip("no /bin/busybox (busybox-static)")
+    else:
+        busybox = make_root(tmp_path, busybox_from) / "bin/busybox"
+    root = make_root(tmp_path, "scratch")
+    if with_tmp:
+        (root / "tmp").mkdir(mode=0o1777, exist_ok=True)
+    where = install(root, busybox, "/app/busybox")
+    got = run_in_root(root, where, [where, "mktemp"], timeout=30)
+    verdict = verdict_in(root, root / "app/busybox")
+    assert verdict.runs, verdict.explanation
+    assert (got.exit_code == 0) == with_tmp, got.stderr
+    found = [f for f in verdict.findings if f.kind is NeedKind.TEMP_DIR]
+    assert [f.confidence.value for f in found] == ([] if with_tmp else ["low"])
+    assert all(e.endswith('XXXXXX" (a mkstemp template)') for f in found for e in f.evidence)
+    if not with_tmp:
+        assert "No such file or directory" in got.stderr
+
+
 @pytest.mark.parametrize(("with_libz", "works"), [(False, False), (True, True)])
 def test_dlopen_by_name_fails_exactly_where_the_library_is_missing(
         tmp_path: Path, afterstart_bin: Path, with_libz: bool, works: bool) -> None:  # noqa: F811

@@ -11,7 +11,8 @@ at most ``SCAN_LIMIT`` (Go) or ``STRING_SCAN_LIMIT`` bytes of the file, each a C
 * C, C++, Rust linked dynamically: the imported symbols (``getpwnam``, ``mkstemp``, ``dlopen``,
   ``SSL_CTX_set_default_verify_paths`` ...), and for ``dlopen`` the library names in the file's
   strings.
-* Static glibc programs: glibc's NSS loader leaves its module-name format in the file.
+* Static glibc programs: glibc's NSS loader leaves its module-name format in the file; static programs'
+  mkstemp templates ("tmp.XXXXXX") are C strings.
 * Rust: crate names in the file's strings (rustls-native-certs, webpki-roots, a vendored OPENSSLDIR).
 """
 
@@ -74,6 +75,10 @@ _OPENSSLDIR = re.compile(rb'OPENSSLDIR: "([^"\0]{1,200})"')
 _LIBRARY_NAME = re.compile(
     rb"\0(lib[A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]{1,32}){0,3}\.so(?:\.[0-9]{1,6}){0,4})\0")
 _MAX_LIBRARY_NAMES = 32
+# A mkstemp-style template as a C string ("tmp.XXXXXX", glibc's own "%.*s/%.*sXXXXXX", which its
+# temporary-file code brings into a static program): what a stripped static program keeps of mkstemp.
+_TEMP_TEMPLATE = re.compile(rb"\0([\x20-\x7e]{0,120}XXXXXX)\0")
+_MAX_TEMPLATES = 3
 # Names a program may hold as a string without loading them itself: the C library and its loader.
 _NOT_DLOPENED = re.compile(r"^lib(c|m|dl|pthread|rt|util|resolv|nsl|anl|gcc_s|stdc\+\+|nss_[a-z]+)\.so(\.|$)"
                            r"|^libc\.musl-")
@@ -233,9 +238,16 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts, kinds: Collection[Need
             needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC,
                                      ("glibc's NSS code is linked in (string libnss_%s.so)",),
                                      Confidence.LOW))
-    temp = imports(_C_TEMP) if NeedKind.TEMP_DIR in kinds else ()
-    if temp:
-        needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
+    if NeedKind.TEMP_DIR in kinds:
+        temp = imports(_C_TEMP)
+        templates = _temp_templates(data, limit) if static and not temp else []
+        if temp:
+            needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
+        elif templates:
+            # Low: a template may name another directory than /tmp, or serve a path never taken.
+            needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC,
+                                     tuple(f'string "{t}" (a mkstemp template)' for t in templates),
+                                     Confidence.LOW))
     locale = imports(_C_LOCALE) if NeedKind.LOCALE in kinds else ()
     if locale:
         needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
@@ -269,6 +281,18 @@ def _native_ca(data: _Data, limit: int, elf: ElfFacts, ssl: tuple[str, ...], sta
             needs.append(RuntimeNeed(NeedKind.CA_CERTIFICATES, NeedReader.RUSTLS_NATIVE_CERTS,
                                      ("strings name the crate rustls-native-certs",)))
     return needs, provided
+
+
+def _temp_templates(data: _Data, limit: int) -> list[str]:
+    found: list[str] = []
+    pos = 0
+    while len(found) < _MAX_TEMPLATES:
+        m = _TEMP_TEMPLATE.search(data, pos, limit)
+        if m is None:
+            break
+        pos = m.end() - 1
+        found.append(m.group(1).decode("ascii"))
+    return found
 
 
 def _dlopen_needs(data: _Data, limit: int, elf: ElfFacts) -> list[RuntimeNeed]:
