@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import itertools
 import json
 import os
 import posixpath
@@ -198,12 +199,13 @@ class _Checker:
     def strings(self, value: Any, where: str, *, paths: bool = False) -> tuple[str, ...]:
         if not isinstance(value, list):
             raise self.fail(where, f"expected a list, got {type(value).__name__}")
-        # Profiles hold thousands of names: check them cheaply and build a location only for the bad one.
+        # Profiles hold thousands of names: checked at C speed, a location built only for the bad one.
+        if set(map(type, value)) <= {str} and "" not in value and (not paths or _all_normal(value)):
+            return tuple(value)
         for i, v in enumerate(value):
-            if not isinstance(v, str) or not v or (paths and not _is_normal_path(v)):
-                if paths:
-                    self.path(v, f"{where}[{i}]")
-                self.text(v, f"{where}[{i}]")
+            if paths:
+                self.path(v, f"{where}[{i}]")
+            self.text(v, f"{where}[{i}]")
         return tuple(value)
 
     def integer(self, value: Any, where: str, *, nullable: bool = False) -> int | None:
@@ -217,6 +219,16 @@ class _Checker:
         if not isinstance(value, list):
             raise self.fail(where, f"expected a list, got {type(value).__name__}")
         return value
+
+
+def _all_normal(paths: list[str]) -> bool:
+    """``_is_normal_path`` of every one of many paths, at C speed: the NUL joining them is in no pattern
+    looked for, so no match spans two paths."""
+    rest = [p for p in paths if p != "/"] if "/" in paths else paths
+    joined = "\0".join(rest)
+    return (all(map(str.startswith, rest, itertools.repeat("/")))
+            and not any(map(str.endswith, rest, itertools.repeat(("/", "/.", "/.."))))
+            and "//" not in joined and "/./" not in joined and "/../" not in joined)
 
 
 def _is_normal_path(path: str) -> bool:
@@ -797,11 +809,15 @@ def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
 
 
 class BuiltinCatalogue(Sequence[CatalogueImage]):
-    """The built-in images as a catalogue, read only when a fix first looks into it (most verdicts
-    suggest no image, and reading every profile would cost a short check its start-up)."""
+    """The built-in images for one machine (every machine: None) as a catalogue, read only when a fix
+    first looks into it (most verdicts suggest no image, and reading every profile would cost a short
+    check its start-up). Fixes only suggest images of the target's machine, so a check passes that one."""
+
+    def __init__(self, machine: str | None = None) -> None:
+        self.machine = machine
 
     def _items(self) -> tuple[CatalogueImage, ...]:
-        return builtin_catalogue()
+        return builtin_catalogue(self.machine)
 
     def __len__(self) -> int:
         return len(self._items())
@@ -816,11 +832,14 @@ class BuiltinCatalogue(Sequence[CatalogueImage]):
         return self._items()[index]
 
 
-@functools.lru_cache(maxsize=1)
-def builtin_catalogue() -> tuple[CatalogueImage, ...]:
-    """Every built-in image on every platform, with what fixes choose by (cached like the profiles)."""
+@functools.cache
+def builtin_catalogue(machine: str | None = None) -> tuple[CatalogueImage, ...]:
+    """Every built-in image on every platform (with ``machine``: its platform for that machine only, the
+    profiles a matrix for it has parsed already), with what fixes choose by (cached like the profiles)."""
+    images = _builtin_images() if machine is None else tuple(
+        image for family in _families() for image in _family_images(family, machine))
     out = []
-    for image in _builtin_images():
+    for image in images:
         for t in image.targets:
             glibcxx = None
             for d in t.search_dirs:

@@ -245,7 +245,7 @@ def check(
     if catalogue is None:
         from linkcheck.image.target import BuiltinCatalogue
 
-        catalogue = BuiltinCatalogue()
+        catalogue = BuiltinCatalogue(target.machine)
     found = diagnose(analysis, target, origin_files=origin_files, install_dir=install_dir)
     verdict = explain.verdict(analysis, target, found, catalogue)
     elf = analysis.elf
