@@ -24,6 +24,8 @@ import itertools
 import mmap
 import struct
 import sys
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from linkcheck.errors import MalformedElfError
 from linkcheck.facts.arch import COPY_RELOC, EM_MIPS, EM_S390, IRELATIVE_RELOC, machine_names
@@ -46,7 +48,6 @@ from linkcheck.model import (
 # What parse_elf accepts; a memoryview is copied to bytes first (it has no find()).
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 _Data = bytes | bytearray | mmap.mmap
-_Section = tuple[int, ...]
 _VersionMap = dict[int, tuple[str, str | None]]
 
 ELF_MAGIC = b"\x7fELF"
@@ -181,6 +182,71 @@ class _Strtab:
         return s
 
 
+class _Header(NamedTuple):
+    """The ELF header's fields that linkcheck reads (e_ident's class, data and OS ABI included)."""
+
+    is64: bool
+    endianness: str
+    osabi: int
+    type: int
+    machine: int
+    entry: int
+    phoff: int
+    shoff: int
+    flags: int
+    phentsize: int
+    phnum: int
+    shentsize: int
+    shnum: int
+    shstrndx: int
+
+
+class Section(NamedTuple):
+    """One section header (the same fields in both classes)."""
+
+    name: int  # offset of the name in the section name table
+    type: int
+    flags: int
+    addr: int
+    offset: int
+    size: int
+    link: int
+    info: int
+    addralign: int
+    entsize: int
+
+
+class _Segments(NamedTuple):
+    """What the program headers say: the loaded parts, where PT_INTERP, PT_DYNAMIC and PT_NOTE are."""
+
+    interp: tuple[int, int] | None  # (offset, size) of the first PT_INTERP
+    dynamic: tuple[int, int] | None  # (offset, size) of the first PT_DYNAMIC
+    notes: list[tuple[int, int, int]]  # (offset, size, alignment) of each distinct PT_NOTE
+
+
+class _Sections(NamedTuple):
+    """The section headers, and the few looked up by name (_WANTED_SECTIONS)."""
+
+    all: list[Section]
+    named: dict[str, Section]
+
+
+class _Dynamic(NamedTuple):
+    """The dynamic segment: its tags (in order, repeated ones kept) and the strings they name."""
+
+    tags: dict[int, list[int]]
+    strtab: _Strtab | None
+    needed: tuple[str, ...]
+    soname: str | None
+    rpath: tuple[str, ...]
+    runpath: tuple[str, ...]
+    flags_1: int
+    bind_now: bool
+
+
+_NO_SECTIONS = _Sections([], {})
+
+
 def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     """Read an ELF file's facts from ``buf`` (bytes, mmap or memoryview). ``name`` is used in messages.
 
@@ -188,123 +254,32 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     """
     where = name or "ELF data"
     data: _Data = bytes(buf) if isinstance(buf, memoryview) else buf
-    size = len(data)
-    if bytes(data[:4]) != ELF_MAGIC:
-        raise _malformed(where, "not an ELF file (no \\x7fELF magic)")
-    if size < 16:
-        raise _malformed(where, f"ELF identification needs 16 bytes, the file has {size}")
-    ei_class, ei_data, _ver, osabi = data[4], data[5], data[6], data[7]
-    if ei_class not in (1, 2):
-        raise _malformed(where, f"unknown ELF class {ei_class} in e_ident (expected 1 or 2)")
-    if ei_data not in (1, 2):
-        raise _malformed(where, f"unknown ELF data encoding {ei_data} in e_ident (expected 1 or 2)")
-    is64 = ei_class == 2
-    endianness = "little" if ei_data == 1 else "big"
-    lay = _LAYOUTS[(is64, endianness)]
-    ehdr_size = 16 + lay.ehdr.size
-    if size < ehdr_size:
-        raise _malformed(where, f"ELF header needs {ehdr_size} bytes, the file has {size}")
-    (e_type, e_machine, _e_version, e_entry, e_phoff, e_shoff, e_flags, _e_ehsize, e_phentsize,
-     e_phnum, e_shentsize, e_shnum, e_shstrndx) = lay.ehdr.unpack_from(data, 16)
-
+    hdr = _read_header(data, where)
+    lay = _LAYOUTS[(hdr.is64, hdr.endianness)]
     r = _Reader(data, where)
-    r.e_machine = e_machine
-    elf_type = _ET.get(e_type, ElfType.OTHER)
-    machine, docker_arch = machine_names(e_machine, 64 if is64 else 32, endianness, e_flags)
+    r.e_machine = hdr.machine
+    elf_type = _ET.get(hdr.type, ElfType.OTHER)
+    machine, docker_arch = machine_names(hdr.machine, 64 if hdr.is64 else 32, hdr.endianness, hdr.flags)
 
     # Section 0 first: with extended numbering (e_shnum 0, e_shstrndx SHN_XINDEX, e_phnum PN_XNUM)
     # it holds the real counts.
-    sections: list[_Section] | None = None
-    shdr0: tuple[int, ...] | None = None
-    if e_shoff and e_shentsize >= lay.shdr.size and r.fits(e_shoff, lay.shdr.size):
-        shdr0 = lay.shdr.unpack_from(data, e_shoff)
-    if e_phnum == 0xFFFF and shdr0 is not None:
-        e_phnum = shdr0[7]
+    shdr0: Section | None = None
+    if hdr.shoff and hdr.shentsize >= lay.shdr.size and r.fits(hdr.shoff, lay.shdr.size):
+        shdr0 = Section._make(lay.shdr.unpack_from(data, hdr.shoff))
+    phnum = shdr0.info if hdr.phnum == 0xFFFF and shdr0 is not None else hdr.phnum
 
-    interpreter: str | None = None
-    dynamic: tuple[int, int] | None = None
-    notes: list[tuple[int, int, int]] = []
-    if e_phnum:
-        if e_phentsize < lay.phdr.size:
-            raise r.bad(f"program header entries are {e_phentsize} bytes, at least {lay.phdr.size} needed")
-        if not r.fits(e_phoff, e_phnum * e_phentsize):
-            raise r.bad(
-                f"program header table at {e_phoff:#x}, {e_phnum} entries of {e_phentsize} bytes, "
-                f"runs past the end of the file ({size} bytes)"
-            )
-        interp_at: tuple[int, int] | None = None
-        seen_loads: set[tuple[int, int, int]] = set()
-        seen_notes: set[tuple[int, int, int]] = set()
-        if e_phentsize == lay.phdr.size:
-            phdrs = list(lay.phdr.iter_unpack(data[e_phoff : e_phoff + e_phnum * e_phentsize]))
-        else:
-            phdrs = [lay.phdr.unpack_from(data, e_phoff + i * e_phentsize) for i in range(e_phnum)]
-        for ph in phdrs:
-            if is64:
-                p_type, _p_flags, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, p_align = ph
-            else:
-                p_type, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, _p_flags, p_align = ph
-            if p_type == PT_LOAD:
-                load = (p_vaddr, p_filesz, p_offset)
-                if load not in seen_loads:  # a repeated header adds nothing but work
-                    seen_loads.add(load)
-                    r.loads.append(load)
-            elif p_type == PT_INTERP and interp_at is None:
-                interp_at = (p_offset, p_filesz)
-            elif p_type == PT_DYNAMIC and dynamic is None:
-                dynamic = (p_offset, p_filesz)
-            elif p_type == PT_NOTE and (p_offset, p_filesz, p_align) not in seen_notes:
-                seen_notes.add((p_offset, p_filesz, p_align))
-                notes.append((p_offset, p_filesz, p_align))
-        if interp_at is not None:
-            off, length = interp_at
-            if length == 0:
-                raise r.bad(f"PT_INTERP at {off:#x} is empty (0 bytes)")
-            if not r.fits(off, length):
-                raise r.bad(f"PT_INTERP at {off:#x}, {length} bytes, lies outside the file ({size} bytes)")
-            raw = bytes(data[off : off + length])
-            interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-
-    # Section headers: names, and the fallback locations when there is no PT_DYNAMIC.
-    named: dict[str, _Section] = {}
-    if shdr0 is not None:
-        sections = _read_sections(r, lay, e_shoff, e_shnum, e_shentsize, e_shstrndx, shdr0, named)
-    has_section_headers = bool(sections)
-    if not r.loads and sections:
+    segments = _read_program_headers(r, lay, hdr, phnum)
+    interpreter = _read_interpreter(r, segments.interp)
+    sections = _read_sections(r, lay, hdr, shdr0) if shdr0 is not None else _NO_SECTIONS
+    dynamic_at = segments.dynamic
+    if not r.loads:
         # Objects without program headers: section addresses stand in for segments.
-        for sh in sections:
-            if sh[1] != SHT_NOBITS and sh[3]:
-                r.loads.append((sh[3], sh[5], sh[4]))
-    if dynamic is None and sections:
-        for sh in sections:
-            if sh[1] == SHT_DYNAMIC:
-                dynamic = (sh[4], sh[5])
-                break
-
-    dyn = _read_dynamic(r, lay, dynamic) if dynamic is not None else {}
-    strtab: _Strtab | None = None
-    needed: list[str] = []
-    soname = None
-    rpath: tuple[str, ...] = ()
-    runpath: tuple[str, ...] = ()
-    flags_1 = 0
-    bind_now = False
-    if dyn:
-        flags_1 = dyn.get(DT_FLAGS_1, [0])[0]
-        bind_now = (bool(flags_1 & DF_1_NOW) or bool(dyn.get(DT_FLAGS, [0])[0] & DF_BIND_NOW)
-                    or DT_BIND_NOW in dyn)
-        if DT_STRTAB in dyn:
-            strtab = _read_strtab(r, dyn)
-        elif DT_NEEDED in dyn or DT_SONAME in dyn or DT_RPATH in dyn or DT_RUNPATH in dyn:
-            raise r.bad("dynamic segment names libraries but has no DT_STRTAB")
-        if strtab is not None:
-            needed = [_dyn_string(r, strtab, v, "DT_NEEDED") for v in dyn.get(DT_NEEDED, ())]
-            if DT_SONAME in dyn:
-                soname = _dyn_string(r, strtab, dyn[DT_SONAME][0], "DT_SONAME")
-            if DT_RPATH in dyn:
-                rpath = _split_path(_dyn_string(r, strtab, dyn[DT_RPATH][0], "DT_RPATH"))
-            if DT_RUNPATH in dyn:
-                runpath = _split_path(_dyn_string(r, strtab, dyn[DT_RUNPATH][0], "DT_RUNPATH"))
+        r.loads.extend((sh.addr, sh.size, sh.offset) for sh in sections.all
+                       if sh.type != SHT_NOBITS and sh.addr)
+    if dynamic_at is None:
+        dynamic_at = next(((sh.offset, sh.size) for sh in sections.all if sh.type == SHT_DYNAMIC), None)
+    dyn = _read_dynamic_info(r, lay, dynamic_at)
+    tags, strtab = dyn.tags, dyn.strtab
 
     version_needs: tuple[VersionNeed, ...] = ()
     version_definitions: tuple[str, ...] = ()
@@ -312,55 +287,134 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     if strtab is not None:
         # version index -> (version name, the library it is needed from; None for a definition)
         vmap: _VersionMap = {}
-        if DT_VERNEED in dyn:
-            version_needs = _read_verneed(r, lay, dyn, strtab, vmap)
-        if DT_VERDEF in dyn:
-            version_definitions = _read_verdef(r, lay, dyn, strtab, vmap)
-        if DT_SYMTAB in dyn or DT_JMPREL in dyn or DT_RELA in dyn or DT_REL in dyn:
-            symbols = _locate_symbols(r, lay, dyn, strtab, vmap, named)
+        if DT_VERNEED in tags:
+            version_needs = _read_verneed(r, lay, tags, strtab, vmap)
+        if DT_VERDEF in tags:
+            version_definitions = _read_verdef(r, lay, tags, strtab, vmap)
+        if DT_SYMTAB in tags or DT_JMPREL in tags or DT_RELA in tags or DT_REL in tags:
+            symbols = _locate_symbols(r, lay, tags, strtab, vmap, sections.named)
 
-    note_names = _read_notes(r, lay, notes) if notes else set()
+    note_names = _read_notes(r, lay, segments.notes) if segments.notes else set()
     android = ("Android", 1) in note_names
     libc, linkage, evidence = classify(ElfEvidence(
-        elf_type, interpreter, tuple(needed), soname, version_needs, bool(flags_1 & DF_1_PIE), e_entry,
-        android, DT_DEBUG in dyn, osabi, frozenset(owner for owner, _type in note_names),
+        elf_type, interpreter, dyn.needed, dyn.soname, version_needs, bool(dyn.flags_1 & DF_1_PIE),
+        hdr.entry, android, DT_DEBUG in tags, hdr.osabi, frozenset(owner for owner, _type in note_names),
     ))
     # A PIE executable: flagged, or static-pie, or (older linkers) an interpreter and no SONAME.
     # libc.so.6 has a PT_INTERP too (it can be run) but is a library: its SONAME says so.
     pie = elf_type is ElfType.DYN and (
-        bool(flags_1 & DF_1_PIE)
+        bool(dyn.flags_1 & DF_1_PIE)
         or linkage is Linkage.STATIC_PIE
-        or (interpreter is not None and soname is None)
+        or (interpreter is not None and dyn.soname is None)
     )
-    if not e_phnum and elf_type in (ElfType.EXEC, ElfType.DYN):
+    if not phnum and elf_type in (ElfType.EXEC, ElfType.DYN):
         r.warn("no program headers: the kernel will not load this file")
-    toolchain = _toolchain(r, named, note_names, tuple(needed), strtab, libc, sections)
+    toolchain = _toolchain(r, sections, note_names, dyn.needed, strtab, libc)
     return ElfFacts(
         machine=machine,
         docker_arch=docker_arch,
-        e_machine=e_machine,
-        elf_class=64 if is64 else 32,
-        endianness=endianness,
-        osabi=osabi,
+        e_machine=hdr.machine,
+        elf_class=64 if hdr.is64 else 32,
+        endianness=hdr.endianness,
+        osabi=hdr.osabi,
         elf_type=elf_type,
         pie=pie,
         interpreter=interpreter,
-        needed=tuple(needed),
-        soname=soname,
-        rpath=rpath,
-        runpath=runpath,
-        nodeflib=bool(flags_1 & DF_1_NODEFLIB),
+        needed=dyn.needed,
+        soname=dyn.soname,
+        rpath=dyn.rpath,
+        runpath=dyn.runpath,
+        nodeflib=bool(dyn.flags_1 & DF_1_NODEFLIB),
         version_needs=version_needs,
         version_definitions=version_definitions,
-        has_section_headers=has_section_headers,
+        has_section_headers=bool(sections.all),
         libc=libc,
         linkage=linkage,
         linkage_evidence=evidence,
         toolchain=toolchain,
         warnings=tuple(r.warnings),
-        bind_now=bind_now,
+        bind_now=dyn.bind_now,
         symbols=Symbols() if symbols is None else Symbols(source=symbols),
     )
+
+
+def _read_header(data: _Data, where: str) -> _Header:
+    """The identification and the ELF header; MalformedElfError when either is cut short or unknown."""
+    size = len(data)
+    if bytes(data[:4]) != ELF_MAGIC:
+        raise _malformed(where, "not an ELF file (no \\x7fELF magic)")
+    if size < 16:
+        raise _malformed(where, f"ELF identification needs 16 bytes, the file has {size}")
+    ei_class, ei_data, osabi = data[4], data[5], data[7]
+    if ei_class not in (1, 2):
+        raise _malformed(where, f"unknown ELF class {ei_class} in e_ident (expected 1 or 2)")
+    if ei_data not in (1, 2):
+        raise _malformed(where, f"unknown ELF data encoding {ei_data} in e_ident (expected 1 or 2)")
+    is64 = ei_class == 2
+    endianness = "little" if ei_data == 1 else "big"
+    lay = _LAYOUTS[(is64, endianness)]
+    if size < 16 + lay.ehdr.size:
+        raise _malformed(where, f"ELF header needs {16 + lay.ehdr.size} bytes, the file has {size}")
+    (e_type, e_machine, _e_version, e_entry, e_phoff, e_shoff, e_flags, _e_ehsize, e_phentsize,
+     e_phnum, e_shentsize, e_shnum, e_shstrndx) = lay.ehdr.unpack_from(data, 16)
+    return _Header(is64, endianness, osabi, e_type, e_machine, e_entry, e_phoff, e_shoff, e_flags,
+                   e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx)
+
+
+def _read_program_headers(r: _Reader, lay: _Layout, hdr: _Header, phnum: int) -> _Segments:
+    """The program header table: fills ``r.loads`` (each distinct PT_LOAD once) and says where the
+    first PT_INTERP and PT_DYNAMIC and every distinct PT_NOTE are."""
+    if not phnum:
+        return _Segments(None, None, [])
+    phoff, phentsize = hdr.phoff, hdr.phentsize
+    if phentsize < lay.phdr.size:
+        raise r.bad(f"program header entries are {phentsize} bytes, at least {lay.phdr.size} needed")
+    if not r.fits(phoff, phnum * phentsize):
+        raise r.bad(
+            f"program header table at {phoff:#x}, {phnum} entries of {phentsize} bytes, "
+            f"runs past the end of the file ({r.size} bytes)"
+        )
+    data = r.data
+    if phentsize == lay.phdr.size:
+        phdrs = list(lay.phdr.iter_unpack(data[phoff : phoff + phnum * phentsize]))
+    else:
+        phdrs = [lay.phdr.unpack_from(data, phoff + i * phentsize) for i in range(phnum)]
+    interp: tuple[int, int] | None = None
+    dynamic: tuple[int, int] | None = None
+    notes: list[tuple[int, int, int]] = []
+    seen_loads: set[tuple[int, int, int]] = set()
+    seen_notes: set[tuple[int, int, int]] = set()
+    is64 = hdr.is64
+    for ph in phdrs:
+        if is64:
+            p_type, _p_flags, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, p_align = ph
+        else:
+            p_type, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, _p_flags, p_align = ph
+        if p_type == PT_LOAD:
+            load = (p_vaddr, p_filesz, p_offset)
+            if load not in seen_loads:  # a repeated header adds nothing but work
+                seen_loads.add(load)
+                r.loads.append(load)
+        elif p_type == PT_INTERP and interp is None:
+            interp = (p_offset, p_filesz)
+        elif p_type == PT_DYNAMIC and dynamic is None:
+            dynamic = (p_offset, p_filesz)
+        elif p_type == PT_NOTE and (p_offset, p_filesz, p_align) not in seen_notes:
+            seen_notes.add((p_offset, p_filesz, p_align))
+            notes.append((p_offset, p_filesz, p_align))
+    return _Segments(interp, dynamic, notes)
+
+
+def _read_interpreter(r: _Reader, at: tuple[int, int] | None) -> str | None:
+    if at is None:
+        return None
+    off, length = at
+    if length == 0:
+        raise r.bad(f"PT_INTERP at {off:#x} is empty (0 bytes)")
+    if not r.fits(off, length):
+        raise r.bad(f"PT_INTERP at {off:#x}, {length} bytes, lies outside the file ({r.size} bytes)")
+    raw = bytes(r.data[off : off + length])
+    return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _split_path(value: str) -> tuple[str, ...]:
@@ -371,35 +425,31 @@ def _split_path(value: str) -> tuple[str, ...]:
 _WANTED_SECTIONS = (".dynsym", ".go.buildinfo", ".note.go.buildid", ".gopclntab", ".comment")
 
 
-def _read_sections(
-    r: _Reader, lay: _Layout, shoff: int, shnum: int, shentsize: int, shstrndx: int,
-    shdr0: tuple[int, ...], named: dict[str, _Section],
-) -> list[_Section]:
-    """Section headers as (name, type, flags, addr, offset, size, link, info, addralign, entsize);
-    fills ``named`` with the sections in _WANTED_SECTIONS. Problems here are warnings: the loader
-    never reads section headers."""
+def _read_sections(r: _Reader, lay: _Layout, hdr: _Header, shdr0: Section) -> _Sections:
+    """The section headers, and those in _WANTED_SECTIONS by name. Problems here are warnings: the
+    loader never reads section headers."""
+    shoff, shentsize = hdr.shoff, hdr.shentsize
+    shnum = hdr.shnum or shdr0.size
+    shstrndx = shdr0.link if hdr.shstrndx == 0xFFFF else hdr.shstrndx
     if shnum == 0:
-        shnum = shdr0[5]
-    if shstrndx == 0xFFFF:
-        shstrndx = shdr0[6]
-    if shnum == 0:
-        return []
+        return _NO_SECTIONS
     if not r.fits(shoff, shnum * shentsize):
         r.warn(f"section header table at {shoff:#x}, {shnum} entries of {shentsize} bytes, runs past the end")
-        return []
+        return _NO_SECTIONS
     if shentsize == lay.shdr.size:
-        out: list[_Section] = list(lay.shdr.iter_unpack(r.data[shoff : shoff + shnum * shentsize]))
+        out = list(map(Section._make, lay.shdr.iter_unpack(r.data[shoff : shoff + shnum * shentsize])))
     else:
-        out = [lay.shdr.unpack_from(r.data, shoff + i * shentsize) for i in range(shnum)]
+        out = [Section._make(lay.shdr.unpack_from(r.data, shoff + i * shentsize)) for i in range(shnum)]
+    named: dict[str, Section] = {}
     if shstrndx >= shnum:
         if shstrndx:
             r.warn(f"section name table index {shstrndx} is past the {shnum} sections")
-        return out
-    stype, soff, ssize = out[shstrndx][1], out[shstrndx][4], out[shstrndx][5]
-    if stype == SHT_NOBITS or not r.fits(soff, ssize):
+        return _Sections(out, named)
+    table = out[shstrndx]
+    if table.type == SHT_NOBITS or not r.fits(table.offset, table.size):
         r.warn("section name table lies outside the file")
-        return out
-    names = bytes(r.data[soff : soff + ssize])
+        return _Sections(out, named)
+    names = bytes(r.data[table.offset : table.offset + table.size])
     # name offset -> name, for every place a wanted name (NUL-terminated) starts in the table.
     where: dict[int, str] = {}
     for wanted in _WANTED_SECTIONS:
@@ -410,10 +460,35 @@ def _read_sections(
             at = names.find(key, at + 1)
     if where:
         for sh in out:
-            n = where.get(sh[0])
+            n = where.get(sh.name)
             if n is not None and n not in named:
                 named[n] = sh
-    return out
+    return _Sections(out, named)
+
+
+def _read_dynamic_info(r: _Reader, lay: _Layout, at: tuple[int, int] | None) -> _Dynamic:
+    """The dynamic segment's tags and the strings the loader reads from it (DT_NEEDED, DT_SONAME,
+    DT_RPATH, DT_RUNPATH): MalformedElfError when those cannot be read."""
+    tags = _read_dynamic(r, lay, at) if at is not None else {}
+    if not tags:
+        return _Dynamic(tags, None, (), None, (), (), 0, False)
+    flags_1 = tags.get(DT_FLAGS_1, [0])[0]
+    bind_now = (bool(flags_1 & DF_1_NOW) or bool(tags.get(DT_FLAGS, [0])[0] & DF_BIND_NOW)
+                or DT_BIND_NOW in tags)
+    if DT_STRTAB not in tags:
+        if DT_NEEDED in tags or DT_SONAME in tags or DT_RPATH in tags or DT_RUNPATH in tags:
+            raise r.bad("dynamic segment names libraries but has no DT_STRTAB")
+        return _Dynamic(tags, None, (), None, (), (), flags_1, bind_now)
+    strtab = _read_strtab(r, tags)
+    needed = tuple(_dyn_string(r, strtab, v, "DT_NEEDED") for v in tags.get(DT_NEEDED, ()))
+    soname = _dyn_string(r, strtab, tags[DT_SONAME][0], "DT_SONAME") if DT_SONAME in tags else None
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    if DT_RPATH in tags:
+        rpath = _split_path(_dyn_string(r, strtab, tags[DT_RPATH][0], "DT_RPATH"))
+    if DT_RUNPATH in tags:
+        runpath = _split_path(_dyn_string(r, strtab, tags[DT_RUNPATH][0], "DT_RUNPATH"))
+    return _Dynamic(tags, strtab, needed, soname, rpath, runpath, flags_1, bind_now)
 
 
 def _read_dynamic(r: _Reader, lay: _Layout, where: tuple[int, int]) -> dict[int, list[int]]:
@@ -461,75 +536,80 @@ def _dyn_string(r: _Reader, strtab: _Strtab, offset: int, tag: str) -> str:
     return s
 
 
+def _chain(
+    r: _Reader, record: struct.Struct, off: int, limit: int, next_at: int, seen: set[int], broken: str
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """(offset, fields) of each record of a Verneed/Vernaux/Verdef chain, where field ``next_at`` is
+    the byte distance to the next record (0 ends it). At most ``limit`` records, each offset once
+    (``seen`` is shared by chains that must not meet); where the chain breaks, ``broken`` (with the
+    offset) is a warning and the walk ends."""
+    for _ in range(min(limit, r.size // record.size)):
+        if off in seen or not r.fits(off, record.size):
+            r.warn(broken.format(off))
+            return
+        seen.add(off)
+        fields = record.unpack_from(r.data, off)
+        yield off, fields
+        if fields[next_at] == 0:
+            return
+        off += fields[next_at]
+
+
+def _chain_start(r: _Reader, dyn: dict[int, list[int]], tag: int, num_tag: int, record: struct.Struct,
+                 what: str) -> tuple[int, int] | None:
+    """(file offset, record count bound) of the Verneed or Verdef table the tag points at."""
+    try:
+        off = r.addr(dyn[tag][0], "DT_VERNEED" if tag == DT_VERNEED else "DT_VERDEF")[0]
+    except MalformedElfError as exc:
+        r.warn(f"{what} not read: {_tail(exc)}")
+        return None
+    return off, dyn.get(num_tag, [r.size // record.size])[0]
+
+
 def _read_verneed(
     r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap
 ) -> tuple[VersionNeed, ...]:
-    try:
-        off, _avail = r.addr(dyn[DT_VERNEED][0], "DT_VERNEED")
-    except MalformedElfError as exc:
-        r.warn(f"version needs not read: {_tail(exc)}")
+    start = _chain_start(r, dyn, DT_VERNEED, DT_VERNEEDNUM, lay.verneed, "version needs")
+    if start is None:
         return ()
-    limit = dyn.get(DT_VERNEEDNUM, [r.size // lay.verneed.size])[0]
     out: list[VersionNeed] = []
-    seen: set[int] = set()
     # Every Vernaux record is read once for the whole table: entries whose chains meet are cut
     # where they meet (a linker never shares records), which keeps hostile files linear.
     aseen: set[int] = set()
-    data = r.data
-    for _ in range(min(limit, r.size // lay.verneed.size)):
-        if off in seen or not r.fits(off, lay.verneed.size):
-            r.warn(f"version need chain is broken at {off:#x}; later entries ignored")
-            break
-        seen.add(off)
-        _vn_version, vn_cnt, vn_file, vn_aux, vn_next = lay.verneed.unpack_from(data, off)
+    for off, (_vn_version, vn_cnt, vn_file, vn_aux, _vn_next) in _chain(
+        r, lay.verneed, *start, 4, set(), "version need chain is broken at {:#x}; later entries ignored"
+    ):
         library = strtab.get(vn_file)
         if library is None:
             r.warn(f"version need file name at offset {vn_file} is outside the string table")
             library = "?"
         versions: list[str] = []
-        aoff = off + vn_aux
-        for _j in range(min(vn_cnt, r.size // lay.vernaux.size)):
-            if aoff in aseen or not r.fits(aoff, lay.vernaux.size):
-                r.warn(f"version need entries for {library} are broken at {aoff:#x}")
-                break
-            aseen.add(aoff)
-            _hash, _flags, other, vna_name, vna_next = lay.vernaux.unpack_from(data, aoff)
+        broken = f"version need entries for {library} are broken at {{:#x}}"
+        for _aoff, (_hash, _flags, other, vna_name, _vna_next) in _chain(
+            r, lay.vernaux, off + vn_aux, vn_cnt, 4, aseen, broken
+        ):
             vname = strtab.get(vna_name)
             if vname is None:
                 r.warn(f"version name at offset {vna_name} is outside the string table")
             else:
                 versions.append(vname)
                 vmap[other & 0x7FFF] = (vname, library)
-            if vna_next == 0:
-                break
-            aoff += vna_next
         out.append(VersionNeed(library, tuple(versions)))
-        if vn_next == 0:
-            break
-        off += vn_next
     return tuple(out)
 
 
 def _read_verdef(
     r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap
 ) -> tuple[str, ...]:
-    try:
-        off, _avail = r.addr(dyn[DT_VERDEF][0], "DT_VERDEF")
-    except MalformedElfError as exc:
-        r.warn(f"version definitions not read: {_tail(exc)}")
+    start = _chain_start(r, dyn, DT_VERDEF, DT_VERDEFNUM, lay.verdef, "version definitions")
+    if start is None:
         return ()
-    limit = dyn.get(DT_VERDEFNUM, [r.size // lay.verdef.size])[0]
     out: list[str] = []
-    seen: set[int] = set()
-    data = r.data
-    for _ in range(min(limit, r.size // lay.verdef.size)):
-        if off in seen or not r.fits(off, lay.verdef.size):
-            r.warn(f"version definition chain is broken at {off:#x}; later entries ignored")
-            break
-        seen.add(off)
-        _v, vd_flags, vd_ndx, vd_cnt, _hash, vd_aux, vd_next = lay.verdef.unpack_from(data, off)
+    for off, (_v, vd_flags, vd_ndx, vd_cnt, _hash, vd_aux, _vd_next) in _chain(
+        r, lay.verdef, *start, 6, set(), "version definition chain is broken at {:#x}; later entries ignored"
+    ):
         if vd_cnt and r.fits(off + vd_aux, lay.verdaux.size):
-            vda_name, _vda_next = lay.verdaux.unpack_from(data, off + vd_aux)
+            vda_name, _vda_next = lay.verdaux.unpack_from(r.data, off + vd_aux)
             vname = strtab.get(vda_name)
             if vname is None:
                 r.warn(f"version definition name at offset {vda_name} is outside the string table")
@@ -537,20 +617,17 @@ def _read_verdef(
                 vmap[vd_ndx & 0x7FFF] = (vname, None)
                 if not vd_flags & VER_FLG_BASE:
                     out.append(vname)
-        if vd_next == 0:
-            break
-        off += vd_next
     return tuple(out)
 
 
 def _symbol_count(
-    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, _Section]
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, Section]
 ) -> int | None:
     """Number of dynamic symbols: .dynsym's size, else DT_MIPS_SYMTABNO, DT_HASH's nchain, or a walk
     of the DT_GNU_HASH chains to the highest symbol they reach."""
     sec = named.get(".dynsym")
-    if sec is not None and sec[1] == SHT_DYNSYM and sec[9]:
-        return int(sec[5] // sec[9])
+    if sec is not None and sec.type == SHT_DYNSYM and sec.entsize:
+        return int(sec.size // sec.entsize)
     if DT_MIPS_SYMTABNO in dyn:
         return int(dyn[DT_MIPS_SYMTABNO][0])
     data = r.data
@@ -695,7 +772,7 @@ def _reloc_columns(raw: bytes, esz: int, is64: bool, swap: bool) -> tuple[array.
 
 def _locate_symbols(
     r: _Reader, lay: _Layout, dyn: dict[int, list[int]], strtab: _Strtab, vmap: _VersionMap,
-    named: dict[str, _Section],
+    named: dict[str, Section],
 ) -> _SymbolTable | None:
     """Find and check the dynamic symbol table and relocation tables; problems become warnings
     (kept for when the symbols are decoded)."""
@@ -766,7 +843,7 @@ def _compact_symbols(
 
 
 def _checked_symbol_count(
-    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, _Section], warnings: list[str]
+    r: _Reader, lay: _Layout, dyn: dict[int, list[int]], named: dict[str, Section], warnings: list[str]
 ) -> int | None:
     """How many symbol entries to read: the count the file declares, bounded by what it holds."""
     esz = 24 if lay.is64 else 16
@@ -949,21 +1026,22 @@ def _tail(exc: MalformedElfError) -> str:
 
 
 def _toolchain(
-    r: _Reader, named: dict[str, _Section], note_names: set[tuple[str, int]], needed: tuple[str, ...],
-    strtab: _Strtab | None, libc: Libc, sections: list[_Section] | None,
+    r: _Reader, sections: _Sections, note_names: set[tuple[str, int]], needed: tuple[str, ...],
+    strtab: _Strtab | None, libc: Libc,
 ) -> Toolchain:
+    named = sections.named
     go_evidence: list[str] = []
     go: GoBuildInfo | None = None
     sec = named.get(".go.buildinfo")
     if sec is not None:
         go_evidence.append("section .go.buildinfo")
-        if sec[1] != SHT_NOBITS and r.fits(sec[4], sec[5]):
-            go = _go_buildinfo_at(r, sec[4], sec[4] + sec[5])
+        if sec.type != SHT_NOBITS and r.fits(sec.offset, sec.size):
+            go = _go_buildinfo_at(r, sec.offset, sec.offset + sec.size)
     if ".note.go.buildid" in named or ("Go", 4) in note_names:
         go_evidence.append("Go build ID note")
     if ".gopclntab" in named:
         go_evidence.append("section .gopclntab")
-    if go is None and not sections:
+    if go is None and not sections.all:
         go = _scan_go_buildinfo(r)
         if go is not None:
             go_evidence.append("Go build info in the data segment")
@@ -988,10 +1066,10 @@ def _toolchain(
     return Toolchain(Language.UNKNOWN)
 
 
-def _section_text(r: _Reader, sec: _Section | None) -> bytes:
-    if sec is None or sec[1] == SHT_NOBITS or not r.fits(sec[4], sec[5]):
+def _section_text(r: _Reader, sec: Section | None) -> bytes:
+    if sec is None or sec.type == SHT_NOBITS or not r.fits(sec.offset, sec.size):
         return b""
-    return bytes(r.data[sec[4] : sec[4] + min(sec[5], _COMMENT_LIMIT)])
+    return bytes(r.data[sec.offset : sec.offset + min(sec.size, _COMMENT_LIMIT)])
 
 
 def _scan_go_buildinfo(r: _Reader) -> GoBuildInfo | None:
