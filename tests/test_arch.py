@@ -24,6 +24,9 @@ from linkcheck.model import Libc
         (183, 64, "little", 0, "aarch64", "arm64"),
         (40, 32, "little", 0x05000400, "armhf", "arm"),  # EABI5, hard-float
         (40, 32, "little", 0x05000200, "armel", "arm"),  # EABI5, soft-float
+        (40, 32, "big", 0x05800200, "armeb", "armeb"),  # EABI5 BE8 (EF_ARM_BE8), soft-float
+        (40, 32, "big", 0x05800400, "armeb", "armeb"),  # big-endian is armeb whatever the float ABI
+        (40, 32, "big", 0, "armeb", "armeb"),  # BE32 (old ABI)
         (243, 64, "little", 0x5, "riscv64", "riscv64"),
         (21, 64, "little", 2, "ppc64le", "ppc64le"),
         (21, 64, "big", 1, "ppc64", "ppc64"),

@@ -112,6 +112,22 @@ def test_arch_gate() -> None:
     assert run(fixture("go-static"), "--arch", "arm64").returncode == ExitStatus.WONT_RUN
 
 
+def test_arch_gate_tells_big_endian_arm_from_armel(tmp_path: Path) -> None:
+    # A big-endian ARM program is not armel: a little-endian ARM kernel refuses it.
+    from elfwriter import EM_ARM, ET_EXEC, ElfSpec, write
+
+    for order, machine in (("big", "armeb"), ("little", "armel")):
+        path = tmp_path / f"prog-{order}"
+        path.write_bytes(write(ElfSpec(elf_class=32, endianness=order, machine=EM_ARM, elf_type=ET_EXEC,
+                                       dynamic=False)))
+        armel = run(str(path), "--arch", "armel")
+        expected = ExitStatus.OK if machine == "armel" else ExitStatus.WONT_RUN
+        assert armel.returncode == expected, armel.stdout
+        assert f"built for {machine}" in armel.stdout
+        assert run(str(path), "--arch", "armeb").returncode == (
+            ExitStatus.OK if machine == "armeb" else ExitStatus.WONT_RUN)
+
+
 def test_glibc_binary_on_alpine_explains_the_missing_loader() -> None:
     result = run(fixture("c-glibc-dynamic"), "--target", "alpine", "--platform", "linux/amd64")
     assert result.returncode == ExitStatus.WONT_RUN

@@ -70,6 +70,7 @@ _DOCKER_ARCH = {
     "aarch64": "arm64",
     "armhf": "arm",
     "armel": "arm",
+    "armeb": "armeb",  # no Docker/OCI platform exists for big-endian ARM
     "riscv64": "riscv64",
     "ppc64le": "ppc64le",
     "ppc64": "ppc64",
@@ -153,6 +154,8 @@ _ARCH_ALIASES = {
     "arm/v5": "armel",
     "armv5": "armel",
     "armel": "armel",
+    "armeb": "armeb",
+    "armv7b": "armeb",
     "riscv64": "riscv64",
     "ppc64le": "ppc64le",
     "ppc64el": "ppc64le",
@@ -182,7 +185,11 @@ def machine_names(e_machine: int, elf_class: int, endianness: str, e_flags: int)
     elif e_machine == EM_AARCH64:
         machine = "aarch64" if elf_class == 64 else None
     elif e_machine == EM_ARM:
-        machine = "armhf" if e_flags & EF_ARM_ABI_FLOAT_HARD else "armel"
+        # Big-endian ARM (BE8 or the older BE32) is a machine of its own: a little-endian ARM kernel
+        # reads the header in its own byte order, sees e_machine 0x2800 rather than EM_ARM, and refuses
+        # the file (ENOEXEC); armel/armhf userlands cannot load its libraries either.
+        hard = e_flags & EF_ARM_ABI_FLOAT_HARD
+        machine = "armeb" if not little else "armhf" if hard else "armel"
     elif e_machine == EM_RISCV:
         machine = "riscv64" if elf_class == 64 else None
     elif e_machine == EM_PPC64:
@@ -228,7 +235,7 @@ def normalize_arch(text: str) -> str:
         key = key[len("linux/") :]
     machine = _ARCH_ALIASES.get(key)
     if machine is None:
-        known = ", ".join(sorted(set(_DOCKER_ARCH.values()) - {"sparc64", "ppc", "s390"}))
+        known = ", ".join(sorted(set(_DOCKER_ARCH.values()) - {"sparc64", "ppc", "s390", "armeb"}))
         raise UsageError(f"unknown architecture {text!r} (known: {known})")
     return machine
 
