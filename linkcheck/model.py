@@ -116,10 +116,23 @@ class DecodedSymbols:
     self_refs: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class ExportNames:
+    """A file's exports as a loader's lookup matches them (``LibraryFile.exports``): "name" for each
+    default-version definition, "name@VERSION" for each versioned one; the IFUNC definitions' names."""
+
+    names: frozenset[str] = frozenset()
+    ifuncs: frozenset[str] = frozenset()
+
+
 class SymbolSource(Protocol):
     """Something that decodes a symbol table when first asked (the ELF reader's view of the file)."""
 
-    def decode(self) -> DecodedSymbols: ...
+    def decode(self, exports: bool = True) -> DecodedSymbols:
+        """The symbols; without ``exports``, everything but the exports."""
+        ...
+
+    def export_names(self) -> ExportNames: ...
 
 
 class Symbols:
@@ -127,18 +140,22 @@ class Symbols:
 
     The header-level facts (ElfFacts' other fields) are read with the file; the symbol table and
     relocations cost far more and most callers (a tree scan without target) need none of them.
-    Reading ``imports``, ``exports``, ``lazy_imports``, ``irelative`` or ``warnings`` decodes them
-    once; ``decoded`` says whether that happened, so a caller can check it never paid for it.
-    ``Symbols.omitted()`` stands for a table deliberately not carried (scan results sent between
-    processes): it reads as empty, with ``omitted`` set. Two Symbols are equal when their decoded
-    contents are."""
+    Reading ``exports`` or ``warnings`` decodes them all once; ``imports``, ``lazy_imports``,
+    ``irelative``, ``copied`` and ``self_refs`` (what checking the file reads) decode all but the
+    exports, which are most of a library's table; ``export_names()`` (what checking against the file
+    reads) decodes the exports' names only. ``decoded`` says whether any of that happened, so a caller
+    can check it never paid for it. ``Symbols.omitted()`` stands for a table deliberately not carried
+    (scan results sent between processes): it reads as empty, with ``omitted`` set. Two Symbols are
+    equal when their decoded contents are."""
 
-    __slots__ = ("_source", "_decoded", "omitted")
+    __slots__ = ("_source", "_decoded", "_linking", "_names", "omitted")
 
     def __init__(self, decoded: DecodedSymbols | None = None, source: SymbolSource | None = None,
                  omitted: bool = False) -> None:
         self._source = source
         self._decoded = decoded if decoded is not None or source is not None else DecodedSymbols()
+        self._linking: DecodedSymbols | None = None  # all but the exports
+        self._names: ExportNames | None = None
         self.omitted = omitted
 
     @classmethod
@@ -153,7 +170,7 @@ class Symbols:
 
     @property
     def decoded(self) -> bool:
-        return self._decoded is not None
+        return self._decoded is not None or self._linking is not None or self._names is not None
 
     def get(self) -> DecodedSymbols:
         d = self._decoded
@@ -161,11 +178,35 @@ class Symbols:
             assert self._source is not None
             d = self._decoded = self._source.decode()
             self._source = None
+            self._linking = None
         return d
+
+    def _for_linking(self) -> DecodedSymbols:
+        """The decoded symbols, or all but the exports when those were not decoded."""
+        d = self._decoded or self._linking
+        if d is None:
+            assert self._source is not None
+            d = self._linking = self._source.decode(exports=False)
+        return d
+
+    def export_names(self) -> ExportNames:
+        """The exports' names as a loader's lookup matches them."""
+        names = self._names
+        if names is None:
+            if self._decoded is not None or self._source is None:
+                exports = self.get().exports
+                names = ExportNames(
+                    frozenset({e.name for e in exports if not e.hidden}
+                              | {f"{e.name}@{e.version}" for e in exports if e.version is not None}),
+                    frozenset(e.name for e in exports if e.ifunc))
+            else:
+                names = self._source.export_names()
+            self._names = names
+        return names
 
     @property
     def imports(self) -> tuple[SymbolImport, ...]:
-        return self.get().imports
+        return self._for_linking().imports
 
     @property
     def exports(self) -> tuple[SymbolExport, ...]:
@@ -173,19 +214,19 @@ class Symbols:
 
     @property
     def lazy_imports(self) -> frozenset[str] | None:
-        return self.get().lazy_imports
+        return self._for_linking().lazy_imports
 
     @property
     def irelative(self) -> bool:
-        return self.get().irelative
+        return self._for_linking().irelative
 
     @property
     def copied(self) -> frozenset[str]:
-        return self.get().copied
+        return self._for_linking().copied
 
     @property
     def self_refs(self) -> frozenset[str]:
-        return self.get().self_refs
+        return self._for_linking().self_refs
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -212,6 +253,8 @@ class Symbols:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self._decoded, self.omitted = state
         self._source = None
+        self._linking = None
+        self._names = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import pytest
 
 from linkcheck.errors import MalformedElfError
 from linkcheck.facts.elf import parse_elf
-from linkcheck.model import ElfFacts
+from linkcheck.model import ElfFacts, ExportNames
 
 from conftest import FIXTURE_BIN, MANIFEST, load_manifest
 
@@ -581,6 +581,73 @@ def test_symbol_names_pointing_into_one_long_string_are_capped(base: tuple[bytes
     assert decoded <= 4 * (len(bad) - new_strtab) + (1 << 20)
     if (count - 1) * len(long_name) > 4 * (len(bad) - new_strtab) + (1 << 20):
         assert any("decoding capped" in w for w in facts.symbols.warnings)
+    # Reading only what a check needs (the exports' names are skipped) caps at the same symbols.
+    assert_linking_reads_as_whole(parse_elf(bytes(bad), "x"), parse_elf(bytes(bad), "x"))
+
+
+def test_a_name_skipped_is_charged_to_the_cap_as_a_decoded_one() -> None:
+    """A reading that skips some names (a check skips a library's exports) must cap at the same names
+    as one decoding them all, in any order of names."""
+    from linkcheck.facts.elf import _Strtab
+
+    raw = b"\0" + b"L" * 300_000 + b"\0short\0"
+    rng = random.Random(7)
+    offsets = [*rng.choices(range(len(raw)), k=200), raw.index(b"short")]
+    whole, skipping = _Strtab(raw), _Strtab(raw)
+    for offset in offsets:
+        whole.get(offset)
+        (skipping.measure if rng.random() < 0.5 else skipping.get)(offset)
+    assert whole.exhausted and skipping.exhausted and whole.budget == skipping.budget
+    names = [whole.get(o) for o in offsets]
+    assert None in names and "short" in names
+    assert [skipping.get(o) for o in offsets] == names
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_names_that_cannot_reach_the_cap_are_told_apart(seed: int) -> None:
+    """Skipped names need no charging when decoding them all could not reach the cap (what real string
+    tables are): told by their lengths, names into the tails of others included."""
+    from array import array
+
+    from linkcheck.facts.elf import _Strtab
+
+    rng = random.Random(seed)
+    raw = b"\0".join(b"n" * rng.randrange(1, 3000) for _ in range(400)) + b"\0tail"
+    offsets = array("I", rng.choices(range(len(raw) + 10), k=(50, 2000, 20000)[seed % 3]))
+    table = _Strtab(raw)
+    expected = sum(raw.find(b"\0", o) - o for o in set(offsets) if o <= table.last_nul) > table.budget
+    assert table.could_exhaust(offsets) is expected
+    for o in offsets:
+        table.get(o)
+    assert table.exhausted is expected
+
+
+def assert_linking_reads_as_whole(whole: ElfFacts, linking: ElfFacts) -> None:
+    """``linking`` read as a check reads it (imports, binding, relocations; the exports' names) gives
+    what ``whole``, decoded whole first, gives."""
+    got = (linking.imports, linking.symbols.lazy_imports, linking.symbols.irelative, linking.symbols.copied,
+           linking.symbols.self_refs, linking.symbols.export_names())
+    exports = whole.exports
+    names = ({e.name for e in exports if not e.hidden}
+             | {f"{e.name}@{e.version}" for e in exports if e.version is not None})
+    assert got == (whole.imports, whole.symbols.lazy_imports, whole.symbols.irelative, whole.symbols.copied,
+                   whole.symbols.self_refs, ExportNames(frozenset(names),
+                                                        frozenset(e.name for e in exports if e.ifunc)))
+    assert linking.symbols.get() == whole.symbols.get()  # and the whole decoding after it too
+
+
+@pytest.mark.parametrize("path", [f"/usr/lib/x86_64-linux-gnu/{n}" for n in ("libc.so.6", "libstdc++.so.6",
+                                                                             "libm.so.6")]
+                         + ["/usr/bin/python3", "/usr/bin/ls"])
+def test_reading_for_a_check_gives_what_decoding_everything_gives(path: str) -> None:
+    """A check reads a file's imports and relocations but not its exports (most of a library's table),
+    and a target library's exports as names only: the same facts as decoding the whole table."""
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not on this machine")
+    data = Path(path).read_bytes()
+    whole = parse_elf(data, path)
+    whole.symbols.get()
+    assert_linking_reads_as_whole(whole, parse_elf(data, path))
 
 
 def test_go_build_info_in_the_pre_1_18_pointer_format() -> None:

@@ -34,6 +34,7 @@ from linkcheck.model import (
     DecodedSymbols,
     ElfFacts,
     ElfType,
+    ExportNames,
     GoBuildInfo,
     Language,
     Libc,
@@ -164,6 +165,37 @@ class _Strtab:
         # No string starts after the last NUL: answered without searching (a tail without NUL would
         # otherwise be searched again by every name pointing into it).
         self.last_nul = raw.rfind(b"\0")
+        self.measured: dict[int, int] = {}  # offset -> end of the strings charged but not decoded
+
+    def could_exhaust(self, offsets: array.array[int]) -> bool:
+        """Whether decoding every string at ``offsets`` could reach the cap. When not, a reading may
+        skip names without charging them: no reading of these names caps anywhere."""
+        if self.exhausted:
+            return True
+        raw = self.raw
+        # The strings that start after a NUL, by offset (at C speed); a linker points a few names into
+        # the tails of others.
+        sizes = list(map(len, raw.split(b"\0")))
+        lengths = dict(zip(itertools.accumulate(map((1).__add__, sizes), initial=0), sizes, strict=False))
+        pending = set(offsets) - self.cache.keys() - self.measured.keys()
+        whole = pending & lengths.keys()
+        total = sum(map(lengths.__getitem__, whole))
+        for offset in pending - whole:
+            if offset <= self.last_nul:
+                total += raw.find(b"\0", offset) - offset
+        return total > self.budget
+
+    def measure(self, offset: int) -> None:
+        """Charge the string at ``offset`` to the cap as ``get`` would, without decoding it: a reading
+        that skips names then caps exactly where one decoding every name does."""
+        if offset in self.cache or offset in self.measured or offset > self.last_nul:
+            return
+        end = self.raw.find(b"\0", offset)
+        if end - offset > self.budget:
+            self.exhausted = True
+            return
+        self.budget -= end - offset
+        self.measured[offset] = end
 
     def get(self, offset: int) -> str | None:
         s = self.cache.get(offset)
@@ -172,6 +204,10 @@ class _Strtab:
         raw = self.raw
         if offset > self.last_nul:
             return None
+        end = self.measured.pop(offset, -1)
+        if end >= 0:  # charged already
+            s = self.cache[offset] = raw[offset:end].decode("utf-8", "surrogateescape")
+            return s
         end = raw.find(b"\0", offset)
         if end - offset > self.budget:
             self.exhausted = True
@@ -726,8 +762,10 @@ class _SymbolTable:
         self.copy = copy  # this machine's COPY type, if it has one
         self.origin = origin  # for a compacted table: each entry's index in the file's table
 
-    def decode(self) -> DecodedSymbols:
-        imports, exports, index, special, warnings = _decode_symbols(self)
+    def decode(self, exports: bool = True) -> DecodedSymbols:
+        """The symbols; without ``exports``, everything but the exports (in a library, most of the
+        table: checking a file needs its imports, not what it offers)."""
+        imports, exported, index, special, warnings = _decode_symbols(self, exports)
         lazy: frozenset[str] | None = None
         irelative = False
         copied: set[int] = set()
@@ -746,8 +784,12 @@ class _SymbolTable:
             named = (plt | other) & special.keys()
         copies = frozenset(n for i in copied if (n := self._name(i)))
         self_refs = frozenset(special[i] for i in named)
-        return DecodedSymbols(imports, exports, lazy, irelative, tuple(self.warnings) + warnings, copies,
+        return DecodedSymbols(imports, exported, lazy, irelative, tuple(self.warnings) + warnings, copies,
                               self_refs)
+
+    def export_names(self) -> ExportNames:
+        """What a loader's lookup can find in the file, as names, without making an object per symbol."""
+        return _export_names(self)
 
     def _name(self, i: int) -> str | None:
         """The name of symbol ``i``, or None when it has none the table can give."""
@@ -924,25 +966,32 @@ _KEEP_INFO = bytes(
 _Decoded = tuple[
     tuple[SymbolImport, ...], tuple[SymbolExport, ...], dict[int, str], dict[int, str], tuple[str, ...]
 ]
+# One symbol table's columns: entry count, st_name, st_info, st_shndx, and the versym words (or None).
+_Columns = tuple[int, "array.array[int]", bytes, "array.array[int]", "array.array[int] | None"]
 
 
-def _decode_symbols(t: _SymbolTable) -> _Decoded:
-    """Imports (undefined) and exports (defined) of a symbol table, the name of each import by its
-    index, the name of each IFUNC or non-default-version export by its index, and warnings. Names are
-    decoded once each."""
+def _columns(t: _SymbolTable) -> _Columns:
     esz = 24 if t.is64 else 16
-    count = len(t.sym) // esz
-    if count == 0:
-        return (), (), {}, {}, ()
-    names = _column(t.sym, "I", 0, esz, t.swap)
-    info = t.sym[4 if t.is64 else 12 :: esz]
-    shndx = _column(t.sym, "H", 6 if t.is64 else 14, esz, t.swap)
     versym = None
     if t.versym is not None:
         versym = array.array("H", t.versym)
         if t.swap:
             versym.byteswap()
+    return (len(t.sym) // esz, _column(t.sym, "I", 0, esz, t.swap), t.sym[4 if t.is64 else 12 :: esz],
+            _column(t.sym, "H", 6 if t.is64 else 14, esz, t.swap), versym)
+
+
+def _decode_symbols(t: _SymbolTable, exports_wanted: bool = True) -> _Decoded:
+    """Imports (undefined) and exports (defined) of a symbol table, the name of each import by its
+    index, the name of each IFUNC or non-default-version export by its index, and warnings. Names are
+    decoded once each. Without ``exports_wanted`` no export is listed, and only the IFUNC and
+    non-default-version ones' names are decoded (the others are charged to the string table's cap, so
+    that every reading skips the same names)."""
+    count, names, info, shndx, versym = _columns(t)
+    if count == 0:
+        return (), (), {}, {}, ()
     get = t.strtab.get
+    charge = not exports_wanted and _could_exhaust(t, names)
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
     index: dict[int, str] = {}
@@ -952,6 +1001,11 @@ def _decode_symbols(t: _SymbolTable) -> _Decoded:
     for j in itertools.compress(range(count), info.translate(_KEEP_INFO)):
         i = j if origin is None else origin[j]
         if i == 0:
+            continue
+        if not exports_wanted and shndx[j] != 0 and info[j] & 0xF != STT_GNU_IFUNC and (
+                versym is None or versym[j] < 0x8000 or versym[j] & 0x7FFF <= 1):
+            if charge:
+                t.strtab.measure(names[j])  # an export not special: not listed
             continue
         name = get(names[j])
         if not name:  # empty, outside the table, or past the decoding cap
@@ -970,7 +1024,8 @@ def _decode_symbols(t: _SymbolTable) -> _Decoded:
             index[i] = name
         else:
             ifunc = info[j] & 0xF == STT_GNU_IFUNC
-            exports.append(SymbolExport(name, version, hidden, ifunc))
+            if exports_wanted:
+                exports.append(SymbolExport(name, version, hidden, ifunc))
             if ifunc or hidden:
                 special[i] = name
     warnings: list[str] = []
@@ -981,6 +1036,46 @@ def _decode_symbols(t: _SymbolTable) -> _Decoded:
             "symbol names overlap far more than a linker writes them; decoding capped, some symbols skipped"
         )
     return tuple(imports), tuple(exports), index, special, tuple(warnings)
+
+
+def _could_exhaust(t: _SymbolTable, names: array.array[int]) -> bool:
+    """Whether a reading that skips some of the table's names must charge them to the string table's
+    cap (``_Strtab.measure``), to cap where a reading of every name would."""
+    return t.origin is not None or t.strtab.could_exhaust(names)  # (a compacted table: always)
+
+
+def _export_names(t: _SymbolTable) -> ExportNames:
+    """``_decode_symbols``' exports as a loader's lookup matches them: "name" for each definition but a
+    non-default version's, "name@VERSION" for each versioned one, and the IFUNC ones' names apart; no
+    object per symbol. The imports' names are charged to the string table's cap, not decoded."""
+    count, names, info, shndx, versym = _columns(t)
+    get = t.strtab.get
+    charge = _could_exhaust(t, names)
+    vmap = t.vmap
+    origin = t.origin
+    found: set[str] = set()
+    ifuncs: set[str] = set()
+    for j in itertools.compress(range(count), info.translate(_KEEP_INFO)):
+        if (j if origin is None else origin[j]) == 0:
+            continue
+        if shndx[j] == 0:
+            if charge:
+                t.strtab.measure(names[j])
+            continue
+        name = get(names[j])
+        if not name:
+            continue
+        hidden = False
+        if versym is not None and versym[j] & 0x7FFF > 1:
+            got = vmap.get(versym[j] & 0x7FFF)
+            if got is not None:
+                found.add(f"{name}@{got[0]}")
+            hidden = versym[j] >= 0x8000
+        if not hidden:
+            found.add(name)
+        if info[j] & 0xF == STT_GNU_IFUNC:
+            ifuncs.add(name)
+    return ExportNames(frozenset(found), frozenset(ifuncs))
 
 
 def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:

@@ -165,15 +165,7 @@ class TreeFiles:
             return None
         if facts.elf_type is not ElfType.DYN:
             return None  # the loader maps shared objects only
-        exports: set[str] = set()
-        ifuncs: set[str] = set()
-        for sym in facts.exports:
-            if not sym.hidden:
-                exports.add(sym.name)
-            if sym.version is not None:
-                exports.add(f"{sym.name}@{sym.version}")
-            if sym.ifunc:
-                ifuncs.add(sym.name)
+        names = facts.symbols.export_names()  # not one object per symbol: a library has thousands
         return LibraryFile(
             path=path,
             soname=facts.soname,
@@ -183,8 +175,8 @@ class TreeFiles:
             rpath=facts.rpath,
             runpath=facts.runpath,
             version_definitions=facts.version_definitions,
-            exports=frozenset(exports),
-            ifuncs=frozenset(ifuncs),
+            exports=names.names,
+            ifuncs=names.ifuncs,
             self_refs=facts.symbols.self_refs,
             irelative=facts.symbols.irelative,
         )

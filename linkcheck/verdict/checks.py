@@ -469,27 +469,34 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
         files.append(interp)
     if not files or any(f is None or f.exports is None for f in files):
         return
-    exports: set[str] = set()
-    for f in files:
-        if f is not None and f.exports is not None:
-            # musl's lookup ignores versions, IFUNC definitions and non-default versions (whose plain
-            # name is not in ``exports``).
-            exports |= {n for n in f.exports if "@" not in n} - f.ifuncs if musl else f.exports
+    # Each name is looked up in each file until found (a union of the files' exports, made for every
+    # file checked, costs more: a C library alone exports thousands of names).
+    tables = [(f.exports, f.ifuncs) for f in files if f is not None and f.exports is not None]
+
+    def defines(name: str | None) -> bool:
+        if not musl:
+            return any(name in names for names, _ in tables)
+        # musl's lookup ignores versions, IFUNC definitions and non-default versions (whose plain name
+        # is not in ``exports``).
+        return name is not None and "@" not in name and any(
+            name in names and name not in ifuncs for names, ifuncs in tables)
+
     reported = {p.version for p in found.problems if isinstance(p, VersionMissing)}
     # An executable's COPY-relocated data objects are defined in it (with the version it was linked
     # against), yet must come from a library. For musl, so must the file's own IFUNC and non-default-
     # version definitions that its relocations name: musl's lookup skips them.
     elsewhere = e.symbols.copied | (e.symbols.self_refs if musl else frozenset())
-    wanted = [*e.imports,
-              *(SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in elsewhere)]
+    wanted = [*e.imports]
+    if elsewhere:  # (reading the file's exports costs more than all the rest: only when some must be)
+        wanted += (SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in elsewhere)
     if musl:
         lfs64 = _musl_lfs64(target, interp)
         missing = [s for s in dict.fromkeys(wanted)
-                   if not s.weak and s.name not in exports and lfs64.get(s.name) not in exports]
+                   if not s.weak and not defines(s.name) and not defines(lfs64.get(s.name))]
     else:
         missing = [s for s in wanted
-                   if not s.weak and s.version not in reported and s.name not in exports
-                   and f"{s.name}@{s.version}" not in exports]
+                   if not s.weak and s.version not in reported and not defines(s.name)
+                   and not defines(f"{s.name}@{s.version}")]
     if is_library:
         from_program = tuple(s.name for s in missing if s.version is None)
         if from_program:
