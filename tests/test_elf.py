@@ -836,3 +836,55 @@ __asm__(".symver new_f, f@@V2");
     assert ("f", "V1", True) in got and ("f", "V2", False) in got
     listed = _readelf("--dyn-syms", str(lib))
     assert "f@V1" in listed and "f@@V2" in listed
+
+
+# ----------------------------------------------------------------------------------------------
+# Dynamic information is where the loader looks: PT_DYNAMIC, never the sections of a file that has
+# program headers.
+# ----------------------------------------------------------------------------------------------
+
+
+def _retype_segment(data: bytes, old: int, new: int) -> bytes:
+    """A 64-bit little-endian ELF file with every program header of type ``old`` made type ``new``."""
+    out = bytearray(data)
+    (phoff,) = struct.unpack_from("<Q", out, 32)
+    (phnum,) = struct.unpack_from("<H", out, 56)
+    for i in range(phnum):
+        if struct.unpack_from("<I", out, phoff + i * 56)[0] == old:
+            struct.pack_into("<I", out, phoff + i * 56, new)
+    return bytes(out)
+
+
+def test_dynamic_information_comes_from_pt_dynamic_not_sections() -> None:
+    from elfwriter import ElfSpec, write
+
+    spec = ElfSpec(interp="/lib64/ld-linux-x86-64.so.2", needed=("libc.so.6",))
+    data = write(spec)
+    assert parse_elf(data, "f").needed == ("libc.so.6",)
+    # PT_DYNAMIC gone (PT_NULL), the .dynamic section still there: the loader sees no dynamic segment.
+    dropped = parse_elf(_retype_segment(data, 2, 0), "f")
+    assert dropped.needed == () and dropped.symbols.imports == ()
+    # Without program headers at all (e_phnum 0), the sections are all there is: they are read.
+    sectioned = bytearray(data)
+    struct.pack_into("<H", sectioned, 56, 0)
+    assert parse_elf(bytes(sectioned), "f").needed == ("libc.so.6",)
+
+
+@needs_cc
+def test_dropped_dynamic_segment_reads_as_the_loader_sees_it(tmp_path: Path) -> None:
+    import subprocess
+
+    prog = _cc(tmp_path, "int puts(const char *); int main(void) { return puts(\"x\") < 0; }", "prog")
+    dropped = tmp_path / "dropped"
+    dropped.write_bytes(_retype_segment(prog.read_bytes(), 2, 0))
+    dropped.chmod(0o755)
+    assert "no dynamic section" in _readelf("-d", str(dropped))
+    facts = parse_elf(dropped.read_bytes(), "dropped")
+    assert facts.needed == () and facts.interpreter == "/lib64/ld-linux-x86-64.so.2"
+    loader = Path("/lib64/ld-linux-x86-64.so.2")
+    if loader.exists():
+        # The real loader, asked to list what it would load, finds nothing to link.
+        listed = subprocess.run([str(loader), "--list", str(dropped)], capture_output=True, text=True)
+        assert listed.returncode != 0 and "has no dynamic section" in listed.stderr
+        assert "libc.so.6" in subprocess.run([str(loader), "--list", str(prog)], capture_output=True,
+                                             text=True, check=True).stdout

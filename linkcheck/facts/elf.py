@@ -1,9 +1,10 @@
 """A small, bounds-checked ELF reader: the facts the kernel and the dynamic loader act on.
 
 Program headers are read first (PT_INTERP, PT_DYNAMIC, PT_LOAD, PT_NOTE) and the dynamic segment is
-found through them, so files whose section headers were stripped read the same. Section headers are
-used only as a fallback (no PT_DYNAMIC) and to find a few named sections (.dynsym for the symbol count,
-.go.buildinfo, .note.go.buildid, .gopclntab, .comment).
+found through them, as the loader finds it, so files whose section headers were stripped read the same
+and a file whose sections and PT_DYNAMIC disagree reads as the loader sees it. Section headers are used
+only for files without program headers (relocatable objects) and to find a few named sections
+(.dynsym for the symbol count, .go.buildinfo, .note.go.buildid, .gopclntab, .comment).
 
 Error policy:
 
@@ -308,11 +309,13 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     interpreter = _read_interpreter(r, segments.interp)
     sections = _read_sections(r, lay, hdr, shdr0) if shdr0 is not None else _NO_SECTIONS
     dynamic_at = segments.dynamic
-    if not r.loads:
-        # Objects without program headers: section addresses stand in for segments.
+    if not phnum:
+        # The loader sees only program headers: a file that has them and no PT_DYNAMIC has no dynamic
+        # information, whatever its sections say. Objects without program headers (relocatable
+        # files) are read through their sections: addresses stand in for segments, SHT_DYNAMIC for
+        # the dynamic segment.
         r.loads.extend((sh.addr, sh.size, sh.offset) for sh in sections.all
                        if sh.type != SHT_NOBITS and sh.addr)
-    if dynamic_at is None:
         dynamic_at = next(((sh.offset, sh.size) for sh in sections.all if sh.type == SHT_DYNAMIC), None)
     dyn = _read_dynamic_info(r, lay, dynamic_at)
     tags, strtab = dyn.tags, dyn.strtab
