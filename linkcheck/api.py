@@ -42,7 +42,8 @@ def check_matrix(path_or_analysis: str | os.PathLike[str] | Analysis,
     file's machine, else this machine's)."""
     analysis = _analysis_of(path_or_analysis)
     if targets is None:
-        from linkcheck.image.target import builtin_targets, platform_machine
+        from linkcheck.facts.arch import platform_machine
+        from linkcheck.image.target import builtin_targets
 
         chosen: list[Target] = list(builtin_targets(platform_machine(platform) if platform is not None
                                                     else analysis.machine))

@@ -134,7 +134,7 @@ class Run:
 
         self._judged = tuple(with_env(t, self.env) for t in self.targets)
         if self.platform is not None:  # a bad --platform is a usage error before any file is read
-            from linkcheck.image.target import platform_machine
+            from linkcheck.facts.arch import platform_machine
 
             platform_machine(self.platform)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from linkcheck.errors import UsageError
@@ -9,10 +11,13 @@ from linkcheck.facts.arch import (
     ABIS,
     abi_of,
     docker_arch_of,
+    host_machine,
     libc_of_interpreter,
     machine_names,
     normalize_arch,
+    parse_platform,
 )
+from linkcheck.image.manifest import PlatformChoice
 from linkcheck.model import Libc
 
 
@@ -118,3 +123,42 @@ def test_normalize_arch_refuses_unknown_names(text: str) -> None:
     with pytest.raises(UsageError, match="unknown architecture") as info:
         normalize_arch(text)
     assert "\n" not in str(info.value)
+
+
+PLATFORMS = [
+    ("linux/amd64", ("x86_64", None)),
+    ("linux/amd64/v3", ("x86_64", "v3")),
+    ("linux/arm64/v8", ("aarch64", "v8")),
+    ("arm64", ("aarch64", None)),
+    ("aarch64", ("aarch64", None)),
+    ("linux/arm/v7", ("armhf", "v7")),
+    ("linux/arm/v6", ("armhf", "v6")),
+    ("linux/arm/v5", ("armel", "v5")),
+    ("linux/arm", ("armhf", None)),
+    ("linux/386", ("i386", None)),
+    (" LINUX/PPC64LE ", ("ppc64le", None)),
+    ("linux/loong64", ("loongarch64", None)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLATFORMS)
+def test_a_platform_is_a_machine_and_a_variant(text: str, expected: tuple[str, str | None]) -> None:
+    assert parse_platform(text) == expected
+
+
+def test_no_platform_is_this_hosts_machine() -> None:
+    assert parse_platform(None) == (host_machine(), None)
+    assert host_machine() == normalize_arch(os.uname().machine)  # this machine's name is a known one
+
+
+@pytest.mark.parametrize("text", ["sparc", "windows/amd64", "linux/vax/v1", "arm64 extra"])
+def test_an_unknown_platform_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="unknown architecture"):
+        parse_platform(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), PLATFORMS)
+def test_the_image_an_index_offers_is_chosen_by_the_same_reading(text: str,
+                                                                 expected: tuple[str, str | None]) -> None:
+    machine, variant = expected
+    assert PlatformChoice.parse(text) == PlatformChoice(docker_arch_of(machine), variant)

@@ -640,7 +640,7 @@ def test_missing_libraries_get_one_install_line_per_package_manager_without_dupl
 
 def test_a_program_for_this_hosts_machine_is_not_said_to_run_under_emulation() -> None:
     from linkcheck import check as public_check
-    from linkcheck.image.target import host_machine
+    from linkcheck.facts.arch import host_machine
 
     host = host_machine()
     own, other = {"x86_64": ("go-static", "linux/arm64"), "aarch64": ("go-static-arm64", "linux/amd64")}.get(
@@ -679,7 +679,7 @@ def test_a_library_of_another_machine_gets_the_glibc_loaders_message_not_the_exe
     import ctypes
 
     from linkcheck import check as public_check
-    from linkcheck.image.target import host_machine
+    from linkcheck.facts.arch import host_machine
 
     if host_machine() != "x86_64":
         pytest.skip("needs an x86_64 glibc host")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.facts.arch import host_machine
 from linkcheck.image.target import (
     ProfileFiles,
     builtin_targets,
-    host_machine,
     list_profiles,
     load_target,
 )

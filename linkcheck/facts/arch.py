@@ -7,6 +7,7 @@ as small tables.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 
@@ -238,6 +239,37 @@ def normalize_arch(text: str) -> str:
         known = ", ".join(sorted(set(_DOCKER_ARCH.values()) - {"sparc64", "ppc", "s390", "armeb"}))
         raise UsageError(f"unknown architecture {text!r} (known: {known})")
     return machine
+
+
+def host_machine() -> str:
+    """This host's machine (x86_64, aarch64 ...): the platform ``docker run`` picks when none is named."""
+    raw = os.uname().machine  # what platform.machine() says, without importing platform
+    try:
+        return normalize_arch(raw)
+    except UsageError:
+        return raw.lower()
+
+
+def parse_platform(platform: str | None) -> tuple[str, str | None]:
+    """(machine, variant) of a platform as ``docker run --platform`` and image configs write it
+    ("linux/arm64", "linux/arm/v7", "linux/amd64/v3", "arm64/v8", "aarch64"); this host's machine for
+    None. The one reading of platforms: --platform, the image an index offers, an image config's
+    architecture. Raises UsageError for a platform no machine is known for."""
+    if platform is None:
+        return host_machine(), None
+    key = platform.strip().lower().removeprefix("linux/")
+    head, sep, variant = key.rpartition("/")
+    machine = _ARCH_ALIASES.get(key)
+    if machine is not None:
+        return machine, variant if sep else None
+    if sep and head:  # "amd64/v3": the variant does not change the machine
+        return normalize_arch(head), variant
+    return normalize_arch(platform), None  # raises, naming it
+
+
+def platform_machine(platform: str | None) -> str:
+    """The machine a platform names (``parse_platform``); this host's for None."""
+    return parse_platform(platform)[0]
 
 
 def docker_arch_of(machine: str) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform as host_platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linkcheck.errors import ArchiveError, LinkcheckError, PlatformNotFoundError
-from linkcheck.facts.arch import docker_arch_of, normalize_arch
+from linkcheck.errors import ArchiveError, PlatformNotFoundError
+from linkcheck.facts.arch import docker_arch_of, host_machine, parse_platform
 from linkcheck.image.inflate import parse_digest
 
 MAX_JSON_BYTES = 4 << 20  # a manifest, index or config larger than this is not an image's
@@ -26,7 +25,6 @@ _INDEX_NESTING = 8
 # execve(2) refuses (E2BIG) an argument or environment string longer than this, its NUL included:
 # 32 pages (include/uapi/linux/binfmts.h, MAX_ARG_STRLEN).
 MAX_ARG_STRLEN = 32 * 4096
-_DOCKER_ARCHS = ("amd64", "arm64", "arm", "386", "riscv64", "ppc64le", "s390x", "mips64le", "loong64")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,31 +113,18 @@ class PlatformChoice:
     @classmethod
     def parse(cls, text: str | None) -> PlatformChoice:
         """From "linux/arm64", "linux/arm/v7", "arm64", "aarch64" ... (None: the host's)."""
-        if text is None:
+        if text is None or not text.strip().lower().removeprefix("linux").strip("/"):
             return cls()
-        parts = text.strip().lower().split("/")
-        if parts[0] == "linux":
-            parts = parts[1:]
-        if not parts or not parts[0]:
-            return cls()
-        arch = parts[0] if parts[0] in _DOCKER_ARCHS else docker_arch_of(normalize_arch(parts[0]))
-        return cls(arch, parts[1] if len(parts) > 1 else None)
+        machine, variant = parse_platform(text)
+        return cls(docker_arch_of(machine), variant)
 
     def wanted(self) -> str:
-        return self.architecture or docker_arch_of(_host_machine())
+        return self.architecture or docker_arch_of(host_machine())
 
     def matches(self, plat: Platform | None) -> bool:
         if plat is None or plat.os != "linux" or plat.architecture != self.wanted():
             return False
         return self.variant is None or plat.variant == self.variant
-
-
-def _host_machine() -> str:
-    machine = host_platform.machine() or "x86_64"
-    try:
-        return normalize_arch(machine)
-    except LinkcheckError:
-        return machine
 
 
 def _text(value: object) -> str:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, overload
 
 from linkcheck.errors import LinkcheckError, TargetError, UsageError
+from linkcheck.facts.arch import host_machine, platform_machine
 from linkcheck.image.probes import is_probed
 from linkcheck.image.profiles import read_json
 from linkcheck.image.reference import (
@@ -466,38 +467,6 @@ def _builtin_images() -> tuple[ProfileImage, ...]:
 # ------------------------------------------------------------------------------------------------
 
 
-def host_machine() -> str:
-    """This host's architecture as a machine name (x86_64, aarch64 ...), as ``docker run`` would pick."""
-    from linkcheck.facts.arch import normalize_arch
-
-    raw = os.uname().machine  # what platform.machine() says, without importing platform
-    try:
-        return normalize_arch(raw)
-    except UsageError:
-        return raw.lower()
-
-
-def platform_machine(platform: str | None) -> str:
-    """The machine a ``--platform`` value ("linux/arm64", "arm64/v8", "aarch64") names; this host's for
-    None. Raises UsageError for a platform no machine is known for."""
-    return _machine_of(platform)
-
-
-def _machine_of(platform: str | None) -> str:
-    if platform is None:
-        return host_machine()
-    from linkcheck.facts.arch import normalize_arch
-
-    text = platform.strip().lower()
-    try:
-        return normalize_arch(text)
-    except UsageError:
-        head, sep, _variant = text.rpartition("/")
-        if sep and head not in ("", "linux"):  # "linux/amd64/v3", "arm64/v8": the variant does not matter
-            return normalize_arch(head)
-        raise
-
-
 def _normalize_name(name: str) -> str:
     n = name.strip().lower()
     parts = n.split("/")
@@ -562,7 +531,7 @@ def _runtime_target(name: str, platform: str | None) -> Target | None:
     if found is None:
         return None
     image, moving = found
-    machine = _machine_of(platform)
+    machine = platform_machine(platform)
     base = _find_image(image.base, machine)
     if base is None:
         raise TargetError(f"runtime profile for {image.name}: its base {image.base!r} is not a built-in "
@@ -610,7 +579,7 @@ def load_target(name_or_path: str, platform: str | None = None, *,
     if has_registry_prefix(text):
         return _registry_target(text, platform, registry)
     if text.strip() and not _looks_like_path(text):
-        machine = _machine_of(platform)
+        machine = platform_machine(platform)
         builtin = _find_image(text, machine)
         if builtin is not None:
             return _select(builtin, machine)
@@ -641,7 +610,7 @@ def load_target(name_or_path: str, platform: str | None = None, *,
                if ref is not None else "")
         raise TargetError(f"unknown target {text!r}: not a built-in image, directory or archive{_hint(text)}"
                           f"{hub}")
-    if platform is not None and _machine_of(platform) != target.machine:
+    if platform is not None and platform_machine(platform) != target.machine:
         raise TargetError(f"{text}: its files are for {target.machine}, not {platform}")
     return target
 
@@ -749,11 +718,11 @@ def _fallback_machine(platform: str | None, architecture: str | None = None, var
     """The machine of a root whose files do not tell: ``platform``, else an image config's
     architecture, else this host's."""
     if platform is not None:
-        return _machine_of(platform)
+        return platform_machine(platform)
     if architecture:
         for text in (f"{architecture}/{variant}" if variant else architecture, architecture):
             try:
-                return _machine_of(text)
+                return platform_machine(text)
             except LinkcheckError:
                 continue
     return host_machine()
@@ -802,7 +771,7 @@ def pulled_from(target: Target) -> str | None:
 def builtin_targets(machine: str | None = None) -> tuple[Target, ...]:
     """Every built-in image that has a profile for ``machine`` (default: this host's), in listing order."""
     try:
-        m = _machine_of(machine)
+        m = platform_machine(machine)
     except LinkcheckError:  # a machine no profile is for ("unknown-4711", "vax")
         return ()
     return tuple(t for family in _families() for image in _family_images(family, m) for t in image.targets)

@@ -79,7 +79,7 @@ def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
     messages the loader (or kernel, env, shell) prints for the problems of the deciding stage.
     ``host`` is the machine the user runs on (default: this one), for what emulation would do."""
     if host is None:
-        from linkcheck.image.target import host_machine
+        from linkcheck.facts.arch import host_machine
 
         host = host_machine()
     words = _Words(analysis, target, diagnosis, catalogue, host)
