@@ -312,11 +312,18 @@ def test_a_scan_without_target_decodes_no_symbol_table(tmp_path: Path, monkeypat
     decoded: list[str] = []
     real = elf._SymbolTable.decode
 
-    def counting(self: Any) -> Any:
+    real_names = elf._SymbolTable.export_names
+
+    def counting(self: Any, exports: bool = True) -> Any:
         decoded.append("decoded")
-        return real(self)
+        return real(self, exports)
+
+    def counting_names(self: Any) -> Any:
+        decoded.append("export names")
+        return real_names(self)
 
     monkeypatch.setattr(elf._SymbolTable, "decode", counting)
+    monkeypatch.setattr(elf._SymbolTable, "export_names", counting_names)
     results = list(Run(jobs=1).check(tmp_path))
     assert len(results) == 3
     for checked in results:
