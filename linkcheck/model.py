@@ -583,13 +583,37 @@ class LibraryFile:
     irelative: bool = False  # it has IRELATIVE relocations (musl refuses the file)
 
 
+class FileKind(str, enum.Enum):
+    """What a path of a target is, once its symlinks are followed."""
+
+    REGULAR = "regular"
+    DIRECTORY = "directory"
+    OTHER = "other"  # FIFO, socket, device: execve's open refuses all three (EACCES)
+
+
+@dataclass(frozen=True, slots=True)
+class FileView:
+    """A path of a target as execve's open and first read see it (the interpreter of a program)."""
+
+    kind: FileKind
+    executable: bool  # some execute bit is set (without one, exec is refused to every user, root too)
+    size: int | None = None  # None when not known (a profile lists files, not their sizes)
+    head: bytes | None = None  # a regular file's first 64 bytes (fewer if shorter); None when not known
+
+
 class TargetFiles(Protocol):
     """Read-only view of a target's files. Paths are absolute inside the target; symlinks are
     resolved inside it (never outside)."""
 
-    def exists(self, path: str) -> bool: ...
+    def exists(self, path: str) -> bool:
+        """A regular file is at ``path``."""
+        ...
 
     def is_executable(self, path: str) -> bool: ...
+
+    def view(self, path: str) -> FileView | None:
+        """What is at ``path`` (any kind of file), or None when nothing is (or a symlink loops)."""
+        ...
 
     def library(self, path: str) -> LibraryFile | None:
         """The ELF shared object at ``path``, or None when there is no readable ELF file there."""

@@ -42,6 +42,7 @@ from linkcheck.model import (
     Analysis,
     EnvVar,
     FileFormat,
+    FileView,
     LibraryFile,
     NeedKind,
     Note,
@@ -232,6 +233,7 @@ class CachedFiles:
         self._exists: dict[str, bool] = {}
         self._executable: dict[str, bool] = {}
         self._libraries: dict[str, LibraryFile | None] = {}
+        self._views: dict[str, FileView | None] = {}
 
     def exists(self, path: str) -> bool:
         got = self._exists.get(path)
@@ -244,6 +246,11 @@ class CachedFiles:
         if got is None:
             got = self._executable[path] = self._inner.is_executable(path)
         return got
+
+    def view(self, path: str) -> FileView | None:
+        if path not in self._views:
+            self._views[path] = self._inner.view(path)
+        return self._views[path]
 
     def library(self, path: str) -> LibraryFile | None:
         if path in self._libraries:

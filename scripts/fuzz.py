@@ -33,6 +33,11 @@ Generator classes (``--generators``, each given an equal share of the time befor
   back). A failure is saved as ``fixtures/regressions/<sha>.name`` (name, NUL, file) and replayed by
   tests/test_escape.py.
 
+* ``interpreters``: what a program's ``PT_INTERP`` finds in an image: the real loader with the header fields
+  the kernel checks set to interesting values or cut short, without execute permission, a FIFO or a
+  directory (tests/interpreters.py). Each is started for real (chroot + execve, as root) and the errno must be
+  the one ``interpreter_refusal`` predicts. A failure is saved as ``<sha>.interp`` (the loader's bytes).
+
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
 
 With --bounds it fuzzes nothing: it runs each generator of tests/hostile_inputs.py (issue 12's classes:
@@ -513,7 +518,63 @@ def run_names(c: Campaign, deadline: float, seed: int) -> None:
                 print(f"fuzz: {problem}: saved {path}", flush=True)
 
 
-GENERATORS: dict[str, Callable[[Campaign, float, int], None]] = {"names": run_names}
+# ---------------------------------------------------------------------------------------------
+# Generator class "interpreters": what a program's PT_INTERP finds, judged by a real execve
+# ---------------------------------------------------------------------------------------------
+
+
+def run_interpreters(c: Campaign, deadline: float, seed: int) -> None:
+    """The "interpreters" generator class (see the module's docstring), until ``deadline``."""
+    import errno
+
+    import interpreters
+
+    if not interpreters.available():
+        print("fuzz: interpreters: skipped (needs root for chroot, and an x86-64 glibc host)", flush=True)
+        return
+    from linkcheck.facts.reader import analyze
+    from linkcheck.image.rootfs import TreeFiles
+    from linkcheck.image.tree import DirectoryTree
+    from linkcheck.verdict.checks import interpreter_refusal
+
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="linkcheck-fuzz-") as d:
+        root = interpreters.make_root(Path(d))
+        program = analyze(root / "prog").elf
+        assert program is not None
+        loader = interpreters.loader_path(root)
+        while time.monotonic() < deadline:
+            data = interpreters.mutated_loader(rng)
+            loader.unlink()
+            kind = rng.random()
+            if kind < 0.05:
+                os.mkfifo(loader)
+            elif kind < 0.1:
+                loader.mkdir()
+            else:
+                loader.write_bytes(data)
+                loader.chmod(0o644 if kind < 0.15 else 0o755)
+            c.tried += 1
+            view = TreeFiles(DirectoryTree(root)).view(interpreters.LOADER)
+            refusal = interpreter_refusal(view, program) if view is not None else None
+            predicted = None if refusal is None else getattr(errno, refusal.error.value)
+            real = interpreters.real_errno(root)
+            if loader.is_dir():
+                loader.rmdir()
+                loader.touch()
+            if predicted != real:
+                problem = f"interpreters: predicted {predicted}, execve gave {real}"
+                c.failures[problem] += 1
+                if c.failures[problem] == 1 and kind >= 0.1:
+                    c.out_dir.mkdir(parents=True, exist_ok=True)
+                    path = c.out_dir / (hashlib.sha256(data).hexdigest()[:16] + ".interp")
+                    path.write_bytes(data)
+                    c.written.append(path)
+                    print(f"fuzz: {problem}: saved {path}", flush=True)
+
+
+GENERATORS: dict[str, Callable[[Campaign, float, int], None]] = {"names": run_names,
+                                                                  "interpreters": run_interpreters}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from linkcheck.model import (
@@ -13,6 +13,8 @@ from linkcheck.model import (
     ElfFacts,
     ElfType,
     FileFormat,
+    FileKind,
+    FileView,
     Language,
     Libc,
     LibraryFile,
@@ -42,7 +44,9 @@ class DictFiles:
         libraries: Iterable[LibraryFile] = (),
         existing: Iterable[str] = (),
         executable: Iterable[str] = (),
+        views: Mapping[str, FileView] | None = None,
     ) -> None:
+        self.views = dict(views or {})
         self.libraries = {lib.path: lib for lib in libraries}
         self.executable = set(executable)
         self.existing = set(existing) | self.executable | set(self.libraries)
@@ -52,6 +56,13 @@ class DictFiles:
 
     def is_executable(self, path: str) -> bool:
         return path in self.executable
+
+    def view(self, path: str) -> FileView | None:
+        """A regular file for each path that exists, with neither size nor bytes known (like a
+        profile's); ``views`` given to the constructor say otherwise for their paths."""
+        if path in self.views:
+            return self.views[path]
+        return FileView(FileKind.REGULAR, True) if path in self.existing else None
 
     def library(self, path: str) -> LibraryFile | None:
         return self.libraries.get(path)

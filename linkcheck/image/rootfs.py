@@ -42,6 +42,8 @@ from linkcheck.image.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEnt
 from linkcheck.model import (
     ElfFacts,
     ElfType,
+    FileKind,
+    FileView,
     Libc,
     LibraryFile,
     SearchDir,
@@ -130,6 +132,29 @@ def _read_file(tree: Tree, path: str, use: Callable[[Buffer], T], limit: int | N
             close()
 
 
+VIEW_HEAD = 64  # the largest ELF header (Elf64_Ehdr): what execve reads first of an interpreter
+
+
+def _head(tree: Tree, path: str, size: int) -> bytes | None:
+    """The first VIEW_HEAD bytes of the regular file ``path`` (already resolved); None when unreadable."""
+    read_range = getattr(tree, "read_range", None)  # an image reads the range, not the member
+    try:
+        if read_range is not None:
+            head: bytes = read_range(path, 0, VIEW_HEAD)
+            return head
+        if size == 0:
+            return b""
+        buf = tree.read(path)
+    except OSError:
+        return None
+    try:
+        return bytes(buf[:VIEW_HEAD])
+    finally:
+        close = getattr(buf, "close", None)
+        if close is not None:
+            close()
+
+
 class TreeFiles:
     """``TargetFiles`` over a ``Tree``.
 
@@ -152,6 +177,18 @@ class TreeFiles:
     def is_executable(self, path: str) -> bool:
         found = _is_regular(self._tree, path)
         return found is not None and bool(found[1].mode & 0o111)
+
+    def view(self, path: str) -> FileView | None:
+        found = resolve(self._tree, path)
+        if found is None:
+            return None
+        where, entry = found
+        executable = bool(entry.mode & 0o111)
+        if entry.kind is EntryKind.DIRECTORY:
+            return FileView(FileKind.DIRECTORY, executable)
+        if entry.kind is not EntryKind.FILE:
+            return FileView(FileKind.OTHER, executable)
+        return FileView(FileKind.REGULAR, executable, entry.size, _head(self._tree, where, entry.size))
 
     def library(self, path: str) -> LibraryFile | None:
         key = normalize(path)

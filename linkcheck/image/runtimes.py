@@ -35,7 +35,18 @@ from typing import Any
 from linkcheck.errors import LinkcheckError, TargetError
 from linkcheck.image.profiles import read_json
 from linkcheck.image.tree import EntryKind, Tree, normalize, resolve
-from linkcheck.model import Libc, LibraryFile, Runtime, RuntimeKind, Source, SourceHow, Target, TargetFiles
+from linkcheck.model import (
+    FileKind,
+    FileView,
+    Libc,
+    LibraryFile,
+    Runtime,
+    RuntimeKind,
+    Source,
+    SourceHow,
+    Target,
+    TargetFiles,
+)
 
 RUNTIME_FORMAT = "linkcheck-runtime-profiles/1"
 INDEX_FORMAT = "linkcheck-runtime-index/1"
@@ -241,6 +252,12 @@ class RuntimeFiles:
 
     def is_executable(self, path: str) -> bool:
         return normalize(path) in self.programs or self.base.is_executable(path)
+
+    def view(self, path: str) -> FileView | None:
+        p = normalize(path)
+        if p in self.programs or p in self.libraries:
+            return FileView(FileKind.REGULAR, p in self.programs)
+        return self.base.view(path)
 
     def library(self, path: str) -> LibraryFile | None:
         return self.libraries.get(normalize(path)) or self.base.library(path)

@@ -54,6 +54,8 @@ from linkcheck.model import (
     CatalogueImage,
     EnvOrigin,
     EnvVar,
+    FileKind,
+    FileView,
     Libc,
     LibraryFile,
     SearchDir,
@@ -95,6 +97,10 @@ class ProfileFiles:
 
     def is_executable(self, path: str) -> bool:
         return normalize(path) in self.executables
+
+    def view(self, path: str) -> FileView | None:
+        # A profile lists regular files (measured in the real image), not their bytes.
+        return FileView(FileKind.REGULAR, self.is_executable(path)) if self.exists(path) else None
 
     def library(self, path: str) -> LibraryFile | None:
         return self.libraries.get(normalize(path))

@@ -15,17 +15,22 @@ import dataclasses
 import enum
 import posixpath
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from linkcheck.facts.arch import IRELATIVE_RELOC, libc_of_interpreter
+from linkcheck.facts.kernel import PHDR_TABLE_LIMIT
 from linkcheck.model import (
     Analysis,
     CatalogueImage,
     ElfFacts,
     ElfType,
+    ExecError,
     FileFormat,
+    FileKind,
+    FileView,
     KernelRefusal,
     Libc,
     LibraryFile,
@@ -106,6 +111,16 @@ class LoaderMissing:
 
 
 @dataclass(frozen=True, slots=True)
+class LoaderRefused:
+    """The program's PT_INTERP is in the image, and execve refuses it: not a regular file, no execute
+    bit, or not an ELF loader for the program's machine (``interpreter_refusal``)."""
+
+    kind: ClassVar[Outcome] = Outcome.MISSING_INTERPRETER
+    interpreter: str
+    refusal: KernelRefusal
+
+
+@dataclass(frozen=True, slots=True)
 class NoLoaderAtAll:
     """A shared library, and the image has no loader to load it with."""
 
@@ -155,7 +170,8 @@ class LazySymbolMissing:
 
 
 Finding = (NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
-           | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | NoLoaderAtAll | LibraryMissing
+           | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | NoLoaderAtAll
+           | LibraryMissing
            | VersionMissing | SymbolMissing | RelocationRefused | LazySymbolMissing)
 
 
@@ -367,6 +383,11 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     is_library = e.interpreter is None and e.elf_type is ElfType.DYN and e.linkage not in (
         Linkage.STATIC, Linkage.STATIC_PIE)
     if e.interpreter is not None:
+        view = target.files.view(e.interpreter)
+        refused = interpreter_refusal(view, e) if view is not None else None
+        if refused is not None:
+            found.problems.append(LoaderRefused(e.interpreter, refused))
+            return  # execve fails: nothing is loaded
         if not target.files.exists(e.interpreter):
             found.problems.append(LoaderMissing(e.interpreter))
     elif is_library:
@@ -404,6 +425,49 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
         found.notes.append(Note(NoteKind.VERSIONS_IGNORED_BY_MUSL))
     _symbols(e, target, program, res, found, is_library=is_library)
     found.loaded = res.loaded
+
+
+def interpreter_refusal(view: FileView, e: ElfFacts) -> KernelRefusal | None:
+    """How execve refuses ``e``'s interpreter, found as ``view``, in the kernel's order (Linux 6.18,
+    measured with real execve in tests/test_interpreter_refusals.py); None when it does not. Bytes not
+    known (a profile's files) are not judged."""
+    if view.kind is not FileKind.REGULAR:
+        what = "a directory" if view.kind is FileKind.DIRECTORY else "a FIFO, socket or device"
+        return KernelRefusal(ExecError.EACCES, f"the interpreter is {what}, not a regular file",
+                             "fs/namei.c may_open: open_exec of a file that is not regular (MAY_EXEC)")
+    if not view.executable:
+        return KernelRefusal(ExecError.EACCES, "the interpreter has no execute permission",
+                             "fs/namei.c may_open: open_exec needs MAY_EXEC, even for root")
+    head = view.head
+    if head is None:
+        return None
+    header = 64 if e.elf_class == 64 else 52  # the kernel reads its own (or compat's) Elf_Ehdr
+    if len(head) < header:
+        return KernelRefusal(
+            ExecError.EIO, f"the interpreter is {len(head)} bytes, shorter than an ELF header",
+            "fs/binfmt_elf.c load_elf_binary: elf_read of the interpreter's header is short")
+    if head[:4] != b"\x7fELF":
+        return KernelRefusal(ExecError.ELIBBAD, "the interpreter is not an ELF file",
+                             "fs/binfmt_elf.c load_elf_binary: interpreter's e_ident is not ELFMAG")
+    order = "<" if e.endianness == "little" else ">"  # the kernel reads it in its own byte order
+    machine = struct.unpack_from(order + "H", head, 18)[0]
+    if machine != e.e_machine:  # the class byte is not looked at (measured)
+        return KernelRefusal(
+            ExecError.ELIBBAD, f"the interpreter is not an ELF file for {e.machine}",
+            "fs/binfmt_elf.c load_elf_binary: elf_check_arch(interp_elf_ex)")
+    if e.elf_class == 64:
+        phoff = struct.unpack_from(order + "Q", head, 32)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+    else:
+        phoff = struct.unpack_from(order + "I", head, 28)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+    table = phentsize * phnum
+    if phentsize != (56 if e.elf_class == 64 else 32) or table == 0 or table > PHDR_TABLE_LIMIT or (
+            view.size is not None and phoff + table > view.size):
+        return KernelRefusal(
+            ExecError.ELIBBAD, "the interpreter's program header table cannot be read",
+            "fs/binfmt_elf.c load_elf_phdrs(interp_elf_ex): entry size, table size or a short read")
+    return None
 
 
 def _has_loader_for(libc: Libc, target: Target) -> bool:

@@ -38,6 +38,7 @@ from linkcheck.verdict.checks import (
     LazySymbolMissing,
     LibraryMissing,
     LoaderMissing,
+    LoaderRefused,
     NoLoaderAtAll,
     NotAProgram,
     Note,
@@ -200,6 +201,14 @@ class _Words:
                     why, loader_fixes(self.elf, target, self.catalogue))
         if isinstance(p, LoaderMissing):
             return self._loader_missing(p.interpreter)
+        if isinstance(p, LoaderRefused):
+            r, interp = p.refusal, p.interpreter
+            why = (f"{name} is dynamically linked: the kernel must first start its loader {interp} "
+                   f"(PT_INTERP). {target.name} has something at that path, but the kernel refuses it: "
+                   f"{r.reason} ({r.rule}). execve fails with {r.error.value}: {r.error.strerror}.")
+            return (Problem(Outcome.MISSING_INTERPRETER, interp, program, f"loader {interp}: {r.reason}"),
+                    why, [f"put the loader back at {interp} as a regular, executable ELF file for "
+                          f"{self.elf.machine} (its C library's package installs it)"])
         if isinstance(p, LibraryMissing):
             m = p.missing
             looked = [s.directory for s in m.search if s.result != "skipped"]
@@ -290,7 +299,7 @@ class _Words:
             else:
                 said = shell_exec_format(shell, program)
             return docker_exec(program, "exec format error"), said
-        if isinstance(first, KernelRefuses):
+        if isinstance(first, (KernelRefuses, LoaderRefused)):
             error = first.refusal.error
             if error is ExecError.ENOEXEC:
                 said = shell_exec_format(shell, program)
