@@ -602,3 +602,36 @@ def test_a_1gb_member_is_checked_in_bounded_memory(tmp_path: Path) -> None:
     assert '"runs"' in done.stdout, done.stdout[-2000:]  # judged, not an unreadable row
     assert status == "0"
     assert int(rss_kib) < 200 * 1024
+
+
+def test_a_member_whose_archive_is_truncated_while_read_cannot_fault(tmp_path: Path) -> None:
+    """A large member of an uncompressed layer, at a page-aligned offset of the user's archive (where it
+    could be mapped in place), read through the image's tree; another process then truncates the archive:
+    the bytes read stay readable (a mapping of the archive itself would fault: SIGBUS)."""
+    import mmap
+
+    from truncation import touch_after_truncation
+
+    from linkcheck.image.archive import MAP_FROM
+
+    size = MAP_FROM + (1 << 20)
+    big = b"\x7fELF" + bytes(size - 4)
+    for pad in range(8):  # shift the member by 512-byte blocks until its data is page-aligned
+        layer_bytes = layer_tar([("f", "pad", bytes(512 * pad)), ("f", "big", big)])
+        path = docker_save(tmp_path / "image.tar", [layer_bytes])
+        with tarfile.open(path) as outer:
+            layer = outer.getmember("l0/layer.tar")
+            fileobj = outer.extractfile(layer)
+            assert fileobj is not None
+            with tarfile.open(fileobj=fileobj) as inner:
+                at = layer.offset_data + inner.getmember("big").offset_data
+        if at % mmap.ALLOCATIONGRANULARITY == 0:
+            break
+    else:
+        raise AssertionError("no padding puts the member at a page-aligned offset")
+    setup = (f"from linkcheck.image.archive import open_image_tree\n"
+             f"tree = open_image_tree({str(path)!r})\n"
+             f"buf = tree.read('/big')")
+    code, out = touch_after_truncation(setup, path)
+    assert code == 0, out
+    assert out.split()[:2] == [str(size), str(0x7F)]

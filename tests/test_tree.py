@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from linkcheck.image.tree import DirectoryTree, EntryKind, normalize, resolve
 
 
@@ -79,3 +81,23 @@ def test_fifo_is_listed_but_never_read(tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("a FIFO must not be read")
+
+
+@pytest.mark.parametrize("size", [1 << 20, 20 << 20], ids=["read whole", "copied and mapped"])
+def test_a_file_truncated_while_read_cannot_fault(tmp_path: Path, size: int) -> None:
+    """Another process truncates a file after DirectoryTree.read returned its bytes: they stay readable
+    (a mapping of the file itself would kill the process with SIGBUS when a page past the new end is
+    touched)."""
+    from truncation import touch_after_truncation
+
+    root = tmp_path / "root"
+    root.mkdir()
+    with open(root / "big", "wb") as f:
+        f.write(b"\x7fELF" + bytes(4092))
+        f.seek(size - 4096)
+        f.write(b"\x01" * 4096)
+    setup = (f"from linkcheck.image.tree import DirectoryTree\n"
+             f"buf = DirectoryTree({str(root)!r}).read('/big')")
+    code, out = touch_after_truncation(setup, root / "big")
+    assert code == 0, out
+    assert out.split()[:2] == [str(size), str(0x7F + 1)]  # the bytes as they were when read

@@ -63,14 +63,23 @@ from linkcheck.image.manifest import (
     read_docker_save,
     read_manifest,
 )
-from linkcheck.image.tree import MAX_FILE_BYTES, MAX_SYMLINKS, Buffer, EntryKind, TreeEntry, normalize
+from linkcheck.image.tree import (
+    MAX_FILE_BYTES,
+    MAX_SYMLINKS,
+    READ_WHOLE_BYTES,
+    Buffer,
+    EntryKind,
+    TreeEntry,
+    normalize,
+    private_map,
+)
 
 __all__ = ["DEFAULT_LIMITS", "ImageBuilder", "ImageTree", "Limits", "is_image_archive", "open_image_tree"]
 
 _OPEN_FILES = 16  # host files (layout blobs) kept open at once; the rest are reopened when read
 # A member at least this large is mapped, not read into memory: a 1 GB library costs the pages the
 # reader touches, not 1 GB (or more) per worker.
-MAP_FROM = 8 << 20
+MAP_FROM = READ_WHOLE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +149,16 @@ class _Files:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def map(self, fid: int, pos: int, length: int) -> mmap.mmap:
-        """``length`` bytes at ``pos``, mapped read-only. mmap needs a page-aligned offset: a member that
-        is not aligned is first copied, kernel-side, into a nameless file that goes with the mapping."""
+        """``length`` bytes at ``pos``, mapped read-only. Only the spool (a nameless file of this process)
+        is mapped in place, and only at a page-aligned offset (mmap needs one); anything else is first
+        copied, kernel-side, into a nameless file that goes with the mapping: a user's archive or layout
+        blob truncated by another process while it is read would make the mapping fault (SIGBUS)."""
         fd = self.fd(fid)
         if os.fstat(fd).st_size < pos + length:
             raise OSError(errno.EIO, "archive shorter than its index")  # mapping past the end: SIGBUS
-        if pos % mmap.ALLOCATIONGRANULARITY == 0:
+        if fid == 0 and pos % mmap.ALLOCATIONGRANULARITY == 0:
             return mmap.mmap(fd, length, offset=pos, access=mmap.ACCESS_READ)
-        import tempfile  # here, not at the top: see spool()
-
-        with tempfile.TemporaryFile(prefix="linkcheck-member-") as copy:
-            _copy_range(fd, copy.fileno(), pos, length)
-            return mmap.mmap(copy.fileno(), length, access=mmap.ACCESS_READ)
+        return private_map(fd, pos, length)
 
     def close(self) -> None:
         for fd in self._open.values():
@@ -160,49 +167,6 @@ class _Files:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
-
-
-def _copy_range(src: int, dst: int, pos: int, length: int) -> None:
-    """``length`` bytes of ``src`` from ``pos`` into the empty file ``dst``: data extents only (a hole
-    stays a hole: a sparse 1 GB member costs no disk), in the kernel when it can."""
-    end = pos + length
-    at = pos
-    while at < end:
-        try:
-            data = os.lseek(src, at, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                break  # nothing but a hole up to the end of the file
-            data = at  # no SEEK_DATA here: copy everything
-        if data >= end:
-            break
-        try:
-            hole = min(end, os.lseek(src, data, os.SEEK_HOLE))
-        except OSError:
-            hole = end
-        _copy_extent(src, dst, data, data - pos, hole - data)
-        at = hole
-    os.ftruncate(dst, length)
-
-
-def _copy_extent(src: int, dst: int, pos: int, to: int, length: int) -> None:
-    done = 0
-    try:
-        while done < length:
-            n = os.copy_file_range(src, dst, length - done, pos + done, to + done)
-            if n == 0:
-                raise OSError(errno.EIO, "archive shorter than its index")
-            done += n
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-    while done < length:
-        chunk = os.pread(src, min(CHUNK, length - done), pos + done)
-        if not chunk:
-            raise OSError(errno.EIO, "archive shorter than its index")
-        os.pwrite(dst, chunk, to + done)
-        done += len(chunk)
 
 
 class _Window:

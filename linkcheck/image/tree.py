@@ -23,6 +23,9 @@ from linkcheck.errors import InputError
 MAX_SYMLINKS = 40
 # A library or program larger than this is not read (a hostile image could hold a sparse 1 TB "libc").
 MAX_FILE_BYTES = 1 << 30
+_COPY_CHUNK = 1 << 20  # bytes per pread/pwrite where copy_file_range does not work
+# A file up to this size is read into memory; a larger one is copied (holes stay holes) and the copy mapped.
+READ_WHOLE_BYTES = 8 << 20
 
 
 class EntryKind(str, enum.Enum):
@@ -117,6 +120,76 @@ def resolve(tree: Tree, path: str) -> tuple[str, TreeEntry] | None:
     return final, entry
 
 
+def private_map(fd: int, pos: int, length: int) -> mmap.mmap:
+    """``length`` bytes of ``fd`` from ``pos``, copied kernel-side into a nameless file of this process and
+    mapped read-only. Nobody else can shrink that file, so touching the mapping cannot fault (SIGBUS), as it
+    could on a file another process truncates while it is read."""
+    import tempfile  # here, not at the top: most runs never copy (~5 ms of imports)
+
+    with tempfile.TemporaryFile(prefix="linkcheck-copy-") as copy:
+        copy_range(fd, copy.fileno(), pos, length)
+        return mmap.mmap(copy.fileno(), length, access=mmap.ACCESS_READ)
+
+
+def stable_read(fd: int, size: int) -> Buffer:
+    """The ``size`` bytes of the regular file open at ``fd``, in a buffer that stays readable whatever
+    happens to the file: read into memory up to READ_WHOLE_BYTES, above it a private copy, mapped."""
+    if size > READ_WHOLE_BYTES:
+        return private_map(fd, 0, size)
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        chunk = os.pread(fd, min(size - got, 1 << 24), got)
+        if not chunk:
+            break  # it shrank before it was read: what it holds now is what is read
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def copy_range(src: int, dst: int, pos: int, length: int) -> None:
+    """``length`` bytes of ``src`` from ``pos`` into the empty file ``dst``: data extents only (a hole
+    stays a hole: a sparse 1 GB member costs no disk), in the kernel when it can."""
+    end = pos + length
+    at = pos
+    while at < end:
+        try:
+            data = os.lseek(src, at, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                break  # nothing but a hole up to the end of the file
+            data = at  # no SEEK_DATA here: copy everything
+        if data >= end:
+            break
+        try:
+            hole = min(end, os.lseek(src, data, os.SEEK_HOLE))
+        except OSError:
+            hole = end
+        _copy_extent(src, dst, data, data - pos, hole - data)
+        at = hole
+    os.ftruncate(dst, length)
+
+
+def _copy_extent(src: int, dst: int, pos: int, to: int, length: int) -> None:
+    done = 0
+    try:
+        while done < length:
+            n = os.copy_file_range(src, dst, length - done, pos + done, to + done)
+            if n == 0:
+                raise OSError(errno.EIO, "file shorter than expected (changed while read)")
+            done += n
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    while done < length:
+        chunk = os.pread(src, min(_COPY_CHUNK, length - done), pos + done)
+        if not chunk:
+            raise OSError(errno.EIO, "file shorter than expected (changed while read)")
+        os.pwrite(dst, chunk, to + done)
+        done += len(chunk)
+
+
 class DirectoryTree:
     """A root filesystem unpacked in a host directory.
 
@@ -185,9 +258,7 @@ class DirectoryTree:
                 raise OSError(errno.EINVAL, "not a regular file", path)
             if st.st_size > MAX_FILE_BYTES:
                 raise OSError(errno.EFBIG, "file too large to inspect", path)
-            if st.st_size == 0:
-                return b""
-            return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            return stable_read(fd, st.st_size)  # a mapping of the file itself could fault if it shrank
         finally:
             os.close(fd)
 
