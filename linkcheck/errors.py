@@ -39,6 +39,16 @@ class NotFoundError(InputError):
     """The path does not exist."""
 
 
+class UnreadableError(InputError):
+    """A file or directory inside a root (a target's library, its ``/lib64``) is there but cannot be read:
+    permission denied, an I/O error. What it holds cannot be told; a check that needs it says so."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason} (cannot tell what is there)")
+        self.path = path  # as the host (or the image) names it
+        self.reason = reason  # "permission denied", "input/output error" ...
+
+
 class FormatError(LinkcheckError):
     """The file's bytes do not form what they claim to be (a truncated or malformed ELF, a bad jar)."""
 

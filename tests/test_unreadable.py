@@ -125,3 +125,58 @@ def test_an_unreadable_lib64_is_not_a_root_without_a_loader(world: Path) -> None
     assert done.returncode == ExitStatus.ERROR, done.stdout
     assert done.stderr.strip() == (f"linkcheck: {root}/lib64/ld-linux-x86-64.so.2: permission denied "
                                    "(cannot tell what is there)")
+
+
+def app_needing_libfoo(root: Path, app: Path) -> Path:
+    """``app`` needs libc.so.6 and libfoo.so.1, which ``root`` has in its libc's directory."""
+    from elfwriter import ElfSpec, Export, Import, write
+
+    lib = root / "lib" / "x86_64-linux-gnu" / "libfoo.so.1"
+    lib.write_bytes(write(ElfSpec(soname="libfoo.so.1", exports=(Export("foo"),))))
+    lib.chmod(0o755)
+    app.write_bytes(write(ElfSpec(interp="/lib64/ld-linux-x86-64.so.2", needed=("libc.so.6", "libfoo.so.1"),
+                                  pie=True, imports=(Import("foo"),))))
+    app.chmod(0o755)
+    return lib
+
+
+@needs_root
+@needs_host_glibc
+def test_a_library_nobody_may_read_makes_that_file_cannot_tell(world: Path) -> None:
+    """Read during the check (not when the target is loaded): that file's verdict is `unknown`, naming
+    the library and the refusal; the other files of the run are still judged; exit 1, not 2."""
+    import json
+
+    root = glibc_root(world / "root")
+    lib = app_needing_libfoo(root, world / "app")
+    static = program(world / "static", "c-glibc-static")
+    control = run_as_nobody(str(world / "app"), "--target", str(root))
+    assert control.returncode == ExitStatus.OK, control.stdout + control.stderr
+    lib.chmod(0o600)
+    done = run_as_nobody(str(world / "app"), str(static), "--target", str(root), "--json")
+    assert done.returncode == ExitStatus.WONT_RUN, done.stderr
+    assert done.stderr == ""
+    verdicts = {Path(f["path"]).name: f["verdicts"][0] for f in json.loads(done.stdout)["files"]}
+    assert verdicts["static"]["runs"] is True
+    unknown = verdicts["app"]
+    assert (unknown["runs"], unknown["outcome"]) == (False, "unknown")
+    assert unknown["problems"][0]["detail"] == f"{lib}: permission denied"
+    text = run_as_nobody(str(world / "app"), "--target", str(root))
+    assert text.returncode == ExitStatus.WONT_RUN
+    assert "CANNOT TELL (unknown)" in text.stdout and "docker:" not in text.stdout
+
+
+@needs_host_glibc
+def test_a_library_too_large_to_read_makes_that_file_cannot_tell(tmp_path: Path) -> None:
+    """A library linkcheck will not read (over 1 GiB: a sparse file here) is not "no library there"."""
+    import linkcheck
+
+    root = glibc_root(tmp_path / "root")
+    lib = app_needing_libfoo(root, tmp_path / "app")
+    target = linkcheck.load_target(str(root))
+    with open(lib, "r+b") as f:
+        f.truncate((1 << 30) + 4096)
+    verdict = linkcheck.check(tmp_path / "app", target)
+    assert (verdict.runs, verdict.outcome.value) == (False, "unknown"), verdict.to_dict()
+    assert verdict.problems[0].subject == "/lib/x86_64-linux-gnu/libfoo.so.1"
+    assert "too large" in verdict.problems[0].detail

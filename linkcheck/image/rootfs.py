@@ -35,7 +35,7 @@ import posixpath
 from collections.abc import Callable
 from typing import TypeVar
 
-from linkcheck.errors import LinkcheckError, TargetError
+from linkcheck.errors import LinkcheckError, TargetError, UnreadableError
 from linkcheck.facts.arch import ABIS, Abi, abi_of
 from linkcheck.image.probes import probe_tree
 from linkcheck.image.tree import Buffer, DirectoryTree, EntryKind, Tree, TreeEntry, normalize, resolve
@@ -197,9 +197,26 @@ class TreeFiles:
         return self._libraries[key]
 
     def _read_library(self, path: str) -> LibraryFile | None:
-        facts = _read_elf(self._tree, path)
-        if facts is None:
+        found = _is_regular(self._tree, path)
+        if found is None:
             return None
+        from linkcheck.facts.elf import parse_elf
+
+        try:
+            buf = self._tree.read(found[0])
+        except OSError as exc:
+            # There, but unreadable (an I/O error, a file too large or stored sparse in a tar): the
+            # loader would read it, so what it finds cannot be told. Not "no library there".
+            reason = (exc.strerror or str(exc)).lower()
+            raise UnreadableError(found[0], reason) from None
+        try:
+            facts = parse_elf(buf)
+        except LinkcheckError:
+            return None  # not a loadable ELF file: the loader's own error (the search says which)
+        finally:
+            close = getattr(buf, "close", None)
+            if close is not None:
+                close()
         if facts.elf_type is not ElfType.DYN:
             return None  # the loader maps shared objects only
         names = facts.symbols.export_names()  # not one object per symbol: a library has thousands

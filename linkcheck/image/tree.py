@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from typing import Protocol
 
-from linkcheck.errors import InputError
+from linkcheck.errors import UnreadableError
 
 # The kernel gives up after 40 symlinks in one lookup (ELOOP); so do we.
 MAX_SYMLINKS = 40
@@ -198,7 +198,7 @@ class DirectoryTree:
     O_NONBLOCK and refuses anything but a regular file.
 
     A path the host refuses to show (permission denied: an unreadable ``/lib64``, a libc with mode 0600,
-    for a user who is not root) raises InputError naming it: what is there cannot be told, and guessing
+    for a user who is not root) raises UnreadableError naming it: what is there cannot be told, and guessing
     "nothing" would turn into a wrong verdict.
     """
 
@@ -216,8 +216,8 @@ class DirectoryTree:
     def host_path(self, path: str) -> str:
         return self._root + normalize(path) if normalize(path) != "/" else self._root
 
-    def _denied(self, path: str) -> InputError:
-        return InputError(f"{self.host_path(path)}: permission denied (cannot tell what is there)")
+    def _denied(self, path: str) -> UnreadableError:
+        return UnreadableError(self.host_path(path), "permission denied")
 
     def lstat(self, path: str) -> TreeEntry | None:
         try:

@@ -86,6 +86,8 @@ def describe_verdict(verdict: Verdict) -> list[str]:
         mark = "starts, then breaks" if verdict.findings else "runs"
     elif verdict.outcome is Outcome.STARTS_THEN_FAILS:
         mark = f"STARTS, THEN FAILS ({verdict.outcome.value})"
+    elif verdict.outcome is Outcome.UNKNOWN:
+        mark = "CANNOT TELL (unknown)"
     else:
         mark = f"WON'T RUN ({verdict.outcome.value})"
     lines = [f"  on {verdict.target}: {mark}"]
@@ -93,7 +95,8 @@ def describe_verdict(verdict: Verdict) -> list[str]:
         for note in verdict.notes:
             lines += wrap("note:", note)
         return lines + describe_findings(verdict)
-    lines += message_lines("docker:", verdict.message)
+    if verdict.message:  # none when linkcheck cannot tell what would be printed
+        lines += message_lines("docker:", verdict.message)
     if verdict.shell_message and verdict.shell_message != verdict.message:
         lines += message_lines("shell:", verdict.shell_message)
     lines += wrap("why:", verdict.explanation)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from linkcheck.errors import UnreadableError
 from linkcheck.facts.arch import IRELATIVE_RELOC, libc_of_interpreter
 from linkcheck.facts.kernel import PHDR_TABLE_LIMIT
 from linkcheck.model import (
@@ -252,6 +253,18 @@ def check(
     ``catalogue`` the images a fix may suggest (default: the built-in ones). ``needs``
     (``linkcheck.facts.needs``), when given, are judged too: the verdict's ``findings`` say what fails
     after the start."""
+    try:
+        return _check(analysis, target, origin_files, install_dir, catalogue, needs)
+    except UnreadableError as exc:
+        # A file of the target the check needs is there but unreadable: this file's verdict is "cannot
+        # tell"; other files, and other targets, are still judged.
+        from linkcheck.verdict.explain import cannot_tell
+
+        return cannot_tell(target, _program(analysis, install_dir), exc.path, exc.reason)
+
+
+def _check(analysis: Analysis, target: Target, origin_files: TargetFiles | None, install_dir: str,
+           catalogue: Sequence[CatalogueImage] | None, needs: RuntimeNeeds | None) -> Verdict:
     from linkcheck.verdict import explain
 
     if analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:

@@ -74,6 +74,22 @@ _NOT_PROGRAM: dict[FileFormat | ElfType, str] = {
 }
 
 
+def cannot_tell(target: Target, program: str, path: str, reason: str) -> Verdict:
+    """The verdict when a file of the target that the check needs is there but cannot be read."""
+    name = posixpath.basename(program)
+    return Verdict(
+        target=target.name,
+        runs=False,
+        outcome=Outcome.UNKNOWN,
+        problems=(Problem(Outcome.UNKNOWN, path, program, f"{path}: {reason}"),),
+        message="",
+        shell_message="",
+        explanation=(f"linkcheck cannot tell whether {name} starts on {target.name}: {path} is there but "
+                     f"cannot be read ({reason}), and starting {name} depends on what it holds."),
+        fixes=(f"make {path} readable to the user running linkcheck (or run it as root), then check again",),
+    )
+
+
 def verdict(analysis: Analysis, target: Target, diagnosis: Diagnosis,
             catalogue: Sequence[CatalogueImage], host: str | None = None) -> Verdict:
     """The verdict for a diagnosis: each problem as a ``Problem`` with its explanation and fixes; the
