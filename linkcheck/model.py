@@ -380,6 +380,7 @@ class ExecError(str, enum.Enum):
     EIO = "EIO"
     EACCES = "EACCES"
     ELIBBAD = "ELIBBAD"
+    E2BIG = "E2BIG"
 
     @property
     def strerror(self) -> str:
@@ -391,6 +392,7 @@ _STRERROR = {
     ExecError.EIO: "input/output error",
     ExecError.EACCES: "permission denied",
     ExecError.ELIBBAD: "accessing a corrupted shared library",
+    ExecError.E2BIG: "argument list too long",
 }
 
 
@@ -755,6 +757,8 @@ class Outcome(str, enum.Enum):
     MISSING_SYMBOL_VERSION = "missing-symbol-version"
     MISSING_SYMBOL = "missing-symbol"
     UNSUPPORTED_RELOCATION = "unsupported-relocation"  # musl refuses IRELATIVE: "unsupported relocation type"
+    # The image's environment is more than execve passes (E2BIG): no process of the container starts.
+    ENVIRONMENT_TOO_LARGE = "environment-too-large"
     # It starts: glibc binds functions lazily, so a missing function fails only at its first call
     # ("symbol lookup error: ... undefined symbol: X"); not a success, counted as a failure (status 1).
     STARTS_THEN_FAILS = "starts-then-fails"

@@ -16,6 +16,20 @@ import struct
 from linkcheck.model import ExecError, KernelRefusal
 
 PATH_MAX = 4096  # include/uapi/linux/limits.h
+# execve's limits on what it copies onto the new stack (fs/exec.c; each measured on Linux 6.18):
+# one argument or environment string, its NUL included, at most MAX_ARG_STRLEN (include/uapi/linux/binfmts.h);
+MAX_ARG_STRLEN = 32 * 4096
+# all of them (the path, arguments, environment, each with its NUL) plus a pointer to each (argc counted as
+# at least 1) at most min(_STK_LIM / 4 * 3, RLIMIT_STACK / 4), and never less than ARG_MAX
+# (bprm_stack_limits). Containers start with an 8 MiB stack limit: 2 MiB.
+ARG_MAX = 32 * 4096
+STK_LIM = 8 << 20  # include/uapi/linux/resource.h _STK_LIM
+CONTAINER_STACK_LIMIT = 8 << 20
+
+
+def exec_strings_limit(stack_limit: int = CONTAINER_STACK_LIMIT) -> int:
+    """The bytes execve copies at most (strings and pointers) under the stack limit ``stack_limit``."""
+    return max(min(STK_LIM // 4 * 3, stack_limit // 4), ARG_MAX)
 # load_elf_phdrs: the whole program header table may be at most 64 KiB (older kernels: one page).
 PHDR_TABLE_LIMIT = 65536
 ET_EXEC, ET_DYN = 2, 3

@@ -18,13 +18,11 @@ from typing import Any
 
 from linkcheck.errors import ArchiveError, PlatformNotFoundError
 from linkcheck.facts.arch import docker_arch_of, host_machine, parse_platform
+from linkcheck.facts.kernel import MAX_ARG_STRLEN
 from linkcheck.image.inflate import parse_digest
 
 MAX_JSON_BYTES = 4 << 20  # a manifest, index or config larger than this is not an image's
 _INDEX_NESTING = 8
-# execve(2) refuses (E2BIG) an argument or environment string longer than this, its NUL included:
-# 32 pages (include/uapi/linux/binfmts.h, MAX_ARG_STRLEN).
-MAX_ARG_STRLEN = 32 * 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +53,14 @@ class ImageConfig:
     def path_env(self) -> tuple[str, ...] | None:
         """PATH split on ":", empty entries and repeats dropped (a lookup stops at the first hit, so
         neither changes what is found); None when the config sets no PATH. Only the part the kernel can
-        pass to a process is read (see ``oversized_env``)."""
+        pass to a process is read (a longer one fails every start with E2BIG: the verdict says so,
+        ``linkcheck.verdict.checks.environment_too_large``)."""
         for item in self.env:
             if item.startswith("PATH="):
                 value = item[len("PATH="):MAX_ARG_STRLEN - 1]
                 return tuple(dict.fromkeys(p for p in value.split(":") if p))
         return None
 
-    @property
-    def oversized_env(self) -> tuple[str, ...]:
-        """Names of Env entries the kernel refuses to pass (longer than MAX_ARG_STRLEN): with one of
-        them, no process of the container starts (execve fails with E2BIG)."""
-        too_long = (e for e in self.env if len(e.encode("utf-8", "surrogateescape")) >= MAX_ARG_STRLEN)
-        return tuple(e.split("=", 1)[0] for e in too_long)
 
     @classmethod
     def from_json(cls, doc: object) -> ImageConfig:

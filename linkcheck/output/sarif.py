@@ -70,6 +70,10 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
     Outcome.NO_MAIN_CLASS.value: (
         "No main class for java -jar",
         "The jar's manifest names no Main-Class, or names a class the jar does not hold."),
+    Outcome.ENVIRONMENT_TOO_LARGE.value: (
+        "Environment too large for execve",
+        "The image's environment (ENV, --env) is more than execve passes: it fails with 'argument list too "
+        "long' (E2BIG), and no process of the container starts."),
     Outcome.UNKNOWN.value: (
         "Cannot tell",
         "linkcheck could not decide whether the file starts; the result says why."),

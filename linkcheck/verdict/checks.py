@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from linkcheck.errors import UnreadableError
 from linkcheck.facts.arch import IRELATIVE_RELOC, libc_of_interpreter
-from linkcheck.facts.kernel import PHDR_TABLE_LIMIT
+from linkcheck.facts.kernel import MAX_ARG_STRLEN, PHDR_TABLE_LIMIT, exec_strings_limit
 from linkcheck.model import (
     Analysis,
     CatalogueImage,
@@ -72,6 +72,17 @@ class KernelRefuses:
 
     kind: ClassVar[Outcome] = Outcome.NOT_EXECUTABLE
     refusal: KernelRefusal
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentTooLarge:
+    """execve copies the program's path, arguments and environment onto the new stack before it looks
+    at the file, and refuses (E2BIG) a string or a total over its limits (``environment_too_large``)."""
+
+    kind: ClassVar[Outcome] = Outcome.ENVIRONMENT_TOO_LARGE
+    variable: str | None  # the variable whose KEY=VALUE string is too long; None: the total is
+    size: int  # bytes: that string with its NUL, or the total with the pointers
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +181,7 @@ class LazySymbolMissing:
     symbol: SymbolImport
 
 
-Finding = (NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
+Finding = (EnvironmentTooLarge | NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
            | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | NoLoaderAtAll
            | LibraryMissing
            | VersionMissing | SymbolMissing | RelocationRefused | LazySymbolMissing)
@@ -267,6 +278,14 @@ def _check(analysis: Analysis, target: Target, origin_files: TargetFiles | None,
            catalogue: Sequence[CatalogueImage] | None, needs: RuntimeNeeds | None) -> Verdict:
     from linkcheck.verdict import explain
 
+    program = _program(analysis, install_dir)
+    too_large = environment_too_large(target, program)
+    if too_large is not None:  # before any format: java's own exec fails the same way
+        if catalogue is None:
+            from linkcheck.image.target import BuiltinCatalogue
+
+            catalogue = BuiltinCatalogue()
+        return explain.verdict(analysis, target, Diagnosis(program, (too_large,), ()), catalogue)
     if analysis.format in (FileFormat.JAR, FileFormat.JAVA_CLASS) and analysis.java is not None:
         from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
 
@@ -309,7 +328,10 @@ def diagnose(
     install_dir = _absolute(install_dir)
     program = _program(analysis, install_dir)
     found = _Found()
-    if analysis.format is FileFormat.SCRIPT and analysis.script is not None:
+    too_large = environment_too_large(target, program)
+    if too_large is not None:
+        found.problems.append(too_large)
+    elif analysis.format is FileFormat.SCRIPT and analysis.script is not None:
         _check_script(analysis.script, target, found)
     elif analysis.format is FileFormat.ELF and analysis.elf is not None:
         _check_elf(analysis.elf, target, program, found, origin_files, install_dir, analysis.kernel_refusal)
@@ -318,6 +340,29 @@ def diagnose(
     else:
         found.problems.append(NotAProgram(analysis.format))
     return Diagnosis(program, tuple(found.problems), tuple(found.notes), found.family, found.loaded)
+
+
+def environment_too_large(target: Target, program: str) -> EnvironmentTooLarge | None:
+    """What execve refuses of the target's environment (its image's Env and --env, the last value of a
+    name winning, as `docker run` sets them) when it starts ``program`` with no other argument."""
+    env: dict[str, str] = {}
+    for var in target.env:
+        env[var.name] = var.value
+    path = _byte_length(program) + 1
+    total = 2 * path + (1 + len(env)) * 8  # the path is copied as the file name and as argv[0]
+    for name, value in env.items():
+        size = _byte_length(name) + 1 + _byte_length(value) + 1  # KEY=VALUE and its NUL
+        if size > MAX_ARG_STRLEN:
+            return EnvironmentTooLarge(name, size, MAX_ARG_STRLEN)
+        total += size
+    limit = exec_strings_limit()
+    return EnvironmentTooLarge(None, total, limit) if total > limit else None
+
+
+def _byte_length(text: str) -> int:
+    """Its length in bytes as the kernel gets it, without copying an ASCII string (an image's PATH of
+    millions of entries is checked for every file: issue 12.5)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
 
 
 def _absolute(install_dir: str) -> str:

@@ -31,6 +31,7 @@ from linkcheck.model import (
 )
 from linkcheck.verdict.checks import (
     Diagnosis,
+    EnvironmentTooLarge,
     EnvProgramMissing,
     Finding,
     InterpreterNotExecutable,
@@ -161,6 +162,20 @@ class _Words:
             fixes = [_SHEBANG_FIX] if p.what in (FileFormat.TEXT, FileFormat.EMPTY) else []
             return (Problem(Outcome.NOT_EXECUTABLE, p.what.value, program, why),
                     f"{name} is {why}. execve fails with ENOEXEC: exec format error.", fixes)
+        if isinstance(p, EnvironmentTooLarge):
+            if p.variable is not None:
+                what = f"{p.variable}=... is {p.size} bytes with its NUL"
+                fix = f"shorten {p.variable} (the image's ENV, or --env) below {p.limit} bytes"
+                most = f"{p.limit} bytes in one string"
+            else:
+                what = f"the environment, the path and their pointers take {p.size} bytes"
+                fix = "make the image's environment (ENV, --env) smaller"
+                most = f"{p.limit} bytes in all (a quarter of the 8 MiB stack limit containers start with)"
+            why = (f"execve copies the program's path, arguments and environment onto its new stack before "
+                   f"it looks at {name}, and passes at most {most}: {what}. It fails with E2BIG, so no "
+                   f"process starts in {target.name} with this environment, a shell neither.")
+            return (Problem(Outcome.ENVIRONMENT_TOO_LARGE, p.variable or "environment", program,
+                            f"{what}; execve passes at most {p.limit}"), why, [fix])
         if isinstance(p, KernelRefuses):
             r = p.refusal
             why = (f"The kernel refuses {name} before it looks at anything in {target.name}: {r.reason} "
@@ -315,6 +330,8 @@ class _Words:
             else:
                 said = shell_exec_format(shell, program)
             return docker_exec(program, "exec format error"), said
+        if isinstance(first, EnvironmentTooLarge):  # a shell in the image gets the same environment
+            return docker_exec(program, ExecError.E2BIG.strerror), NO_SHELL
         if isinstance(first, (KernelRefuses, LoaderRefused)):
             error = first.refusal.error
             if error is ExecError.ENOEXEC:
