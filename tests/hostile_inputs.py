@@ -4,6 +4,7 @@ or even written to disk) and returns its path. Used by tests/test_hostile_elf.py
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -143,4 +144,75 @@ GENERATORS: dict[str, Callable[[Path], Path]] = {
     "100,000 names into a tail without NUL": names_into_unterminated_tail,
     "100,000 DT_NEEDED": many_needed,
     "5,000 missing versions x 100,000 imports": many_missing_versions,
+}
+
+
+GENERATORS["huge DT_HASH nchain over 8 GiB"] = lambda path: huge_dt_hash(path, 8 * GIB)
+
+
+# Issue 12's hostile inputs that are images or roots rather than one ELF file: each builds its input in
+# ``where`` and returns the arguments of the `linkcheck` command that reads it (scripts/fuzz.py --bounds
+# runs it in a fresh process and measures its CPU time and peak RSS, workers included).
+
+def _image(where: Path, layers: list[list[tuple[str, str, bytes | str | None]]], env: list[str]) -> Path:
+    from test_archive import layer_tar, outer_tar
+
+    config = {"architecture": "amd64", "os": "linux", "config": {"Env": env},
+              "rootfs": {"type": "layers", "diff_ids": []}}
+    files = {"cfg.json": json.dumps(config).encode()}
+    for i, members in enumerate(layers):
+        files[f"l{i}/layer.tar"] = layer_tar(members)
+    names = [f"l{i}/layer.tar" for i in range(len(layers))]
+    manifest = [{"Config": "cfg.json", "RepoTags": ["t:1"], "Layers": names}]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    return outer_tar(where / "image.tar", files)
+
+
+def deep_member_path(where: Path) -> list[str]:
+    """One tar member whose path has 50,000 components."""
+    return [str(_image(where, [[("f", "/".join(["a"] * 50_000) + "/x", b"x")]], ["PATH=/bin"]))]
+
+
+def huge_path_env(where: Path) -> list[str]:
+    """An image PATH of 1.3M entries and 300 `#!/usr/bin/env` scripts."""
+    scripts: list[tuple[str, str, bytes | str | None]] = [
+        ("f", f"app/s{i}", f"#!/usr/bin/env tool{i}\n".encode()) for i in range(300)]
+    env = ["PATH=" + ":".join(["/b", "/a"] * 650_000)]  # 3.9 MB: under the 4 MB a config may take
+    return [str(_image(where, [[("f", "usr/bin/env", b"#!/bin/sh\n"), *scripts]], env))]
+
+
+def include_globs(where: Path) -> list[str]:
+    """A glibc root whose ld.so.conf repeats `include` of a glob over a directory of 100,000 files on
+    100 lines; the program checked against it."""
+    import shutil
+
+    root = where / "root"
+    lib = root / "lib/x86_64-linux-gnu"
+    lib.mkdir(parents=True)
+    (root / "lib64").mkdir()
+    shutil.copy("/lib/x86_64-linux-gnu/libc.so.6", lib / "libc.so.6")
+    shutil.copy("/lib64/ld-linux-x86-64.so.2", root / "lib64/ld-linux-x86-64.so.2")
+    conf_d = root / "etc/ld.so.conf.d"
+    conf_d.mkdir(parents=True)
+    for i in range(100_000):
+        (conf_d / f"f{i}.conf").touch()
+    (root / "etc/ld.so.conf").write_text("include /etc/ld.so.conf.d/*.conf\n" * 100)
+    program = Path(__file__).resolve().parent.parent / "fixtures/bin/c-glibc-dynamic"
+    return [str(program), "--target", str(root)]
+
+
+def gib_member(where: Path) -> list[str]:
+    """An image whose one program is a 1 GiB member (a real ELF header, then a hole), scanned by two
+    workers."""
+    from test_archive import sparse_image
+
+    head = (Path(__file__).resolve().parent.parent / "fixtures/bin/c-glibc-static").read_bytes()[:4096]
+    return [str(sparse_image(where / "image.tar", "app/big", head, GIB)), "--jobs", "2"]
+
+
+SCENARIOS: dict[str, Callable[[Path], list[str]]] = {
+    "tar member path of 50,000 components": deep_member_path,
+    "PATH of 1.3M entries, 300 env scripts": huge_path_env,
+    "ld.so.conf include glob x100 over 100k files": include_globs,
+    "1 GiB image member, --jobs 2": gib_member,
 }
