@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from linkcheck.errors import ExitStatus
 
@@ -180,3 +182,40 @@ def test_a_library_too_large_to_read_makes_that_file_cannot_tell(tmp_path: Path)
     assert (verdict.runs, verdict.outcome.value) == (False, "unknown"), verdict.to_dict()
     assert verdict.problems[0].subject == "/lib/x86_64-linux-gnu/libfoo.so.1"
     assert "too large" in verdict.problems[0].detail
+
+
+@needs_host_glibc
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_target_files_failing_to_read_never_raise_and_never_run(data: st.DataObject) -> None:
+    """Any of a target's files failing with EIO or permission denied when the check reads it: the check
+    never raises, and a file whose libc could not be read is `unknown`, never `runs`."""
+    import dataclasses
+    import errno
+
+    import linkcheck
+    from linkcheck.errors import UnreadableError
+    from linkcheck.image.rootfs import TreeFiles
+    from linkcheck.image.tree import Buffer, DirectoryTree
+
+    files = [f"/lib/x86_64-linux-gnu/{name}" for name in HOST_LIBS]
+    failing = data.draw(st.sets(st.sampled_from(files)))
+    denied = data.draw(st.booleans())
+    where = Path(tempfile.mkdtemp())
+    root = glibc_root(where / "root")
+    app = program(where / "app")
+
+    class Failing(DirectoryTree):
+        def read(self, path: str) -> Buffer:
+            if path in failing:
+                if denied:
+                    raise UnreadableError(self.host_path(path), "permission denied")
+                raise OSError(errno.EIO, "Input/output error", path)
+            return super().read(path)
+
+    target = linkcheck.load_target(str(root))
+    target = dataclasses.replace(target, files=TreeFiles(Failing(root)))
+    verdict = linkcheck.check(app, target)
+    shutil.rmtree(where)
+    if "/lib/x86_64-linux-gnu/libc.so.6" in failing:
+        assert verdict.outcome.value == "unknown", verdict.to_dict()
