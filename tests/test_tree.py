@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.image.tree import DirectoryTree, EntryKind, normalize, resolve
+from linkcheck.image.tree import READ_WHOLE_BYTES, DirectoryTree, EntryKind, normalize, resolve
 
 
 def make_root(tmp_path: Path) -> Path:
@@ -83,7 +83,8 @@ def test_fifo_is_listed_but_never_read(tmp_path: Path) -> None:
         raise AssertionError("a FIFO must not be read")
 
 
-@pytest.mark.parametrize("size", [1 << 20, 20 << 20], ids=["read whole", "copied and mapped"])
+@pytest.mark.parametrize("size", [1 << 20, READ_WHOLE_BYTES, READ_WHOLE_BYTES + 4096, 20 << 20],
+                         ids=["read whole", "largest read whole", "smallest copied", "copied and mapped"])
 def test_a_file_truncated_while_read_cannot_fault(tmp_path: Path, size: int) -> None:
     """Another process truncates a file after DirectoryTree.read returned its bytes: they stay readable
     (a mapping of the file itself would kill the process with SIGBUS when a page past the new end is
