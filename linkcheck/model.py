@@ -600,7 +600,9 @@ class FileView:
     kind: FileKind
     executable: bool  # some execute bit is set (without one, exec is refused to every user, root too)
     size: int | None = None  # None when not known (a profile lists files, not their sizes)
-    head: bytes | None = None  # a regular file's first 64 bytes (fewer if shorter); None when not known
+    # A regular file's first 4 KiB (fewer if shorter: the ELF header and, as linkers lay them out, the
+    # program headers); None when not known.
+    head: bytes | None = None
 
 
 class TargetFiles(Protocol):

@@ -36,7 +36,8 @@ Generator classes (``--generators``, each given an equal share of the time befor
 * ``interpreters``: what a program's ``PT_INTERP`` finds in an image: the real loader with the header fields
   the kernel checks set to interesting values or cut short, without execute permission, a FIFO or a
   directory (tests/interpreters.py). Each is started for real (chroot + execve, as root) and the errno must be
-  the one ``interpreter_refusal`` predicts. A failure is saved as ``<sha>.interp`` (the loader's bytes).
+  the one ``interpreter_refusal`` predicts, and one ``interpreter_not_a_loader`` says is no loader must die of
+  SIGSEGV. A failure is saved as ``<sha>.interp`` (the loader's bytes).
 
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
 
@@ -549,6 +550,7 @@ def run_names(c: Campaign, deadline: float, seed: int) -> None:
 def run_interpreters(c: Campaign, deadline: float, seed: int) -> None:
     """The "interpreters" generator class (see the module's docstring), until ``deadline``."""
     import errno
+    import signal
 
     import interpreters
 
@@ -558,7 +560,7 @@ def run_interpreters(c: Campaign, deadline: float, seed: int) -> None:
     from linkcheck.facts.reader import analyze
     from linkcheck.image.rootfs import TreeFiles
     from linkcheck.image.tree import DirectoryTree
-    from linkcheck.verdict.checks import interpreter_refusal
+    from linkcheck.verdict.checks import interpreter_not_a_loader, interpreter_refusal
 
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="linkcheck-fuzz-") as d:
@@ -581,12 +583,17 @@ def run_interpreters(c: Campaign, deadline: float, seed: int) -> None:
             view = TreeFiles(DirectoryTree(root)).view(interpreters.LOADER)
             refusal = interpreter_refusal(view, program) if view is not None else None
             predicted = None if refusal is None else getattr(errno, refusal.error.value)
-            real = interpreters.real_errno(root)
+            crash = refusal is None and view is not None and bool(interpreter_not_a_loader(view, program))
+            real, killed_by = interpreters.real_run(root)
             if loader.is_dir():
                 loader.rmdir()
                 loader.touch()
+            problem = None
             if predicted != real:
                 problem = f"interpreters: predicted {predicted}, execve gave {real}"
+            elif crash and killed_by != signal.SIGSEGV:
+                problem = f"interpreters: predicted a SIGSEGV, the process ended by {killed_by}"
+            if problem is not None:
                 c.failures[problem] += 1
                 if c.failures[problem] == 1 and kind >= 0.1:
                     c.out_dir.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,12 @@ def loader_path(root: Path) -> Path:
 def real_errno(root: Path) -> int | None:
     """chroot + execve of /prog; None when execve succeeded (whatever the program did next: a patched
     loader may crash; an alarm, kept across execve, ends one that loops)."""
+    return real_run(root)[0]
+
+
+def real_run(root: Path) -> tuple[int | None, int | None]:
+    """chroot + execve of /prog: (errno execve failed with, or None; signal that ended the process, or
+    None)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -61,8 +67,8 @@ def real_errno(root: Path) -> int | None:
     os.close(write)
     with os.fdopen(read, "rb") as r:
         got = r.read()
-    os.waitpid(pid, 0)
-    return int(got) if got else None
+    _, status = os.waitpid(pid, 0)
+    return (int(got) if got else None), (os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
 
 
 def mutated_loader(rng: random.Random) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import signal
 import socket
 import stat
 import struct
@@ -17,7 +18,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from interpreters import LIBC, LOADER, available, loader_path, make_root, mutated_loader, real_errno
+from interpreters import (
+    LIBC,
+    LOADER,
+    available,
+    loader_path,
+    make_root,
+    mutated_loader,
+    real_errno,
+    real_run,
+)
 
 import linkcheck
 from linkcheck.model import Outcome
@@ -136,7 +146,7 @@ def test_mutated_interpreters_are_judged_as_the_kernel_does(tmp_path_factory: py
     the errno a real execve gives, or not refused when execve succeeds."""
     from linkcheck.image.rootfs import TreeFiles
     from linkcheck.image.tree import DirectoryTree
-    from linkcheck.verdict.checks import interpreter_refusal
+    from linkcheck.verdict.checks import interpreter_not_a_loader, interpreter_refusal
 
     root = make_root(tmp_path_factory.mktemp("interp"))
     program = linkcheck.analyze(root / "prog").elf
@@ -147,4 +157,27 @@ def test_mutated_interpreters_are_judged_as_the_kernel_does(tmp_path_factory: py
     assert view is not None
     refusal = interpreter_refusal(view, program)
     predicted = None if refusal is None else getattr(errno, refusal.error.value)
-    assert predicted == real_errno(root), (data[:64].hex(), len(data), refusal)
+    real, killed_by = real_run(root)
+    assert predicted == real, (data[:64].hex(), len(data), refusal)
+    if refusal is None and interpreter_not_a_loader(view, program) is not None:
+        assert killed_by == signal.SIGSEGV, (data[:64].hex(), len(data))
+
+
+# Interpreters the kernel starts, which are no loader: jumped into unrelocated, they die of SIGSEGV.
+CRASHES: list[tuple[str, Callable[[Path], None]]] = [
+    ("a program with its own PT_INTERP", lambda p: _file((FIXTURE_BIN / "c-glibc-dynamic").read_bytes())(p)),
+    ("an ET_REL loader", _patched(16, "<H", 1)),
+]
+
+
+@pytest.mark.parametrize(("case", "make"), CRASHES, ids=[c[0] for c in CRASHES])
+def test_an_interpreter_that_is_no_loader_crashes_as_predicted(
+        tmp_path: Path, case: str, make: Callable[[Path], None]) -> None:
+    root = make_root(tmp_path)
+    target = linkcheck.load_target(str(root))
+    loader_path(root).unlink()
+    make(loader_path(root))
+    assert real_run(root) == (None, signal.SIGSEGV), f"{case}: this kernel does not behave as modelled"
+    verdict = linkcheck.check(root / "prog", target)
+    assert (verdict.runs, verdict.outcome) == (False, Outcome.MISSING_INTERPRETER), verdict.to_dict()
+    assert verdict.message == "" and "SIGSEGV" in verdict.explanation

@@ -132,7 +132,7 @@ def _read_file(tree: Tree, path: str, use: Callable[[Buffer], T], limit: int | N
             close()
 
 
-VIEW_HEAD = 64  # the largest ELF header (Elf64_Ehdr): what execve reads first of an interpreter
+VIEW_HEAD = 4096  # an interpreter's ELF header and (as linkers lay them out) its program headers
 
 
 def _head(tree: Tree, path: str, size: int) -> bytes | None:

@@ -22,7 +22,14 @@ from typing import ClassVar
 
 from linkcheck.errors import UnreadableError
 from linkcheck.facts.arch import IRELATIVE_RELOC, libc_of_interpreter
-from linkcheck.facts.kernel import MAX_ARG_STRLEN, PHDR_TABLE_LIMIT, exec_strings_limit
+from linkcheck.facts.kernel import (
+    ET_DYN,
+    ET_EXEC,
+    MAX_ARG_STRLEN,
+    PHDR_TABLE_LIMIT,
+    PT_INTERP,
+    exec_strings_limit,
+)
 from linkcheck.model import (
     Analysis,
     CatalogueImage,
@@ -133,6 +140,16 @@ class LoaderRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class LoaderNotALoader:
+    """The kernel starts the program's PT_INTERP, which is an ELF file but no loader (a program needing
+    a loader itself, an object file): it is jumped into unrelocated and dies at once of SIGSEGV."""
+
+    kind: ClassVar[Outcome] = Outcome.MISSING_INTERPRETER
+    interpreter: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class NoLoaderAtAll:
     """A shared library, and the image has no loader to load it with."""
 
@@ -182,7 +199,8 @@ class LazySymbolMissing:
 
 
 Finding = (EnvironmentTooLarge | NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
-           | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | NoLoaderAtAll
+           | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | LoaderNotALoader
+           | NoLoaderAtAll
            | LibraryMissing
            | VersionMissing | SymbolMissing | RelocationRefused | LazySymbolMissing)
 
@@ -446,6 +464,10 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
         if refused is not None:
             found.problems.append(LoaderRefused(e.interpreter, refused))
             return  # execve fails: nothing is loaded
+        not_a_loader = interpreter_not_a_loader(view, e) if view is not None else None
+        if not_a_loader is not None:
+            found.problems.append(LoaderNotALoader(e.interpreter, not_a_loader))
+            return  # it crashes before anything is loaded
         if not target.files.exists(e.interpreter):
             found.problems.append(LoaderMissing(e.interpreter))
     elif is_library:
@@ -525,6 +547,32 @@ def interpreter_refusal(view: FileView, e: ElfFacts) -> KernelRefusal | None:
         return KernelRefusal(
             ExecError.ELIBBAD, "the interpreter's program header table cannot be read",
             "fs/binfmt_elf.c load_elf_phdrs(interp_elf_ex): entry size, table size or a short read")
+    return None
+
+
+def interpreter_not_a_loader(view: FileView, e: ElfFacts) -> str | None:
+    """Why the interpreter the kernel accepted (``interpreter_refusal`` is None) cannot run as one, or
+    None. The kernel maps it and jumps to its entry without looking at its type or its own PT_INTERP
+    (measured on Linux 6.18: SIGSEGV at once for both); a loader is neither (glibc's ld.so, musl's
+    libc.so: ET_DYN, no PT_INTERP). Only what its first bytes show is judged."""
+    head = view.head
+    if head is None or len(head) < 64 or head[:4] != b"\x7fELF":
+        return None
+    order = "<" if e.endianness == "little" else ">"
+    e_type = struct.unpack_from(order + "H", head, 16)[0]
+    if e_type not in (ET_EXEC, ET_DYN):
+        return f"it is an ELF file of type {e_type}, not a program or shared object"
+    if e.elf_class == 64:
+        phoff = struct.unpack_from(order + "Q", head, 32)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+    else:
+        phoff = struct.unpack_from(order + "I", head, 28)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+    if phoff + phentsize * phnum > len(head):
+        return None  # its program headers are past what was read
+    for i in range(phnum):
+        if struct.unpack_from(order + "I", head, phoff + i * phentsize)[0] == PT_INTERP:
+            return "it is a program with a PT_INTERP of its own, which needs a loader to start"
     return None
 
 

@@ -39,6 +39,7 @@ from linkcheck.verdict.checks import (
     LazySymbolMissing,
     LibraryMissing,
     LoaderMissing,
+    LoaderNotALoader,
     LoaderRefused,
     NoLoaderAtAll,
     NotAProgram,
@@ -232,6 +233,14 @@ class _Words:
                     why, loader_fixes(self.elf, target, self.catalogue))
         if isinstance(p, LoaderMissing):
             return self._loader_missing(p.interpreter)
+        if isinstance(p, LoaderNotALoader):
+            interp = p.interpreter
+            why = (f"{name} is dynamically linked: the kernel starts its loader {interp} (PT_INTERP), but "
+                   f"what {target.name} has there is no loader: {p.reason}. The kernel maps it and jumps to "
+                   "its entry unrelocated, and it dies at once of SIGSEGV (exit status 139; `docker run` "
+                   "prints nothing).")
+            return (Problem(Outcome.MISSING_INTERPRETER, interp, program, f"loader {interp}: {p.reason}"),
+                    why, [f"put the loader back at {interp} (its C library's package installs it)"])
         if isinstance(p, LoaderRefused):
             r, interp = p.refusal, p.interpreter
             why = (f"{name} is dynamically linked: the kernel must first start its loader {interp} "
@@ -330,6 +339,8 @@ class _Words:
             else:
                 said = shell_exec_format(shell, program)
             return docker_exec(program, "exec format error"), said
+        if isinstance(first, LoaderNotALoader):  # the process dies of SIGSEGV: runc prints nothing
+            return "", {Shell.ASH: "Segmentation fault", Shell.NONE: NO_SHELL}.get(shell, "")
         if isinstance(first, EnvironmentTooLarge):  # a shell in the image gets the same environment
             return docker_exec(program, ExecError.E2BIG.strerror), NO_SHELL
         if isinstance(first, (KernelRefuses, LoaderRefused)):
