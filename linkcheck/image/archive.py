@@ -25,7 +25,6 @@ inside the layout, as a root's paths do.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import mmap
@@ -341,8 +340,11 @@ class ImageTree:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(AttributeError, OSError):
+        # No contextlib here: at interpreter exit the module's globals may already be None.
+        try:  # noqa: SIM105
             self._files.close()
+        except (AttributeError, OSError):
+            pass
 
 
 class ImageBuilder:
