@@ -70,15 +70,19 @@ def scan_paths(
     jobs: int | None = None,
     platform: str | None = None,
     progress: Progress | None = None,
+    install_dir: str | None = None,
 ) -> Generator[ScanResult, None, None]:
     """Every program, library and script in ``paths`` (a directory, image archive, wheel or file, or
     several), as an iterator of ``ScanResult`` in a stable order, each with a verdict per target.
     Without targets a directory's files get facts only and an image's files are judged against the image
     itself. Unreadable inputs and files are results with ``error`` set; see ``linkcheck.scan``. Stopping
-    early (``close()``, or leaving a ``for`` loop and dropping the generator) ends the worker processes."""
+    early (``close()``, or leaving a ``for`` loop and dropping the generator) ends the worker processes.
+    ``install_dir``: where each input lives in the image (default /app; /app/node_modules for a
+    directory called node_modules), as messages and $ORIGIN see it."""
     from linkcheck.scan import scan_paths as scan
 
-    return scan(paths, targets=targets, jobs=jobs, platform=platform, progress=progress)
+    return scan(paths, targets=targets, jobs=jobs, platform=platform, progress=progress,
+                install_dir=install_dir)
 
 
 def _refuse_many(path: str) -> None:

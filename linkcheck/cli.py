@@ -86,8 +86,9 @@ or a directory, wheel or image with nothing to check (one line on stderr).
               help="Also write a SARIF 2.1.0 log to FILE (code-scanning annotations).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
               help="Worker processes for directories and images (default: the CPUs available).")
-@click.option("--install-dir", default="/app", show_default=True,
-              help="Directory the file is copied to in the image (for messages and $ORIGIN).")
+@click.option("--install-dir", metavar="DIR",
+              help="Where the file or directory lives in the image, for messages and $ORIGIN (default: "
+                   "/app; /app/node_modules for a directory called node_modules).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only what would not run, and errors.")
 @click.option("--strict", is_flag=True,
               help="Also fail (status 1) when a program starts on a target named but then breaks there "
@@ -100,7 +101,7 @@ or a directory, wheel or image with nothing to check (one line on stderr).
 def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | None, offline: bool,
             insecure: tuple[str, ...], env: tuple[str, ...], gate_static: bool, max_glibc: str | None,
             gate_arch: str | None, as_json: bool, as_jsonl: bool,
-            sarif_path: str | None, jobs: int | None, install_dir: str, quiet: bool, strict: bool,
+            sarif_path: str | None, jobs: int | None, install_dir: str | None, quiet: bool, strict: bool,
             fail_on: tuple[str, ...], list_targets: bool) -> None:
     if list_targets:
         _print_targets(as_json)

@@ -119,7 +119,8 @@ class Run:
     targets: Sequence[Target] = ()
     platform: str | None = None  # of the built-in targets, and of the matrix when no target is named
     gates: Gates = field(default_factory=Gates)
-    install_dir: str = "/app"  # where a file named itself is copied in the image
+    # Where an input lives in the image: None is /app, or /app/node_modules for a directory so named.
+    install_dir: str | None = None
     jobs: int | None = None
     # Runtime findings (it starts, then breaks) of these kinds fail a file; none by default.
     fail_on: frozenset[NeedKind] = frozenset()
@@ -133,6 +134,11 @@ class Run:
         from linkcheck.image.target import with_env
 
         self._judged = tuple(with_env(t, self.env) for t in self.targets)
+        if self.install_dir is not None and not self.install_dir.strip():
+            from linkcheck.errors import UsageError
+
+            raise UsageError("--install-dir is empty: give the directory the input lives in, in the image "
+                             "(/app)")
         if self.platform is not None:  # a bad --platform is a usage error before any file is read
             from linkcheck.facts.arch import platform_machine
 
@@ -167,7 +173,7 @@ class Run:
 
         found = 0
         for result in scan_paths(path, targets=tuple(self.targets), jobs=self.jobs, progress=self.progress,
-                                 platform=self.platform, env=self.env):
+                                 platform=self.platform, env=self.env, install_dir=self.install_dir):
             if result.error is not None and result.path == path and result.member is None:
                 yield Checked(result)  # the input itself could not be read
                 return
@@ -201,7 +207,8 @@ class Run:
         from linkcheck.image.rootfs import host_dir_files
         from linkcheck.verdict.checks import check
 
-        origin = host_dir_files(os.path.dirname(os.path.abspath(path)), self.install_dir)
+        install_dir = self.install_dir or "/app"
+        origin = host_dir_files(os.path.dirname(os.path.abspath(path)), install_dir)
         needs = None
         if analysis.elf is not None and targets:
             from linkcheck.facts.needs import read_needs
@@ -209,7 +216,7 @@ class Run:
 
             needs = read_needs(path, analysis.elf, kinds_judged(targets))
         try:
-            verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=self.install_dir,
+            verdicts = tuple(check(analysis, t, origin_files=origin, install_dir=install_dir,
                                    needs=needs) for t in targets)
         except LinkcheckError as exc:
             yield Checked(ScanResult(path, analysis, exc.message))

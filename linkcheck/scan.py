@@ -75,12 +75,14 @@ Progress = Callable[[int, int], None]  # (files looked at so far, files to look 
 
 
 class _DirectoryJob:
-    """Files under a host directory, checked against ``target`` as if the directory were at /app."""
+    """Files under a host directory, checked against ``target`` as if the directory were at
+    ``install_dir`` in the image."""
 
-    def __init__(self, root: str, targets: tuple[Target, ...]) -> None:
+    def __init__(self, root: str, targets: tuple[Target, ...], install_dir: str = "/app") -> None:
         self.root = root
         self._prefix = root.rstrip("/")  # "" for "/": paths under it are "/usr/...", not "//usr/..."
         self.targets = targets
+        self.install_dir = install_dir
         self._origin: TargetFiles | None = None
         self._linked: dict[tuple[int, int], Analysis] = {}
         self._kinds = _kinds_judged(targets)
@@ -89,7 +91,7 @@ class _DirectoryJob:
         if self._origin is None:
             from linkcheck.image.rootfs import host_dir_files
 
-            self._origin = host_dir_files(self.root, "/app")
+            self._origin = host_dir_files(self.root, self.install_dir)
         return self._origin
 
     def shown(self, rel: str) -> str:
@@ -130,7 +132,8 @@ class _DirectoryJob:
                 self._linked[key] = analysis
         if not self.targets:
             return ScanResult(host, analysis)
-        install = posixpath.normpath(posixpath.join("/app", posixpath.dirname(rel))) if rel else "/app"
+        install = (posixpath.normpath(posixpath.join(self.install_dir, posixpath.dirname(rel))) if rel
+                   else self.install_dir)
         needs = None
         if analysis.elf is not None and self._kinds:
             from linkcheck.facts.needs import read_needs
@@ -589,6 +592,7 @@ def scan_paths(
     progress: Progress | None = None,
     platform: str | None = None,
     env: Sequence[EnvVar] = (),
+    install_dir: str | None = None,
 ) -> Generator[ScanResult, None, None]:
     """Every program, library and script in ``paths`` (one path or several: directories, image archives,
     wheels, files), each with a verdict per target; see the module's docstring. Public as
@@ -600,7 +604,9 @@ def scan_paths(
     name and picks the image from a multi-platform OCI index (default: this machine's). An input that
     cannot be read at all gives one result with ``error`` set, and the scan goes on; a target that
     cannot be loaded raises ``TargetError`` before anything is read. ``env`` (``image.target.parse_env``)
-    is set in every target judged against, after an image's own config Env (as ``docker run -e``)."""
+    is set in every target judged against, after an image's own config Env (as ``docker run -e``).
+    ``install_dir`` is where a directory (or a file) named as input lives in the image, for messages
+    and $ORIGIN (default: ``default_install_dir``)."""
     workers = jobs if jobs is not None and jobs > 0 else default_jobs()
     from linkcheck.image.target import with_env
 
@@ -608,7 +614,9 @@ def scan_paths(
     loaded = tuple(cached_target(with_env(_target_of(t, platform), env)) for t in named)
     inputs = [paths] if isinstance(paths, (str, os.PathLike)) else paths
     for path in inputs:
-        yield from _scan_one(os.fspath(path), loaded, workers, progress, platform, env)
+        where = install_dir if install_dir is not None else default_install_dir(os.fspath(path))
+        yield from _scan_one(os.fspath(path), loaded, workers, progress, platform, env,
+                             absolute_install_dir(where))
 
 
 def _target_of(target: Target | str, platform: str | None) -> Target:
@@ -619,8 +627,21 @@ def _target_of(target: Target | str, platform: str | None) -> Target:
     return load_target(target, platform=platform)
 
 
+def default_install_dir(path: str) -> str:
+    """Where an input is taken to live in the image when no one says: /app, or /app/node_modules for a
+    directory called node_modules (npm installs it in the app's own directory)."""
+    name = os.path.basename(os.path.normpath(path))
+    return "/app/node_modules" if name == "node_modules" and os.path.isdir(path) else "/app"
+
+
+def absolute_install_dir(install_dir: str) -> str:
+    """"app/x", "/app/../app/x/" -> "/app/x": an image path, normalised."""
+    return "/" + posixpath.normpath("/" + install_dir).lstrip("/")
+
+
 def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progress | None,
-              platform: str | None = None, env: Sequence[EnvVar] = ()) -> Iterator[ScanResult]:
+              platform: str | None = None, env: Sequence[EnvVar] = (), install_dir: str = "/app"
+              ) -> Iterator[ScanResult]:
     from linkcheck.image.archive import is_image_archive
 
     try:
@@ -636,8 +657,8 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
         from linkcheck.facts.venv import is_venv
 
         if is_venv(path):
-            yield _venv_result(path, targets)
-        job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, targets)
+            yield _venv_result(path, targets, install_dir)
+        job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, targets, install_dir)
         for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
     else:
@@ -652,11 +673,11 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
         if not targets:
             yield ScanResult(path, analysis)
         else:
-            origin = host_dir_files(os.path.dirname(path) or ".", "/app")
-            yield _checked(path, analysis, targets, origin, "/app")
+            origin = host_dir_files(os.path.dirname(path) or ".", install_dir)
+            yield _checked(path, analysis, targets, origin, install_dir)
 
 
-def _venv_result(path: str, targets: tuple[Target, ...]) -> ScanResult:
+def _venv_result(path: str, targets: tuple[Target, ...], install_dir: str = "/app") -> ScanResult:
     """A virtualenv as a whole: is the interpreter its bin/python links to in the image, and is it the
     image's Python (linkcheck.verdict.python)."""
     from linkcheck.facts.venv import read_venv
@@ -667,7 +688,7 @@ def _venv_result(path: str, targets: tuple[Target, ...]) -> ScanResult:
     described = (f"Python virtual environment ({made}; bin/python -> {venv.python_link or '?'}; made at "
                  f"{venv.location or '?'})")
     analysis = Analysis(path, FileFormat.VENV, described, 0)
-    return ScanResult(path, analysis, None, tuple(check_venv(venv, t) for t in targets))
+    return ScanResult(path, analysis, None, tuple(check_venv(venv, t, install_dir) for t in targets))
 
 
 def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:
