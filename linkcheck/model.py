@@ -19,6 +19,7 @@ class FileFormat(str, enum.Enum):
     SCRIPT = "script"  # starts with "#!"
     JAVA_CLASS = "java-class"
     JAR = "jar"
+    CLASS_DIR = "class-dir"  # a directory of loose .class files, run as `java -cp DIR MAIN`
     WHEEL = "wheel"
     VENV = "venv"  # a Python virtual environment directory (pyvenv.cfg)
     MACH_O = "mach-o"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from linkcheck.errors import ExitStatus, LinkcheckError, UsageError
-from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, ScanResult, Severity, Target
+from linkcheck.model import Analysis, EnvVar, FileFormat, NeedKind, RuntimeKind, ScanResult, Severity, Target
 
 if TYPE_CHECKING:
     from linkcheck.scan import Progress
@@ -105,7 +105,10 @@ class Checked:
 
     @property
     def smallest(self) -> str | None:
-        """The smallest built-in image of the matrix the file runs on."""
+        """The smallest built-in image of the matrix the file runs on. A runtime matrix comes smallest
+        first (``linkcheck.image.runtimes.runtime_targets``): without recorded sizes, its first runner."""
+        if self.matrix and all(t.runtimes for t in self.matrix):
+            return next((v.target for v in self.result.verdicts if v.runs), None)
         sizes = {t.name: t.size_bytes for t in self.matrix if t.size_bytes is not None}
         running = [v.target for v in self.result.verdicts if v.runs and v.target in sizes]
         return min(running, key=lambda name: sizes[name] or 0) if running else None
@@ -135,8 +138,6 @@ class Run:
 
         self._judged = tuple(with_env(t, self.env) for t in self.targets)
         if self.install_dir is not None and not self.install_dir.strip():
-            from linkcheck.errors import UsageError
-
             raise UsageError("--install-dir is empty: give the directory the input lives in, in the image "
                              "(/app)")
         if self.platform is not None:  # a bad --platform is a usage error before any file is read
@@ -178,6 +179,10 @@ class Run:
                 yield Checked(result)  # the input itself could not be read
                 return
             found += 1
+            if not self.targets and not self.gates and result.analysis is not None \
+                    and result.analysis.format is FileFormat.CLASS_DIR:
+                yield self._class_dir_matrix(path, result)  # one app: judged as a file named itself is
+                continue
             gates = self.gates.judge(result.analysis) if result.analysis is not None else ()
             yield Checked(result, gates, inside=path, fail_on=self.fail_on)
         if not found:
@@ -201,6 +206,8 @@ class Run:
 
             machine = self.platform or analysis.machine
             matrix = targets = tuple(with_env(t, self.env) for t in builtin_targets(machine))
+        elif not targets and not gates and analysis.java is not None:
+            matrix = targets = self._runtime_matrix(RuntimeKind.JAVA)
         if not targets:  # facts and gates only: no verdict machinery to load
             yield Checked(ScanResult(path, analysis), gates)
             return
@@ -223,6 +230,29 @@ class Run:
             return
         yield Checked(ScanResult(path, analysis, None, verdicts), gates, matrix=matrix,
                       platform=_platform_text(matrix[0]) if matrix else None, fail_on=self.fail_on)
+
+
+    def _class_dir_matrix(self, path: str, result: ScanResult) -> Checked:
+        """A class directory named without a target: its verdict on every built-in Java image."""
+        import dataclasses
+
+        from linkcheck.scan import absolute_install_dir, default_install_dir
+        from linkcheck.verdict.checks import check
+
+        assert result.analysis is not None
+        matrix = self._runtime_matrix(RuntimeKind.JAVA)
+        where = absolute_install_dir(self.install_dir or default_install_dir(path))
+        verdicts = tuple(check(result.analysis, t, install_dir=where) for t in matrix)
+        return Checked(dataclasses.replace(result, verdicts=verdicts), matrix=matrix,
+                       platform=_platform_text(matrix[0]) if matrix else None, fail_on=self.fail_on)
+
+    def _runtime_matrix(self, kind: RuntimeKind) -> tuple[Target, ...]:
+        """The built-in images with this runtime, for the platform asked (default: this machine's),
+        smallest first."""
+        from linkcheck.image.runtimes import runtime_targets
+        from linkcheck.image.target import with_env
+
+        return tuple(with_env(t, self.env) for t in runtime_targets(kind, self.platform))
 
 
 def is_container(path: str) -> bool:

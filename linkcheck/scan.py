@@ -658,6 +658,9 @@ def _scan_one(path: str, targets: tuple[Target, ...], jobs: int, progress: Progr
 
         if is_venv(path):
             yield _venv_result(path, targets, install_dir)
+        classes = _class_dir_result(path, targets, install_dir)
+        if classes is not None:
+            yield classes
         job = _DirectoryJob(os.path.abspath(path) if path != os.sep else path, targets, install_dir)
         for result in _run(job, iter_files(path), jobs, progress):
             yield _reshow(result, path, job.root)
@@ -689,6 +692,31 @@ def _venv_result(path: str, targets: tuple[Target, ...], install_dir: str = "/ap
                  f"{venv.location or '?'})")
     analysis = Analysis(path, FileFormat.VENV, described, 0)
     return ScanResult(path, analysis, None, tuple(check_venv(venv, t, install_dir) for t in targets))
+
+
+def _class_dir_result(path: str, targets: tuple[Target, ...], install_dir: str) -> ScanResult | None:
+    """A directory of loose classes as one app, `java -cp INSTALL_DIR MAIN` (linkcheck.verdict.java);
+    None when no class sits at its package path under it."""
+    from linkcheck.facts.java import read_class_dir
+
+    found = read_class_dir(path)
+    if found is None:
+        return None
+    facts, mains = found
+    if mains:
+        others = f"; also with main(): {', '.join(mains[1:4])}{' ...' if len(mains) > 4 else ''}" \
+            if len(mains) > 1 else ""
+        started = f"main class {mains[0]}{others}"
+    else:
+        started = "no class with main()"
+    described = (f"Java class directory ({facts.classes_read} classes, Java {facts.java_release} at most; "
+                 f"{started})")
+    analysis = Analysis(path, FileFormat.CLASS_DIR, described, 0, java=facts)
+    if not targets:
+        return ScanResult(path, analysis)
+    from linkcheck.image.rootfs import host_dir_files
+
+    return _checked(path, analysis, targets, host_dir_files(path, install_dir), install_dir)
 
 
 def _reshow(result: ScanResult, given: str, root: str) -> ScanResult:

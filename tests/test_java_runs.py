@@ -184,3 +184,29 @@ def test_no_java_is_what_the_shell_says(root_factory: RootFactory, root_name: st
     assert verdict.outcome is Outcome.MISSING_INTERPRETER and not verdict.runs
     shell = "/bin/bash" if verdict.shell_message.startswith("bash:") else "/bin/sh"
     assert shell_says(root, "java -jar /app/app.jar", shell) == verdict.shell_message
+
+
+@pytest.mark.parametrize("root_name", ["debian-bookworm-runtimes", "debian-bullseye-jre11"])
+@pytest.mark.parametrize("release", [11, 17, 21])
+def test_class_directory_is_one_app_as_java_cp_runs_it(root_factory: RootFactory, root_name: str,  # noqa: F811
+                                                       release: int, tmp_path: Path) -> None:
+    """A directory of loose classes (target/classes) scanned as one app: its main class found by its
+    main method, judged as `java -cp /app/classes app.Main` runs in the root, word for word."""
+    from linkcheck import scan_paths
+
+    root = _jre_root(root_factory, root_name)
+    classes = _compile(tmp_path, release, helper=True)
+    where = f"/app/dir-{release}"
+    shutil.rmtree(root / where.lstrip("/"), ignore_errors=True)
+    shutil.copytree(classes, root / where.lstrip("/"))
+    results = [r for r in scan_paths(classes, targets=[load_target(str(root))], install_dir=where)
+               if r.analysis is not None and r.analysis.java is not None]
+    assert len(results) == 1, [r.path for r in results]
+    (verdict,) = results[0].verdicts
+    assert results[0].analysis is not None and results[0].analysis.java is not None
+    assert results[0].analysis.java.main_class == "app.Main"
+    assert f"java -cp {where} app.Main" in verdict.explanation or verdict.runs
+    code, out, err = _real_java(root, ["java", "-cp", where, "app.Main"])
+    assert verdict.runs == (code == 0 and out == "hello helper\n"), (verdict.outcome, code, out, err)
+    if not verdict.runs:
+        assert verdict.outcome is Outcome.JAVA_TOO_NEW and verdict.message == err.rstrip("\n"), err

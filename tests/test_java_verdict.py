@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -141,3 +142,93 @@ def test_unknown_java_version_is_unknown_not_runs(tmp_path: Path) -> None:
     verdict = check(analyze(app), load_target(str(root)))
     assert verdict.outcome is Outcome.UNKNOWN and not verdict.runs
     assert "no readable release file" in verdict.explanation
+
+
+def _javac(tmp: Path, sources: dict[str, str], release: int = 11) -> Path:
+    """Classes compiled by this machine's javac into tmp/classes."""
+    javac = shutil.which("javac")
+    if javac is None:
+        pytest.skip("no javac on this machine (apt-get install openjdk-17-jdk-headless)")
+    src = tmp / "src"
+    for rel, text in sources.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    out = tmp / "classes"
+    subprocess.run([javac, "--release", str(release), "-nowarn", "-d", str(out),
+                    *map(str, src.rglob("*.java"))], check=True, capture_output=True)
+    return out
+
+
+MAIN = "public static void main(String[] a) {}"
+
+
+def test_class_directory_is_judged_as_one_app_by_its_main_class(tmp_path: Path) -> None:
+    classes = _javac(tmp_path, {"app/Main.java": f"package app; public class Main {{ {MAIN} }}",
+                                "app/util/Text.java": "package app.util; public class Text { int n; }"}, 17)
+    result = run_cli(str(classes), "--target", "eclipse-temurin:11-jre-noble", "--platform", "amd64",
+                     "--json")
+    assert result.returncode == ExitStatus.WONT_RUN, result.stderr
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["format"] == "class-dir" and "main class app.Main" in entry["description"]
+    verdict = entry["verdicts"][0]
+    assert verdict["outcome"] == "java-too-new" and "java -cp /app app.Main" in verdict["explanation"]
+    assert verdict["message"].startswith("Error: LinkageError occurred while loading main class app.Main\n")
+    ok = run_cli(str(classes), "--target", "eclipse-temurin:17-jre-noble", "--platform", "amd64",
+                 "--install-dir", "/opt/app/classes", "--json")
+    assert ok.returncode == ExitStatus.OK
+    explanation = json.loads(ok.stdout)["files"][0]["verdicts"][0]["explanation"]
+    assert "java -cp /opt/app/classes app.Main" in explanation
+
+
+def test_class_directory_without_a_main_method_has_no_main_class(tmp_path: Path) -> None:
+    # A method called main that is not `public static void main(String[])` is not one java starts.
+    classes = _javac(tmp_path, {"lib/Lib.java": "package lib; public class Lib { "
+                                                "public void main(String[] a) {} static void main() {} }"})
+    result = run_cli(str(classes), "--target", "eclipse-temurin:17-jre-noble", "--platform", "amd64",
+                     "--json")
+    assert result.returncode == ExitStatus.WONT_RUN
+    verdict = json.loads(result.stdout)["files"][0]["verdicts"][0]
+    assert verdict["outcome"] == "no-main-class" and "no class in /app declares" in verdict["message"]
+
+
+def test_class_directory_with_several_mains_names_them(tmp_path: Path) -> None:
+    classes = _javac(tmp_path, {"b/Tool.java": f"package b; public class Tool {{ {MAIN} }}",
+                                "a/App.java": f"package a; public class App {{ {MAIN} }}"})
+    result = run_cli(str(classes), "--json")
+    (entry,) = json.loads(result.stdout)["files"]
+    assert "main class a.App; also with main(): b.Tool" in entry["description"]
+    assert result.returncode == ExitStatus.OK
+
+
+def test_classes_away_from_their_package_path_are_no_class_path(tmp_path: Path) -> None:
+    """java -cp DIR loads app.Main only from DIR/app/Main.class: a directory holding it elsewhere (here
+    the package's own directory named as input) is not a class path, and is not judged as one."""
+    classes = _javac(tmp_path, {"app/Main.java": f"package app; public class Main {{ {MAIN} }}"})
+    result = run_cli(str(classes / "app"), "--target", "eclipse-temurin:17-jre-noble", "--json")
+    assert json.loads(result.stdout)["files"] == []
+
+
+def test_without_a_target_a_jar_is_judged_on_every_builtin_java_image(tmp_path: Path) -> None:
+    app = jar(tmp_path / "app.jar", {"app/Main.class": klass(65)})  # Java 21
+    result = run_cli(str(app), "--platform", "arm64", "--json")
+    assert result.returncode == ExitStatus.OK, result.stderr  # a matrix informs, it does not fail
+    (entry,) = json.loads(result.stdout)["files"]
+    outcomes = {v["target"]: v["outcome"] for v in entry["verdicts"]}
+    assert entry["matrix_platform"] == "linux/arm64"
+    assert outcomes["eclipse-temurin:17-jre-noble"] == "java-too-new"
+    assert outcomes["eclipse-temurin:21-jre-noble"] == "runs"
+    assert "alpine" not in outcomes and "python:3.12-slim-bookworm" not in outcomes  # Java images only
+    # The smallest that runs it: an Alpine JRE of Java 21, not a JDK or an older Java.
+    assert entry["smallest_target"] == "eclipse-temurin:21-jre-alpine-3.22"
+    text = run_cli(str(app), "--platform", "arm64")
+    assert "smallest image it runs on: eclipse-temurin:21-jre-alpine-3.22" in text.stdout
+
+
+def test_without_a_target_a_class_directory_gets_the_java_matrix(tmp_path: Path) -> None:
+    classes = _javac(tmp_path, {"app/Main.java": f"package app; public class Main {{ {MAIN} }}"}, 11)
+    result = run_cli(str(classes), "--platform", "amd64", "--json")
+    assert result.returncode == ExitStatus.OK
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["format"] == "class-dir" and entry["smallest_target"] == "eclipse-temurin:11-jre-alpine-3.22"
+    too_old = [v["target"] for v in entry["verdicts"] if v["outcome"] == "java-too-new"]
+    assert too_old and all(":8-" in t for t in too_old), too_old

@@ -146,3 +146,136 @@ def _manifest(zf: object, where: str) -> dict[str, str]:
         if sep:
             out.setdefault(key.strip().lower(), value.strip())
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# A directory of loose classes (Maven's target/classes, a COPY of build/classes): one app
+# ------------------------------------------------------------------------------------------------
+
+MAX_CLASS_BYTES = 1 << 20  # a class larger than this is read for its version only
+_ACC_PUBLIC, _ACC_STATIC = 0x0001, 0x0008
+_MAIN_DESCRIPTOR = b"([Ljava/lang/String;)V"
+# Constant pool entries of a fixed size after their tag (JVMS 4.4); Utf8 (1) carries its own length.
+_CP_SIZES = {3: 4, 4: 4, 5: 8, 6: 8, 7: 2, 8: 2, 9: 4, 10: 4, 11: 4, 12: 4, 15: 3, 16: 2, 17: 4, 18: 4,
+             19: 2, 20: 2}
+
+
+def class_binary_name(data: bytes) -> tuple[str | None, bool]:
+    """(the class's own name, "com/example/Main"; whether it declares ``public static void
+    main(String[])``), read from its constant pool and method table. (None, False) for a class file too
+    broken to read, which java would refuse too."""
+    try:
+        return _name_and_main(data)
+    except (struct.error, IndexError, KeyError, UnicodeDecodeError):
+        return None, False
+
+
+def _name_and_main(data: bytes) -> tuple[str | None, bool]:
+    count = struct.unpack_from(">H", data, 8)[0]
+    utf8: dict[int, bytes] = {}
+    classes: dict[int, int] = {}
+    pos, index = 10, 1
+    while index < count:
+        tag = data[pos]
+        if tag == 1:
+            length = struct.unpack_from(">H", data, pos + 1)[0]
+            utf8[index] = data[pos + 3: pos + 3 + length]
+            pos += 3 + length
+        elif tag in _CP_SIZES:
+            if tag == 7:
+                classes[index] = struct.unpack_from(">H", data, pos + 1)[0]
+            pos += 1 + _CP_SIZES[tag]
+            index += 1 if tag in (5, 6) else 0  # a long or double takes two slots
+        else:
+            return None, False
+        index += 1
+    this_class = struct.unpack_from(">H", data, pos + 2)[0]
+    name = utf8[classes[this_class]].decode("utf-8")
+    interfaces = struct.unpack_from(">H", data, pos + 6)[0]
+    pos += 8 + 2 * interfaces
+    has_main = False
+    for table in range(2):  # fields, then methods: the same layout
+        members = struct.unpack_from(">H", data, pos)[0]
+        pos += 2
+        for _ in range(members):
+            flags, name_index, descriptor, attributes = struct.unpack_from(">HHHH", data, pos)
+            pos += 8
+            for _ in range(attributes):
+                pos += 6 + struct.unpack_from(">I", data, pos + 2)[0]
+            if table == 1 and utf8.get(name_index) == b"main" and utf8.get(descriptor) == _MAIN_DESCRIPTOR \
+                    and flags & (_ACC_PUBLIC | _ACC_STATIC) == _ACC_PUBLIC | _ACC_STATIC:
+                has_main = True
+    if pos > len(data):
+        raise IndexError("class file ends inside its tables")
+    return name, has_main
+
+
+def _package_dir(name: str) -> bool:
+    """Whether a directory name can be a Java package (a Java identifier): others cannot hold classes
+    on the class path, so a walk need not enter them (x86_64-linux-gnu, python3.11, node_modules...)."""
+    return name.isidentifier() and name != "META-INF"
+
+
+def read_class_dir(root: str) -> tuple[JavaFacts, tuple[str, ...]] | None:
+    """A directory as a class path root, as `java -cp DIR MAIN` sees it: the classes that sit at their
+    package's path under it (com/example/Main.class holding com/example/Main), grouped by version, and
+    the ones with ``public static void main(String[])`` (binary names, sorted). None when no class sits
+    at its package path: the directory is no class path. Symlinks are not followed; at most
+    MAX_CLASSES classes are read."""
+    import os
+
+    counts: dict[int, int] = {}
+    groups: dict[int, list[str]] = {}
+    majors: dict[str, tuple[int, int]] = {}
+    mains: list[str] = []
+    read = 0
+    complete = True
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if _package_dir(d))
+        rel_dir = os.path.relpath(directory, root)
+        for file in sorted(files):
+            if not file.endswith(".class") or file == "module-info.class":
+                continue
+            if read >= MAX_CLASSES:
+                complete = False
+                break
+            rel = file if rel_dir == "." else f"{rel_dir}/{file}"
+            try:
+                with open(os.path.join(directory, file), "rb", opener=_no_follow) as f:
+                    data = f.read(MAX_CLASS_BYTES + 1)
+            except OSError:
+                continue
+            if not is_class_file(data[:8]):
+                continue
+            read += 1
+            name, has_main = class_binary_name(data) if len(data) <= MAX_CLASS_BYTES else (None, False)
+            if name != rel[: -len(".class")]:
+                continue  # not where java -cp looks for it (or unreadable): it never loads from here
+            minor, major = struct.unpack_from(">HH", data, 4)
+            binary = class_name(rel)
+            majors[binary] = (major, minor)
+            counts[major] = counts.get(major, 0) + 1
+            examples = groups.setdefault(major, [])
+            if len(examples) < EXAMPLES:
+                examples.append(binary)
+            if has_main:
+                mains.append(binary)
+        if not complete:
+            break
+    if not majors:
+        return None
+    mains.sort()
+    main = mains[0] if mains else None
+    best = max(counts)
+    main_major, main_minor = majors[main] if main is not None else (None, 0)
+    versions = tuple(ClassVersionGroup(m, counts[m], tuple(groups[m])) for m in sorted(counts))
+    facts = JavaFacts(best, release_of(best), classes_read=len(majors), main_class=main,
+                      main_class_major=main_major, main_class_minor=main_minor, versions=versions,
+                      all_read=complete)
+    return facts, tuple(mains)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    import os
+
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)

@@ -164,7 +164,14 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], plat
             first = f"{first}; {then}" if first else then
         lines.append(f"  {v.target:<{width}}  {result:<24} {first}")
     running = [v for v in verdicts if v.runs and sizes.get(v.target) is not None]
-    if running:
+    if targets and all(t.runtimes for t in targets):
+        # A runtime matrix comes smallest first (linkcheck.image.runtimes.smallest_first): most runtime
+        # images' sizes are not recorded.
+        runner = next((v for v in verdicts if v.runs), None)
+        lines.append(f"  smallest image it runs on: {runner.target} (ranked by its base: Alpine first, then "
+                     "the base's size; a JRE before a JDK; the older release first)" if runner is not None
+                     else "  it runs on none of the built-in images")
+    elif running:
         smallest = min(running, key=lambda v: sizes[v.target] or 0)
         size = sizes[smallest.target] or 0
         lines.append(f"  smallest image it runs on: {smallest.target} ({human_size(size)})")

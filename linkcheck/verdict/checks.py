@@ -308,6 +308,10 @@ def _check(analysis: Analysis, target: Target, origin_files: TargetFiles | None,
         from linkcheck.verdict.java import check_java  # the image's java runs it, not the kernel
 
         return check_java(analysis, target, _program(analysis, install_dir))
+    if analysis.format is FileFormat.CLASS_DIR and analysis.java is not None:
+        from linkcheck.verdict.java import check_java  # a class path: the directory itself is where it lives
+
+        return check_java(analysis, target, _absolute(install_dir))
     if catalogue is None:
         from linkcheck.image.target import BuiltinCatalogue
 

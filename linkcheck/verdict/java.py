@@ -33,7 +33,8 @@ def check_java(analysis: Analysis, target: Target, program: str) -> Verdict:
     java = analysis.java
     assert java is not None
     is_jar = analysis.format is FileFormat.JAR
-    command = words.java_command(program, java.main_class, is_jar)
+    class_path = program if analysis.format is FileFormat.CLASS_DIR else None
+    command = words.java_command(program, java.main_class, is_jar, class_path)
     runtime = target.runtime(RuntimeKind.JAVA)
     shell = shell_of(target)
     if runtime is None:
@@ -53,6 +54,14 @@ def check_java(analysis: Analysis, target: Target, program: str) -> Verdict:
             why, ("set Main-Class in the manifest (Maven: maven-jar-plugin <mainClass>; Gradle: "
                   "jar { manifest { attributes 'Main-Class': '...' } }), or run it with "
                   f"`java -cp {program} MAIN.CLASS`",), ())
+    if class_path is not None and java.main_class is None:
+        message = words.no_main_in_directory(program)
+        why = (f"{program} is a class directory: it is started as `java -cp {program} MAIN`, and none of its "
+               f"{java.classes_read} classes declares public static void main(String[] args).")
+        return _verdict(target, Outcome.NO_MAIN_CLASS, Problem(
+            Outcome.NO_MAIN_CLASS, "main", program, "no class with a main method"), message, message, why,
+            ("add the class with main(String[]) to the directory, or start a class of another class path",),
+            _newer_notes(java, runtime))
     main = java.main_class or ""
     if is_jar and java.main_class_major is None:
         message = words.main_class_not_found(main)

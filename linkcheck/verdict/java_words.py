@@ -11,12 +11,19 @@ from linkcheck.model import Runtime
 from linkcheck.verdict.explain import NO_SHELL, Shell
 
 
-def java_command(program: str, main_class: str | None, is_jar: bool) -> str:
-    """How the file is started: `java -jar /app/app.jar`, `java -cp /app Hello`."""
+def java_command(program: str, main_class: str | None, is_jar: bool, class_path: str | None = None) -> str:
+    """How the file is started: `java -jar /app/app.jar`, `java -cp /app Hello`; ``class_path`` is the
+    directory a class directory is (else the class file's own directory)."""
     if is_jar:
         return f"java -jar {program}"
-    directory = program.rsplit("/", 1)[0] or "/"
-    return f"java -cp {directory} {main_class or 'Main'}"
+    directory = class_path or program.rsplit("/", 1)[0] or "/"
+    return f"java -cp {directory} {main_class or 'MAIN'}"
+
+
+def no_main_in_directory(directory: str) -> str:
+    """Not Java's words (java needs a class name to start): why nothing there can be started."""
+    return (f"no class in {directory} declares public static void main(String[] args): there is no main "
+            "class for `java -cp` to start")
 
 
 def docker_no_java() -> str:
