@@ -115,7 +115,8 @@ def command(paths: tuple[str, ...], targets: tuple[str, ...], platform: str | No
     from linkcheck.report import Gates, Run
 
     gates = Gates(static=gate_static, max_glibc=max_glibc, arch=gate_arch)  # bad values: before any work
-    kinds = frozenset(NeedKind) if strict else frozenset(NeedKind(k) for k in fail_on)
+    strict_kinds = (k for k in NeedKind if not k.is_note)  # notes fail only when named
+    kinds = frozenset(strict_kinds) if strict else frozenset(NeedKind(k) for k in fail_on)
     from linkcheck.image.target import parse_env
 
     env_vars = parse_env(env)  # a malformed --env is a usage error before any work

@@ -890,6 +890,13 @@ class NeedKind(str, enum.Enum):
     DLOPEN = "dlopen"  # a library opened by name at run time, not in DT_NEEDED
     TEMP_DIR = "temp-dir"  # /tmp, for temporary files
     LOCALE = "locale"  # the compiled locale LANG/LC_ALL names, for setlocale(LC_ALL, "")
+    DNS = "dns"  # a note, not a failure: musl's resolver behaves unlike glibc's (is_note)
+
+    @property
+    def is_note(self) -> bool:
+        """A difference worth knowing rather than something that fails: not counted as breaking, and
+        left out of --strict (``--fail-on dns`` still counts it)."""
+        return self is NeedKind.DNS
 
 
 class NeedReader(str, enum.Enum):
@@ -929,7 +936,8 @@ class RuntimeNeeds:
 
 @dataclass(frozen=True, slots=True)
 class RuntimeFinding:
-    """A need the image does not meet: the program starts, then this fails."""
+    """A need the image does not meet: the program starts, then this fails (or, for a note kind, may
+    behave unlike on glibc)."""
 
     kind: NeedKind
     reader: NeedReader

@@ -16,10 +16,10 @@ from conftest import FIXTURES
 
 CACHE = Path("/var/tmp")
 SOURCES = ("afterstart.sh", "src/afterstart.c", "src/dlopen-z.c", "src/locale.c", "src/openssl-client.c",
-           "src/openssl-stub.c", "src/go/afterstart/main.go",
+           "src/openssl-stub.c", "src/resolve.c", "src/go/afterstart/main.go",
            "src/go/go.mod")
 NAMES = ("go-afterstart", "go-afterstart-tzdata", "c-afterstart-static", "c-dlopen-z", "c-locale",
-         "c-locale-musl", "c-openssl", "c-openssl-musl")
+         "c-locale-musl", "c-openssl", "c-openssl-musl", "c-resolve", "c-resolve-musl")
 
 
 def _key() -> str:

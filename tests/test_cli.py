@@ -433,7 +433,7 @@ def test_strict_and_fail_on_make_runtime_findings_fail(go_afterstart: str, args:
 
 
 def test_fail_on_an_unknown_kind_is_a_usage_error(go_afterstart: str) -> None:
-    assert "--fail-on" in one_line_error(run(go_afterstart, "--fail-on", "dns"))
+    assert "--fail-on" in one_line_error(run(go_afterstart, "--fail-on", "network"))
 
 
 def test_runtime_findings_in_json_follow_the_schema(go_afterstart: str) -> None:
@@ -475,6 +475,24 @@ def test_locale_finding_follows_env_in_text_json_and_sarif(tmp_path: Path) -> No
     # The image has C.utf8, which serves C.UTF-8: nothing to say.
     served = run(program, "--target", "debian:bookworm-slim", "--env", "LANG=C.UTF-8", "--strict")
     assert served.returncode == ExitStatus.OK and "then breaks" not in served.stdout
+
+
+def test_musl_dns_note_is_a_note_that_only_fail_on_dns_fails(tmp_path: Path) -> None:
+    from runtime_fixtures import runtime_fixtures
+
+    program = str(runtime_fixtures() / "c-resolve-musl")
+    text = run(program, "--target", "alpine:3.20", "--strict")
+    assert text.returncode == ExitStatus.OK, text.stderr
+    assert "on alpine:3.20: runs" in text.stdout
+    assert "note: dns musl 1.2.5 (differs from glibc)" in text.stdout
+    assert run(program, "--target", "alpine:3.20", "--fail-on", "dns").returncode == ExitStatus.WONT_RUN
+    sarif = tmp_path / "out.sarif"
+    run(program, "--target", "alpine:3.20", "--sarif", str(sarif))
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("breaks-dns", "note")]
+    document = json_of(run(program, "--target", "alpine:3.20", "--json"))
+    finding = document["files"][0]["verdicts"][0]["findings"][0]
+    assert (finding["kind"], finding["subject"], finding["lacks"]) == ("dns", "musl 1.2.5", [])
 
 
 def test_json_says_which_platform_a_matrix_is_for() -> None:

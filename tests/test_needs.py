@@ -101,6 +101,12 @@ def test_imported_setlocale_is_a_locale_need() -> None:
     assert got.needs[0].evidence == ("imports setlocale",)
 
 
+def test_imported_resolver_functions_are_a_low_confidence_dns_need() -> None:
+    got = needs_of(b"\x7fELF", elf(imports=imports("getaddrinfo", "res_query")))
+    assert [(n.kind, n.confidence, n.evidence) for n in got.needs] == [
+        (NeedKind.DNS, Confidence.LOW, ("imports getaddrinfo", "imports res_query"))]
+
+
 def test_static_programs_mkstemp_templates_are_low_confidence_temp_needs() -> None:
     data = b"\x7fELF\0usage\0tmp.XXXXXX\0%.*s/%.*sXXXXXX\0XXXXX\0"
     got = needs_of(data, static_elf())

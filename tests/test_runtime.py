@@ -143,6 +143,29 @@ def test_locale_is_not_judged_on_musl_with_an_archive_or_with_locpath() -> None:
     assert judged(LOCALE, with_env(glibc_target(), asked)) == []  # runtime files unknown
 
 
+RESOLVES = RuntimeNeed(NeedKind.DNS, NeedReader.LIBC, ("imports getaddrinfo",), Confidence.LOW)
+
+
+def test_name_lookups_get_a_musl_resolver_note_with_its_version() -> None:
+    from linkcheck.verdict.runtime_words import worded
+
+    assert judged(RESOLVES, having(glibc_target())) == []
+    old = dataclasses.replace(musl_target(), libc_version="1.2.3")
+    found = runtime_findings(RuntimeNeeds((RESOLVES,)), elf(), old)
+    assert [(f.kind, f.subject, f.confidence, f.lacks) for f in found] == [
+        (NeedKind.DNS, "musl 1.2.3", Confidence.LOW, ())]
+    # No TCP before 1.2.4 (alpine 3.19's "1.2.4_git20230717" has it); the search-domain words always.
+    for version, no_tcp in (("1.2.3", True), ("1.2.4_git20230717", False), ("1.2.5", False)):
+        target = dataclasses.replace(musl_target(), libc_version=version)
+        note = worded(runtime_findings(RuntimeNeeds((RESOLVES,)), elf(), target)[0], target)
+        assert ("never asks again over TCP" in note.message) == no_tcp, version
+        assert "ends the lookup" in note.message
+        assert any("musl 1.2.4 or later" in fix for fix in note.fixes) == no_tcp
+    unknown = dataclasses.replace(musl_target(), libc_version=None)
+    note = worded(runtime_findings(RuntimeNeeds((RESOLVES,)), elf(), unknown)[0], unknown)
+    assert note.subject == "musl (version unknown)" and "before musl 1.2.4" in note.message
+
+
 def test_check_puts_worded_findings_beside_runs() -> None:
     target = having(empty_target(), "/etc/passwd")
     verdict = check(analysis(static_elf()), target, needs=RuntimeNeeds((GO_CA, GO_TZ, USERS)))
@@ -198,9 +221,12 @@ def test_a_need_of_a_kind_not_judged_never_gives_a_finding(
 def test_a_target_with_every_path_is_failed_only_by_dlopen() -> None:
     assert kinds_judged([having(glibc_target(), *EVERY_PATH)]) == {NeedKind.DLOPEN}
     assert kinds_judged([having(empty_target(), *EVERY_PATH)]) == frozenset()  # no loader: no dlopen
-    assert kinds_judged([having(empty_target())]) == set(NeedKind) - {NeedKind.DLOPEN, NeedKind.LOCALE}
+    assert kinds_judged([having(empty_target())]) == set(NeedKind) - {
+        NeedKind.DLOPEN, NeedKind.LOCALE, NeedKind.DNS}
     assert kinds_judged([having(empty_target(), *EVERY_PATH), having(glibc_target(), "/tmp")]) == \
-        set(NeedKind) - {NeedKind.TEMP_DIR, NeedKind.LOCALE}
+        set(NeedKind) - {NeedKind.TEMP_DIR, NeedKind.LOCALE, NeedKind.DNS}
+    # musl's resolver is a note on every musl image.
+    assert kinds_judged([having(musl_target(), *EVERY_PATH)]) == {NeedKind.DLOPEN, NeedKind.DNS}
     # A locale is judged from the environment the image sets.
     german = with_env(having(glibc_target(), *EVERY_PATH), ("LANG", "de_DE.UTF-8"))
     assert kinds_judged([german]) == {NeedKind.DLOPEN, NeedKind.LOCALE}

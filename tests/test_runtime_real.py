@@ -27,6 +27,7 @@ from linkcheck.model import EnvOrigin, EnvVar, NeedKind, Verdict
 from linkcheck.verdict.checks import check
 
 from conftest import needs_root
+from dns_server import NOERROR, SERVFAIL, Answer, dns_server
 from launch import install, private_proc_works, run_in_root
 from roots import RootUnavailable, build_root
 from runtime_fixtures import afterstart_bin  # noqa: F401  (the session fixture)
@@ -327,6 +328,79 @@ def test_openssl_tls_fails_exactly_where_its_openssldir_has_no_bundle(
     if not ok:
         assert "certificate verify failed" in stderr
         assert "certificate verify failed" in found[0].message
+
+
+# A loopback address of its own, on port 53 (musl asks no other port).
+DNS_ADDRESS = "127.0.0.77"
+DNS_ZONE = {
+    # 60 A records: over 512 bytes, so the UDP answer is truncated (and, as some servers do, empty).
+    "big.test": Answer(NOERROR, tuple(f"10.0.0.{i}" for i in range(1, 61))),
+    "small.test": Answer(NOERROR, ("10.0.0.1",)),
+    "svc.broken.test": Answer(SERVFAIL),  # a search domain whose server fails
+    "svc": Answer(NOERROR, ("10.1.1.1",)),
+}
+
+
+def musl_version_of_host() -> str:
+    """The version of Debian's musl that the "musl" root takes from this host."""
+    got = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "musl"], capture_output=True, text=True,
+                         check=False)
+    if got.returncode != 0 or not got.stdout:
+        pytest.skip("Debian's musl package is not installed")
+    return got.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def dns() -> Iterator[None]:
+    try:
+        with dns_server(DNS_ADDRESS, DNS_ZONE):
+            yield
+    except OSError as exc:
+        pytest.skip(f"cannot serve DNS on {DNS_ADDRESS}:53: {exc}")
+
+
+@pytest.mark.parametrize(("fixture", "root_name", "name", "search", "works"), [
+    ("c-resolve", "glibc-host", "big.test", False, True),  # glibc asks again over TCP
+    ("c-resolve", "glibc-host", "svc", True, True),  # glibc goes on after the failing search domain
+    ("c-resolve-musl", "musl", "small.test", False, True),
+    ("c-resolve-musl", "musl", "big.test", False, False),  # musl 1.2.3: no TCP
+    ("c-resolve-musl", "musl", "svc", True, False),
+    ("c-resolve-musl", "alpine-3.20.3-x86_64", "big.test", False, True),  # musl 1.2.5: TCP
+    ("c-resolve-musl", "alpine-3.20.3-x86_64", "svc", True, False),
+])
+@pytest.mark.usefixtures("dns")
+def test_musl_dns_note_says_what_real_lookups_show(
+        tmp_path: Path, afterstart_bin: Path,  # noqa: F811
+        fixture: str, root_name: str, name: str, search: bool, works: bool) -> None:
+    root = make_root(tmp_path, root_name)
+    if root_name == "musl":
+        # What an apk database would record of the musl the root has (Debian's, from this host).
+        (root / "lib/apk/db").mkdir(parents=True)
+        (root / "lib/apk/db/installed").write_text(f"P:musl\nV:{musl_version_of_host()}\n\n")
+    resolv = root / "etc/resolv.conf"
+    if resolv.is_symlink():
+        resolv.unlink()
+    resolv.write_text(("search broken.test\n" if search else "") + f"nameserver {DNS_ADDRESS}\n")
+    program = afterstart_bin / fixture
+    where = install(root, program, f"/app/{fixture}")
+    got = run_in_root(root, where, [where, name], timeout=60)
+    assert (got.exit_code == 0) == works, (got.stdout, got.stderr)
+    verdict = verdict_in(root, root / "app" / fixture)
+    assert verdict.runs, verdict.explanation
+    notes = [f for f in verdict.findings if f.kind is NeedKind.DNS]
+    if fixture == "c-resolve":
+        assert notes == []
+        return
+    assert [f.evidence for f in notes] == [("imports getaddrinfo",)]
+    note = notes[0]
+    assert note.subject is not None and note.subject.startswith("musl 1.2.")
+    says_no_tcp = "never asks again over TCP" in note.message
+    if name == "big.test":
+        assert says_no_tcp == (not works)
+        if not works:
+            assert f"{name}: Name does not resolve" in got.stderr
+    if search:
+        assert "ends the lookup" in note.message and f"{name}: Try again" in got.stderr
 
 
 HOST_C_UTF8 = Path("/usr/lib/locale/C.utf8")

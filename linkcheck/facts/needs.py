@@ -65,6 +65,9 @@ _DLOPEN = ("dlopen", "dlmopen")
 # glibc's locale loader (a static "hello world" holds "/usr/lib/locale/locale-archive"), so nothing
 # left in a stripped one tells whether it calls setlocale. Go and Rust's std never call it.
 _C_LOCALE = ("setlocale",)
+# Name resolution through the C library's resolver (judged only on musl images: a note).
+_C_RESOLVE = ("getaddrinfo", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
+              "res_query", "res_search", "res_nquery", "res_nsearch")
 
 # Static glibc: the NSS module loader's file-name format (glibc >= 2.33 "libnss_%s.so%s").
 _GLIBC_NSS_FORMAT = re.compile(rb"\0libnss_%s\.so")
@@ -251,6 +254,9 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts, kinds: Collection[Need
     locale = imports(_C_LOCALE) if NeedKind.LOCALE in kinds else ()
     if locale:
         needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
+    resolve = imports(_C_RESOLVE) if NeedKind.DNS in kinds else ()
+    if resolve:
+        needs.append(RuntimeNeed(NeedKind.DNS, NeedReader.LIBC, resolve, Confidence.LOW))
     if NeedKind.DLOPEN in kinds and imports(_DLOPEN) and elf.interpreter is not None:
         # Programs only: a library's dlopen()s are mostly optional back ends it probes for (Mesa's
         # libvulkan.so.1 and libd3d12.so, libmount's libcryptsetup.so.12: measured on /usr/lib).

@@ -83,7 +83,7 @@ def describe_analysis(analysis: Analysis) -> list[str]:
 
 def describe_verdict(verdict: Verdict) -> list[str]:
     if verdict.runs:
-        mark = "starts, then breaks" if verdict.findings else "runs"
+        mark = "starts, then breaks" if any(not f.kind.is_note for f in verdict.findings) else "runs"
     elif verdict.outcome is Outcome.STARTS_THEN_FAILS:
         mark = f"STARTS, THEN FAILS ({verdict.outcome.value})"
     elif verdict.outcome is Outcome.UNKNOWN:
@@ -122,11 +122,15 @@ def describe_findings(verdict: Verdict) -> list[str]:
     lines: list[str] = []
     for f in verdict.findings:
         subject = f" {f.subject}" if f.subject else ""
-        lines.append(f"    then breaks: {f.kind.value}{subject} ({f.confidence.value} confidence)")
+        if f.kind.is_note:
+            lines.append(f"    note: {f.kind.value}{subject} (differs from glibc)")
+        else:
+            lines.append(f"    then breaks: {f.kind.value}{subject} ({f.confidence.value} confidence)")
         lines += wrap("says:", f.message)
         lines += wrap("when:", f.when)
         lines += wrap("why:", "; ".join(f.evidence))
-        lines += wrap("lacks:", ", ".join(f.lacks))
+        if f.lacks:
+            lines += wrap("lacks:", ", ".join(f.lacks))
         for fix in f.fixes:
             lines += wrap("fix:", fix)
     return lines
@@ -159,8 +163,9 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], plat
     for v in verdicts:
         result = "runs" if v.runs else v.outcome.value
         first = v.problems[0].subject if v.problems else ""
-        if v.findings:
-            then = "then breaks: " + ", ".join(f.kind.value for f in v.findings)
+        breaks = [f for f in v.findings if not f.kind.is_note]
+        if breaks:
+            then = "then breaks: " + ", ".join(f.kind.value for f in breaks)
             first = f"{first}; {then}" if first else then
         lines.append(f"  {v.target:<{width}}  {result:<24} {first}")
     running = [v for v in verdicts if v.runs and sizes.get(v.target) is not None]
@@ -175,8 +180,8 @@ def describe_matrix(verdicts: Sequence[Verdict], targets: Sequence[Target], plat
         smallest = min(running, key=lambda v: sizes[v.target] or 0)
         size = sizes[smallest.target] or 0
         lines.append(f"  smallest image it runs on: {smallest.target} ({human_size(size)})")
-        if smallest.findings:
-            whole = [v for v in running if not v.findings]
+        if any(not f.kind.is_note for f in smallest.findings):
+            whole = [v for v in running if all(f.kind.is_note for f in v.findings)]
             if whole:
                 best = min(whole, key=lambda v: sizes[v.target] or 0)
                 lines.append(f"  smallest it runs on without breaking after start: {best.target} "
@@ -202,9 +207,12 @@ def scan_rows(result: ScanResult, gates: Sequence[GateResult]) -> list[tuple[str
         text = "runs" if result.verdicts else "-"
     rows = [(result.path, result.analysis.linkage.value if result.analysis.elf or result.analysis.script
              else result.analysis.format.value, text)]
-    rows += [(result.path, "", f"{v.target}: starts, then breaks: "
-              + ", ".join(f.kind.value + (f" {f.subject}" if f.subject else "") for f in v.findings))
-             for v in result.verdicts if v.findings]
+    for v in result.verdicts:
+        for label, found in (("starts, then breaks", [f for f in v.findings if not f.kind.is_note]),
+                             ("note", [f for f in v.findings if f.kind.is_note])):
+            if found:
+                rows.append((result.path, "", f"{v.target}: {label}: " + ", ".join(
+                    f.kind.value + (f" {f.subject}" if f.subject else "") for f in found)))
     rows += [(result.path, "", str(note)) for note in result.notes]
     rows += [(result.path, "", f"gate {g.gate}: FAILED: {g.detail}") for g in gates if not g.passed]
     return rows

@@ -97,9 +97,12 @@ _FINDING_TEXT = {
     NeedKind.TEMP_DIR: "No /tmp for a program that creates temporary files.",
     NeedKind.LOCALE: "The locale LANG or LC_ALL names is not in the image: setlocale fails, the program "
                      "runs in the C locale.",
+    NeedKind.DNS: "A note: musl's resolver differs from glibc's (search domains end at the first error; no "
+                  "TCP retry before musl 1.2.4).",
 }
 for _kind, _text in _FINDING_TEXT.items():
-    _RULE_TEXT[f"breaks-{_kind.value}"] = (f"Starts, then breaks: {_kind.value}", _text)
+    _heading = "Behaves differently after start" if _kind.is_note else "Starts, then breaks"
+    _RULE_TEXT[f"breaks-{_kind.value}"] = (f"{_heading}: {_kind.value}", _text)
 RULE_IDS: tuple[str, ...] = tuple(_RULE_TEXT)
 
 
@@ -107,6 +110,8 @@ def _rule(rule_id: str) -> dict[str, Any]:
     short, full = _RULE_TEXT[rule_id]
     level = "warning" if rule_id in (Outcome.UNKNOWN.value, "unreadable", "wheel-tag") or rule_id.startswith(
         "breaks-") else "error"
+    if rule_id == f"breaks-{NeedKind.DNS.value}":
+        level = "note"
     return {
         "id": rule_id,
         "name": "".join(part.capitalize() for part in rule_id.split("-")),
@@ -186,9 +191,14 @@ def to_sarif(results: Iterable[ScanResult], tool_version: str) -> dict[str, Any]
         for verdict in result.verdicts:
             for f in verdict.findings:
                 subject = f" {f.subject}" if f.subject else ""
-                text = (f"{result.member or result.path} starts on {verdict.target}, then breaks{subject}: "
-                        f"{f.message} ({f.when}; the image lacks {', '.join(f.lacks)})")
-                add(f"breaks-{f.kind.value}", "warning" if f.confidence is Confidence.HIGH else "note", text,
+                where = result.member or result.path
+                if f.kind.is_note:
+                    text = f"{where} on {verdict.target}{subject}: {f.message} ({f.when})"
+                else:
+                    text = (f"{where} starts on {verdict.target}, then breaks{subject}: "
+                            f"{f.message} ({f.when}; the image lacks {', '.join(f.lacks)})")
+                high = f.confidence is Confidence.HIGH and not f.kind.is_note
+                add(f"breaks-{f.kind.value}", "warning" if high else "note", text,
                     result, f"{verdict.target}\0{f.kind.value}\0{f.subject or ''}", verdict)
         for note in result.notes:
             add("wheel-tag", note.severity.value, f"{result.member or result.path}: {note.message}", result,

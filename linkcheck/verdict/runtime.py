@@ -16,6 +16,7 @@ accepts any name and keeps UTF-8).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 
 from linkcheck.image import probes
@@ -87,6 +88,8 @@ def _judge_in(need: RuntimeNeed, target: Target) -> RuntimeFinding | None:
     OPENSSLDIR: ``kinds_judged`` relies on it)."""
     if need.kind is NeedKind.LOCALE:
         return _locale(need, target)
+    if need.kind is NeedKind.DNS:
+        return _dns(need, target)
     have = target.runtime_files
     if have is None:
         return None
@@ -208,3 +211,22 @@ def _normal_name(name: str) -> str:
     rest, at, modifier = name.partition("@")
     base, dot, codeset = rest.partition(".")
     return base + (("." + _normal_codeset(codeset)) if dot else "") + (at + modifier)
+
+
+def _dns(need: RuntimeNeed, target: Target) -> RuntimeFinding | None:
+    """A note on musl images: its resolver differs from glibc's (real runs in tests/test_runtime_real.py;
+    musl's src/network/lookup_name.c and res_msend.c). The subject carries musl's version, which decides
+    whether truncated answers are retried over TCP (1.2.4 and later)."""
+    if target.libc is not Libc.MUSL:
+        return None
+    subject = f"musl {target.libc_version}" if target.libc_version else "musl (version unknown)"
+    return RuntimeFinding(NeedKind.DNS, need.reader, Confidence.LOW, need.evidence, (), subject)
+
+
+def musl_retries_over_tcp(version: str | None) -> bool | None:
+    """Whether musl ``version`` asks again over TCP when a UDP answer is truncated (1.2.4 and later);
+    None when the version is unknown."""
+    numbers = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    if numbers is None:
+        return None
+    return tuple(int(n) for n in numbers.groups()) >= (1, 2, 4)  # "1.2.4_git20230717" is 1.2.4

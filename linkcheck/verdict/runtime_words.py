@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from linkcheck.model import Libc, NeedKind, NeedReader, RuntimeFinding, Target
+from linkcheck.verdict.runtime import musl_retries_over_tcp
 
 
 def worded(finding: RuntimeFinding, target: Target) -> RuntimeFinding:
@@ -35,6 +36,8 @@ def _when_and_message(f: RuntimeFinding) -> tuple[str, str]:
         return ("when it looks up a user or group (getpwnam, getpwuid ...)",
                 "the lookup finds nobody: \"no such user\", \"cannot find name for user ID 1000\", "
                 "\"I have no name!\"")
+    if kind is NeedKind.DNS:
+        return "when it resolves a name through DNS (one not in /etc/hosts)", _dns_message(f)
     if kind is NeedKind.LOCALE:
         name = f.subject or "the locale"
         return ('at start, when it calls setlocale(LC_ALL, "")',
@@ -86,6 +89,14 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
                        "/etc/passwd too)")
     elif kind is NeedKind.LOCALE:
         out.extend(_locale_fixes(f.subject or "", target, family))
+    elif kind is NeedKind.DNS:
+        out.append("name services by their fully qualified name with a final dot (db.example.com.), or lower "
+                   "ndots where the platform raises it (Kubernetes pods: ndots:5, dnsConfig options)")
+        if musl_retries_over_tcp(target.libc_version) is not True:
+            out.append("use musl 1.2.4 or later (alpine:3.18 or newer), which asks again over TCP when an "
+                       "answer is truncated")
+        out.append("or a glibc-based image (debian:bookworm-slim), whose resolver goes on to the next search "
+                   "domain")
     elif kind is NeedKind.DLOPEN:
         lib = f.subject or "the library"
         if family == "alpine":
@@ -101,6 +112,23 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
         if family == "scratch":
             out.append("build on gcr.io/distroless/static instead of scratch (it has /tmp)")
     return tuple(out)
+
+
+def _dns_message(f: RuntimeFinding) -> str:
+    """musl's resolver against glibc's: what real runs showed (tests/test_runtime_real.py)."""
+    version = (f.subject or "musl").removeprefix("musl ")
+    words = ("musl's resolver tries the search domains first for a name with fewer dots than ndots (1 unless "
+             "resolv.conf says), and the first domain answering with an error other than \"no such name\" "
+             "(SERVFAIL, no address records) ends the lookup: \"Try again\", where glibc goes on to the next "
+             "domain and the name itself; it asks every nameserver at once and takes the first answer")
+    tcp = musl_retries_over_tcp(version)
+    if tcp is False:
+        words += (f"; musl {version} never asks again over TCP, so a truncated answer (over 512 bytes, or "
+                  "from a server that truncates) gives \"Name does not resolve\"")
+    elif tcp is None:
+        words += ("; before musl 1.2.4 it never asks again over TCP, so a truncated answer gives \"Name does "
+                  "not resolve\"")
+    return words
 
 
 def _locale_fixes(name: str, target: Target, family: str) -> list[str]:
