@@ -8,6 +8,11 @@ round by round so machine noise hits all alike; after one warm-up round, the med
 rounds is printed for each, as a ratio to the baseline and as milliseconds added to it.
 
 Floors: `linkcheck FILE --target alpine` <= 5x, `linkcheck FILE` (matrix of built-in images) <= 6x.
+
+Then, for each linkcheck command, where its CPU time goes (median of 5 fresh interpreters of the same
+venv): click's import, the import of the linkcheck modules the command loads (and how many frozen
+dataclasses they create, with the time spent creating them), and the work itself with every module loaded.
+
 Usage: python benchmarks/startup.py [--rounds 30] [FILE]
 """
 
@@ -61,6 +66,66 @@ def install(venv: Path) -> Path:
     return py
 
 
+# Run in a fresh interpreter of the benchmark's venv: prints (on stderr) the linkcheck modules a call loads.
+_MODULES = """
+import sys
+from linkcheck.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(m for m in sys.modules if m.startswith("linkcheck")), file=sys.stderr)
+"""
+
+# Then: CPU time of importing click, of importing those modules (counting the dataclasses created and the
+# time in dataclasses' class processing), and of the command with everything imported (caches cold).
+_SPLIT = """
+import dataclasses, json, os, sys, time
+made = []
+process = dataclasses._process_class
+def counted(cls, *args, **kwargs):
+    start = time.process_time()
+    try:
+        return process(cls, *args, **kwargs)
+    finally:
+        made.append(time.process_time() - start)
+dataclasses._process_class = counted
+t0 = time.process_time()
+import click
+t1 = time.process_time()
+import importlib
+for name in sys.argv[1].split():
+    importlib.import_module(name)
+t2 = time.process_time()
+from linkcheck.cli import main
+sys.stdout = open(os.devnull, "w")
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+t3 = time.process_time()
+print(json.dumps([t1 - t0, t2 - t1, len(made), sum(made), t3 - t2]), file=sys.stderr)
+"""
+
+
+def breakdown(py: Path, args: list[str], env: dict[str, str]) -> str:
+    """One line: where a command's CPU time goes (see the module's docstring)."""
+    import json
+
+    names = subprocess.run([str(py), "-c", _MODULES, *args], capture_output=True, text=True, env=env,
+                           check=True).stderr.splitlines()[-1].split()
+    samples = []
+    for _ in range(5):
+        out = subprocess.run([str(py), "-c", _SPLIT, " ".join(names), *args], capture_output=True, text=True,
+                             env=env, check=True).stderr
+        samples.append(json.loads(out.strip().splitlines()[-1]))
+    columns = zip(*samples, strict=True)
+    click_s, imports_s, made, made_s, work_s = (statistics.median(column) for column in columns)
+    return (f"import click {click_s * 1000:.1f} ms; {len(names)} linkcheck modules {imports_s * 1000:.1f} ms "
+            f"({made:.0f} dataclasses created in {made_s * 1000:.1f} ms of it); the work itself "
+            f"{work_s * 1000:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,6 +157,7 @@ def main() -> None:
                 took, used = wall(cmd)
                 times[name].append(took)
                 cpu[name].append(used)
+        split = {name: breakdown(py, cmd[1:], env) for name, cmd in commands.items() if cmd[0] == lc}
     base = statistics.median(times["python -c pass"])
     base_cpu = statistics.median(cpu["python -c pass"])
     model = platform.processor() or platform.platform()
@@ -110,6 +176,9 @@ def main() -> None:
         failed = failed or (floor is not None and ratio > floor)
         print(f"{name:<32} {med * 1000:9.1f} ms {ratio:5.2f}x {(med - base) * 1000:+7.1f} ms"
               f"   {med_cpu * 1000:7.1f} ms {med_cpu / base_cpu:5.2f}x{verdict}")
+    print("CPU time, in fresh interpreters (medians of 5):")
+    for name, line in split.items():
+        print(f"  {name}: {line}")
     raise SystemExit(1 if failed else 0)
 
 

@@ -285,6 +285,8 @@ class GoBuildInfo:
 
 @dataclass(frozen=True, slots=True)
 class Toolchain:
+    """The language a program was built from, and what tells it."""
+
     language: Language
     evidence: tuple[str, ...] = ()  # e.g. ("section .go.buildinfo",), ("needs libstdc++.so.6",)
     go: GoBuildInfo | None = None
@@ -418,6 +420,8 @@ class ClassVersionGroup:
 
 @dataclass(frozen=True, slots=True)
 class JavaFacts:
+    """What a class file or jar needs of a Java runtime: the class-file versions, and the main class."""
+
     class_major: int  # the highest class-file major version seen (52 = Java 8, 61 = 17, 65 = 21)
     java_release: int  # the Java release that class version needs
     classes_read: int  # for a jar: how many classes were read
@@ -627,6 +631,8 @@ class TargetFiles(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SearchDir:
+    """A directory the target's loader searches by default or by its configuration."""
+
     path: str
     source: str  # for people: "ld.so.conf (/etc/ld.so.conf.d/x86_64-linux-gnu.conf)", "musl built-in"
     kind: SearchSource  # LD_SO_CONF (ld.so.conf, musl's path file) or DEFAULT (the loader's built-in list)
@@ -681,6 +687,8 @@ class EnvOrigin(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class EnvVar:
+    """A variable of the container's environment, and who set it."""
+
     name: str
     value: str
     origin: EnvOrigin
@@ -688,6 +696,8 @@ class EnvVar:
 
 @dataclass(frozen=True)
 class Target:
+    """An image (built-in profile, root filesystem, archive or registry image) files are judged against."""
+
     name: str  # "alpine:3.20", or the directory / archive path
     machine: str  # uname -m style, as ElfFacts.machine
     docker_arch: str
@@ -807,6 +817,8 @@ class SearchStep:
 
 @dataclass(frozen=True, slots=True)
 class LoadedLibrary:
+    """A library the loader would load, and where it found it."""
+
     name: str  # the DT_NEEDED name
     path: str | None  # where it was found in the target; None for musl built-ins
     source: SearchSource
@@ -815,6 +827,8 @@ class LoadedLibrary:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One reason the file would not run (or would fail after starting), as reported."""
+
     kind: Outcome
     subject: str  # the interpreter path, library name, version or symbol that is missing
     needed_by: str  # the file (or library soname) that needs it
@@ -827,6 +841,8 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """What happens when the file is started on one target, with the words `docker run` would print."""
+
     target: str
     runs: bool
     outcome: Outcome

@@ -94,6 +94,8 @@ class EnvironmentTooLarge:
 
 @dataclass(frozen=True, slots=True)
 class WrongArchitecture:
+    """The file is for another CPU than the image's: execve fails with ENOEXEC."""
+
     kind: ClassVar[Outcome] = Outcome.WRONG_ARCHITECTURE
 
 
@@ -108,6 +110,8 @@ class ScriptInterpreterMissing:
 
 @dataclass(frozen=True, slots=True)
 class InterpreterNotExecutable:
+    """The #! interpreter is in the image but not executable: execve fails with EACCES."""
+
     kind: ClassVar[Outcome] = Outcome.MISSING_INTERPRETER
     interpreter: str
 
@@ -158,6 +162,8 @@ class NoLoaderAtAll:
 
 @dataclass(frozen=True, slots=True)
 class LibraryMissing:
+    """A needed library the loader does not find in the image."""
+
     kind: ClassVar[Outcome] = Outcome.MISSING_LIBRARY
     missing: MissingLibrary
     behind_missing_loader: bool  # the loader is missing too: its fixes are the fixes
@@ -165,6 +171,8 @@ class LibraryMissing:
 
 @dataclass(frozen=True, slots=True)
 class VersionMissing:
+    """A symbol version the image's library does not define (glibc checks them all at start)."""
+
     kind: ClassVar[Outcome] = Outcome.MISSING_SYMBOL_VERSION
     version: str
     library: str  # the Verneed entry's library name
@@ -174,10 +182,16 @@ class VersionMissing:
 
 @dataclass(frozen=True, slots=True)
 class SymbolMissing:
-    """An import no loaded object defines, needed when the file is relocated at start."""
+    """An import no loaded object defines, needed when the file is relocated at start; or, ``lazy``, a
+    function called only through the PLT of a file glibc binds lazily: the program starts, and fails
+    when it first calls it."""
 
-    kind: ClassVar[Outcome] = Outcome.MISSING_SYMBOL
     symbol: SymbolImport
+    lazy: bool = False
+
+    @property
+    def kind(self) -> Outcome:
+        return Outcome.STARTS_THEN_FAILS if self.lazy else Outcome.MISSING_SYMBOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,20 +203,11 @@ class RelocationRefused:
     type: int  # the relocation type's number on this machine (R_X86_64_IRELATIVE: 37)
 
 
-@dataclass(frozen=True, slots=True)
-class LazySymbolMissing:
-    """A function no loaded object defines, called only through the PLT of a file glibc binds lazily:
-    the program starts, and fails when it first calls it."""
-
-    kind: ClassVar[Outcome] = Outcome.STARTS_THEN_FAILS
-    symbol: SymbolImport
-
-
 Finding = (EnvironmentTooLarge | NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
            | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | LoaderNotALoader
            | NoLoaderAtAll
            | LibraryMissing
-           | VersionMissing | SymbolMissing | RelocationRefused | LazySymbolMissing)
+           | VersionMissing | SymbolMissing | RelocationRefused)
 
 
 class NoteKind(enum.Enum):
@@ -226,6 +231,8 @@ class NoteKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Note:
+    """A fact worth saying that does not change the outcome."""
+
     kind: NoteKind
     subject: str = ""
     items: tuple[str, ...] = ()
@@ -621,7 +628,7 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
 
     glibc binds a function called through the PLT at its first call, unless the file asks for
     immediate binding (DF_BIND_NOW, DF_1_NOW) or LD_BIND_NOW is set: such a missing function lets the
-    program start (a ``LazySymbolMissing``); a missing data object, or a function whose address is
+    program start (a lazy ``SymbolMissing``); a missing data object, or a function whose address is
     taken (a GLOB_DAT relocation), fails at start. musl binds everything at start.
 
     A shared library (an extension module, a plugin) may leave unversioned symbols to the program that
@@ -690,7 +697,7 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
     found.problems.extend(SymbolMissing(s) for s in missing if s.name not in lazy)
     if musl and irelative is not None and e.symbols.irelative:
         found.problems.append(RelocationRefused(program, irelative))
-    found.problems.extend(LazySymbolMissing(s) for s in missing if s.name in lazy)
+    found.problems.extend(SymbolMissing(s, lazy=True) for s in missing if s.name in lazy)
 
 
 # musl's loader resolves these NAME64 symbols (glibc's LFS64 names) to NAME, and readdir64_r to readdir_r

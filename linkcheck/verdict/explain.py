@@ -38,7 +38,6 @@ from linkcheck.verdict.checks import (
     Finding,
     InterpreterNotExecutable,
     KernelRefuses,
-    LazySymbolMissing,
     LibraryMissing,
     LoaderMissing,
     LoaderNotALoader,
@@ -281,7 +280,7 @@ class _Words:
                     "musl's loader has no IFUNC support and refuses the file.",
                     ["build it without IFUNCs (or against musl), or run it on a glibc image"])
         s = p.symbol
-        if isinstance(p, LazySymbolMissing):
+        if p.lazy:
             return (Problem(Outcome.STARTS_THEN_FAILS, s.name, program,
                             f"undefined function {s.name}: fails at its first call"),
                     f"{name} calls {s.name}, which no library loaded in the image defines. It starts "
@@ -329,8 +328,7 @@ class _Words:
         program, target = self.program, self.target
         shell = shell_of(target)
         first = decisive[0]
-        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing, LazySymbolMissing,
-                              RelocationRefused)):
+        if isinstance(first, (LibraryMissing, VersionMissing, SymbolMissing, RelocationRefused)):
             musl = self.family is LoaderFamily.MUSL
             stage = decisive if musl or isinstance(first, VersionMissing) else decisive[:1]
             lines = "\n".join(self._loader_line(p, musl) for p in stage)
@@ -393,7 +391,7 @@ class _Words:
             return glibc_missing_version(program, p.provider.path, p.version, program)
         if isinstance(p, RelocationRefused):
             return f"Error relocating {p.path}: unsupported relocation type {p.type}"
-        assert isinstance(p, (SymbolMissing, LazySymbolMissing))
+        assert isinstance(p, SymbolMissing)
         s = p.symbol
         if musl:
             return musl_missing_symbol(program, s.name)
