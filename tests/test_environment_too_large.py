@@ -125,4 +125,5 @@ def test_an_image_env_over_the_limit_is_reported_by_the_cli(tmp_path: Path) -> N
             continue
         assert verdict["outcome"] == "environment-too-large"
         assert verdict["message"] == "exec /app/c-glibc-static: argument list too long"
+        assert verdict["shell_message"] == verdict["message"]  # a shell there gets the same environment
         assert verdict["problems"][0]["subject"] == "BIG"

@@ -342,7 +342,8 @@ class _Words:
         if isinstance(first, LoaderNotALoader):  # the process dies of SIGSEGV: runc prints nothing
             return "", {Shell.ASH: "Segmentation fault", Shell.NONE: NO_SHELL}.get(shell, "")
         if isinstance(first, EnvironmentTooLarge):  # a shell in the image gets the same environment
-            return docker_exec(program, ExecError.E2BIG.strerror), NO_SHELL
+            line = docker_exec(program, ExecError.E2BIG.strerror)
+            return line, line
         if isinstance(first, (KernelRefuses, LoaderRefused)):
             error = first.refusal.error
             if error is ExecError.ENOEXEC:
