@@ -58,32 +58,21 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
     kind = f.kind
     out: list[str] = []
     if kind is NeedKind.CA_CERTIFICATES:
-        if family == "alpine":
-            out.append("RUN apk add --no-cache ca-certificates")
-        elif family == "debian":
-            out.append("RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates")
+        out.extend(_install(family, "ca-certificates"))
         out.append("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/")
-        if family == "scratch":
-            out.append("build on gcr.io/distroless/static instead of scratch (it has a CA bundle, "
-                       "tzdata, /etc/passwd and /tmp)")
+        out.extend(_instead_of_scratch(family, "it has a CA bundle, tzdata, /etc/passwd and /tmp"))
         if f.reader is NeedReader.GO:
             out.append('or embed roots in the program: import _ "golang.org/x/crypto/x509roots/fallback" '
                        "(Go >= 1.20)")
         out.append("or point SSL_CERT_FILE at a bundle the image has")
     elif kind is NeedKind.TIME_ZONES:
         out.append('embed the zone database: import _ "time/tzdata", or build with -tags timetzdata')
-        if family == "alpine":
-            out.append("RUN apk add --no-cache tzdata")
-        elif family == "debian":
-            out.append("RUN apt-get update && apt-get install -y --no-install-recommends tzdata")
+        out.extend(_install(family, "tzdata"))
         out.append("COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo")
-        if family == "scratch":
-            out.append("build on gcr.io/distroless/static instead of scratch")
+        out.extend(_instead_of_scratch(family))
     elif kind is NeedKind.USERS:
         out.append("COPY --from=build /etc/passwd /etc/group /etc/")
-        if family == "scratch":
-            out.append("build on gcr.io/distroless/static instead of scratch (it has root and nonroot "
-                       "users)")
+        out.extend(_instead_of_scratch(family, "it has root and nonroot users"))
         if f.reader is NeedReader.GO:
             out.append("(building with -tags osusergo does not help: the pure Go lookup reads "
                        "/etc/passwd too)")
@@ -109,8 +98,7 @@ def _fixes(f: RuntimeFinding, target: Target) -> tuple[str, ...]:
     else:
         out.append("COPY --from=build /tmp /tmp (an empty, world-writable /tmp), or set TMPDIR to a "
                    "writable directory")
-        if family == "scratch":
-            out.append("build on gcr.io/distroless/static instead of scratch (it has /tmp)")
+        out.extend(_instead_of_scratch(family, "it has /tmp"))
     return tuple(out)
 
 
@@ -129,6 +117,22 @@ def _dns_message(f: RuntimeFinding) -> str:
         words += ("; before musl 1.2.4 it never asks again over TCP, so a truncated answer gives \"Name does "
                   "not resolve\"")
     return words
+
+
+def _install(family: str, package: str) -> list[str]:
+    """The line that installs ``package`` with the image's package manager; none without one."""
+    if family == "alpine":
+        return [f"RUN apk add --no-cache {package}"]
+    if family == "debian":
+        return [f"RUN apt-get update && apt-get install -y --no-install-recommends {package}"]
+    return []
+
+
+def _instead_of_scratch(family: str, why: str = "") -> list[str]:
+    """For scratch (or distroless/static): the base that has what programs read after they start."""
+    if family != "scratch":
+        return []
+    return ["build on gcr.io/distroless/static instead of scratch" + (f" ({why})" if why else "")]
 
 
 def _locale_fixes(name: str, target: Target, family: str) -> list[str]:
