@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from linkcheck.model import ElfFacts, SearchSource, SearchStep, Target, TargetFiles
 from linkcheck.verdict.resolve import (
+    MAX_MISSING_SEARCHED,
     LoaderFamily,
     LoadError,
     Resolution,
@@ -443,3 +444,20 @@ def test_glibc_cache_skips_a_non_library_that_a_directory_walk_stops_at() -> Non
     assert "ld.so.cache" in res.found[0].search[1].reason
     [miss] = run(elf(needed=("libm.so.6",), rpath=("/opt/r",)), target).missing
     assert miss.error is LoadError.NOT_LIBRARY and miss.shown == "/opt/r/libm.so.6"
+
+
+@pytest.mark.parametrize(("target", "found"), [(glibc_target, f"{UL}/libz.so.1"),
+                                               (musl_target, "/usr/lib/libz.so.1")])
+def test_after_so_many_missing_libraries_the_others_are_named_not_searched(target: object,
+                                                                           found: str) -> None:
+    """issue 12.5: a file needing 100,000 libraries no image has costs a search for the first few only
+    (glibc's loader stops at the first missing one); the others are listed, each once, in order."""
+    needed = ("libz.so.1", *(f"libn{i}.so" for i in range(MAX_MISSING_SEARCHED + 50)), "libn0.so", "libq.so")
+    res = run(elf(needed=needed), target([lib(found)]))  # type: ignore[operator]
+    assert [m.name for m in res.missing] == [f"libn{i}.so" for i in range(MAX_MISSING_SEARCHED)]
+    assert all(m.search and m.error is LoadError.NOT_FOUND for m in res.missing)
+    rest = range(MAX_MISSING_SEARCHED, MAX_MISSING_SEARCHED + 50)
+    assert res.unsearched == (*(f"libn{i}.so" for i in rest), "libq.so")
+    assert ("libz.so.1", found) in paths(res)
+    fewer = run(elf(needed=needed[:MAX_MISSING_SEARCHED]), target([lib(found)]))  # type: ignore[operator]
+    assert len(fewer.missing) == MAX_MISSING_SEARCHED - 1 and fewer.unsearched == ()

@@ -227,6 +227,7 @@ class NoteKind(enum.Enum):
     SYMBOLS_FROM_PROGRAM = enum.auto()  # items: the symbols
     PRELOAD_MISSING = enum.auto()  # subject: the LD_PRELOAD name the loader does not find
     BINDING_UNKNOWN = enum.auto()  # glibc, relocations unread: missing symbols taken as bound at start
+    LIBRARIES_NOT_SEARCHED = enum.auto()  # items: the names needed after too many were missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +506,8 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     found.family = res.family
     found.notes.extend(Note(NoteKind.PRELOAD_MISSING, m.name) for m in res.preload_missing)
     _missing_libraries(e, target, res, found)
+    if res.unsearched:
+        found.notes.append(Note(NoteKind.LIBRARIES_NOT_SEARCHED, items=res.unsearched))
     if not target.loaders and not has_interp:
         # Nothing would be loaded at all; the libraries are still listed, so that a fix which only adds
         # a loader (or a libc) is not mistaken for the whole fix (Rust on distroless/static: libgcc_s).

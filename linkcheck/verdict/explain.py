@@ -52,7 +52,7 @@ from linkcheck.verdict.checks import (
     VersionMissing,
     WrongArchitecture,
 )
-from linkcheck.verdict.resolve import LoaderFamily, LoadError, MissingLibrary
+from linkcheck.verdict.resolve import MAX_MISSING_SEARCHED, LoaderFamily, LoadError, MissingLibrary
 
 # --------------------------------------------------------------------------------------------
 # A diagnosis in words
@@ -462,6 +462,10 @@ class _Words:
             return (f"LD_PRELOAD names {name}, which the loader does not find: it goes on without it, after "
                     f"printing \"ERROR: ld.so: object '{name}' from LD_PRELOAD cannot be preloaded (cannot "
                     "open shared object file): ignored.\"")
+        if kind is NoteKind.LIBRARIES_NOT_SEARCHED:
+            shown = ", ".join(n.items[:3]) + (" ..." if len(n.items) > 3 else "")
+            return (f"{len(n.items)} more libraries it needs ({shown}) were not searched for: "
+                    f"{MAX_MISSING_SEARCHED} were missing already (glibc's loader stops at the first)")
         if kind is NoteKind.BINDING_UNKNOWN:
             return ("glibc binds functions lazily unless the program was linked with -z now: a missing "
                     "function called only through the PLT fails at its first call, not at start; this "

@@ -69,6 +69,10 @@ from linkcheck.model import (
 
 # musl: "lib" + one of these (each with its trailing ".") is the C library itself.
 MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
+# Missing libraries searched for at most; the names needed after that are listed as not searched.
+# glibc's loader stops at the first missing library and musl's lists each one: a real program misses
+# a few, and a file naming 100,000 (issue 12.5) must not cost a search (and a fix) for each.
+MAX_MISSING_SEARCHED = 256
 
 
 class LoaderFamily(str, enum.Enum):
@@ -110,6 +114,8 @@ class Resolution:
     interpreter: LibraryFile | None = None  # the loader itself, when the target can read it
     # LD_PRELOAD names not found: both loaders go on without them (glibc says so on stderr).
     preload_missing: tuple[MissingLibrary, ...] = ()
+    # Names needed after MAX_MISSING_SEARCHED libraries were missing: not searched for.
+    unsearched: tuple[str, ...] = ()
 
     @property
     def loaded(self) -> tuple[LoadedLibrary, ...]:
@@ -428,6 +434,10 @@ class _Search:
         self.target = target
         self.origin_files = origin_files
         self.rules = rules
+        # Per object (by identity: each lives as long as the search), its plan; per directory, the step
+        # that finds nothing there. A file needing thousands of libraries reuses both.
+        self._plans: dict[int, tuple[_Object, _Plan]] = {}
+        self._absent: dict[_Dir, SearchStep] = {}
 
     def run(self, main: _Object, interp: LibraryFile | None) -> Resolution:
         self.known = self.rules.known_at_start()  # per loaded object, the names it answers to
@@ -450,10 +460,14 @@ class _Search:
                 preload_missing.append(got)
             elif got is not None:
                 queue.append(got)
+        unsearched: dict[str, None] = {}
         while queue:
             obj = queue.pop(0)
             for name in obj.needed:
-                if name in missing or any(name in n for n in self.known):
+                if name in missing or name in unsearched or any(name in n for n in self.known):
+                    continue
+                if len(missing) >= MAX_MISSING_SEARCHED:
+                    unsearched[name] = None
                     continue
                 got = self._load(name, obj, obj.display)
                 if isinstance(got, MissingLibrary):
@@ -461,7 +475,7 @@ class _Search:
                 elif got is not None:
                     queue.append(got)
         return Resolution(self.rules.family, tuple(self.found), tuple(missing.values()), interp,
-                          tuple(preload_missing))
+                          tuple(preload_missing), tuple(unsearched))
 
     def _load(self, name: str, obj: _Object, needed_by: str) -> _Object | MissingLibrary | None:
         """Find ``name`` for ``obj`` and record it: the object whose needs come next, the reason it is
@@ -490,7 +504,10 @@ class _Search:
             path = _norm(self.rules.expand(name, obj) or name)  # Unsure: relative to the working directory
             d = _Dir(posixpath.dirname(path), SearchSource.DIRECT, 'a DT_NEEDED with "/" is opened as a path')
             return self._walk(posixpath.basename(path), [d])
-        return self._walk(name, self.rules.plan(obj, self))
+        planned = self._plans.get(id(obj))
+        if planned is None:
+            planned = self._plans[id(obj)] = (obj, self.rules.plan(obj, self))  # (obj kept: its id stays)
+        return self._walk(name, planned[1])
 
     def _walk(self, name: str, plan: _Plan) -> tuple[tuple[SearchStep, ...], _Hit | None]:
         """Try the planned directories in order; pre-made (skipped) steps are kept in place."""
@@ -511,7 +528,10 @@ class _Search:
         path = posixpath.join(d.path, name)
         exists, file = self._lookup(path)
         if not exists:
-            return SearchStep(d.path, d.source, StepResult.NOT_FOUND, d.reason), None
+            step = self._absent.get(d)
+            if step is None:
+                step = self._absent[d] = SearchStep(d.path, d.source, StepResult.NOT_FOUND, d.reason)
+            return step, None
         if file is None:
             why = _also(d.reason, self.rules.not_library(d))
             return SearchStep(d.path, d.source, StepResult.NOT_LIBRARY, why), None
