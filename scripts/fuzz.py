@@ -39,6 +39,10 @@ Generator classes (``--generators``, each given an equal share of the time befor
   the one ``interpreter_refusal`` predicts, and one ``interpreter_not_a_loader`` says is no loader must die of
   SIGSEGV. A failure is saved as ``<sha>.interp`` (the loader's bytes).
 
+* ``truncation``: a target's file or an uncompressed image member of a size around the read-whole/copy
+  boundary, read through its tree in a child process, then truncated (to 0, 1, half or one byte less) by
+  this one before the child touches every page of what it read: the child must not die (SIGBUS).
+
 Prints: inputs tried, failures by kind, the slowest input's time, and the files written.
 
 With --bounds it fuzzes nothing: it runs each generator of tests/hostile_inputs.py (issue 12's classes:
@@ -54,6 +58,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import io
 import os
 import random
 import sys
@@ -603,8 +608,64 @@ def run_interpreters(c: Campaign, deadline: float, seed: int) -> None:
                     print(f"fuzz: {problem}: saved {path}", flush=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# Generator class "truncation": a file truncated by another process after linkcheck read it
+# ---------------------------------------------------------------------------------------------
+
+
+def run_truncation(c: Campaign, deadline: float, seed: int) -> None:
+    """The "truncation" generator class (see the module's docstring), until ``deadline``."""
+    import tarfile
+
+    from truncation import touch_after_truncation
+
+    rng = random.Random(seed)
+    while time.monotonic() < deadline:
+        size = rng.choice([1, 4096, 1 << 20, 8 << 20, (8 << 20) + 1, 9 << 20, 24 << 20,
+                           rng.randrange(1, 24 << 20)])
+        to = rng.choice([0, 1, size // 2, max(0, size - 1)])
+        with tempfile.TemporaryDirectory(prefix="linkcheck-fuzz-") as d:
+            where = Path(d)
+            (where / "root").mkdir()
+            data = b"\x7fELF" + bytes(max(0, size - 4))
+            if rng.random() < 0.5:  # a target's file, read through its tree
+                victim = where / "root/lib.so"
+                victim.write_bytes(data[:size])
+                setup = (f"from linkcheck.image.tree import DirectoryTree\n"
+                         f"buf = DirectoryTree({str(where / 'root')!r}).read('/lib.so')")
+            else:  # a member of an uncompressed layer in a docker save archive, read through the image
+                victim = where / "image.tar"
+                layer = where / "layer.tar"
+                with tarfile.open(layer, "w") as tf:
+                    pad = tarfile.TarInfo("pad")
+                    pad.size = 512 * rng.randrange(8)
+                    tf.addfile(pad, io.BytesIO(bytes(pad.size)))
+                    member = tarfile.TarInfo("lib.so")
+                    member.size = size
+                    tf.addfile(member, io.BytesIO(data[:size]))
+                config = b'{"architecture": "amd64", "os": "linux", "config": {}}'
+                manifest = b'[{"Config": "cfg.json", "Layers": ["l0/layer.tar"]}]'
+                with tarfile.open(victim, "w") as tf:
+                    for name, blob in (("cfg.json", config), ("manifest.json", manifest)):
+                        info = tarfile.TarInfo(name)
+                        info.size = len(blob)
+                        tf.addfile(info, io.BytesIO(blob))
+                    tf.add(layer, "l0/layer.tar")
+                setup = (f"from linkcheck.image.archive import open_image_tree\n"
+                         f"buf = open_image_tree({str(victim)!r}).read('/lib.so')")
+            c.tried += 1
+            code, out = touch_after_truncation(setup, victim, to)
+        if code != 0:
+            said = "SIGBUS" if code == -7 else out.strip()[-80:]
+            problem = f"truncation: reader ended with {code} ({said})"
+            c.failures[problem] += 1
+            if c.failures[problem] == 1:
+                print(f"fuzz: {problem} (size {size}, truncated to {to})", flush=True)
+
+
 GENERATORS: dict[str, Callable[[Campaign, float, int], None]] = {"names": run_names,
-                                                                  "interpreters": run_interpreters}
+                                                                  "interpreters": run_interpreters,
+                                                                  "truncation": run_truncation}
 
 
 def main(argv: list[str] | None = None) -> int:

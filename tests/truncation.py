@@ -22,15 +22,15 @@ print(len(buf), pages)
 """
 
 
-def touch_after_truncation(setup: str, victim: Path) -> tuple[int, str]:
+def touch_after_truncation(setup: str, victim: Path, to: int = 0) -> tuple[int, str]:
     """Run ``setup`` (Python that leaves the bytes it read in ``buf``) in a child; once it has read,
-    truncate ``victim`` to 0 bytes, then let the child touch every page of ``buf``. (returncode, stdout):
-    -7 (SIGBUS) when the bytes read still depended on the file."""
+    truncate ``victim`` to ``to`` bytes, then let the child touch every page of ``buf``. (returncode,
+    stdout): -7 (SIGBUS) when the bytes read still depended on the file."""
     child = subprocess.Popen([sys.executable, "-c", _CHILD.format(setup=setup)], cwd=ROOT, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stdin is not None
     said = child.stdout.readline()
     assert said == "read\n", said + (child.stderr.read() if child.stderr else "")
-    os.truncate(victim, 0)
+    os.truncate(victim, to)
     out, err = child.communicate("go\n", timeout=120)
     return child.returncode, out + err
