@@ -101,21 +101,36 @@ def test_imported_setlocale_is_a_locale_need() -> None:
     assert got.needs[0].evidence == ("imports setlocale",)
 
 
+def test_static_program_naming_etc_passwd_may_look_up_users() -> None:
+    """musl's getpwnam opens /etc/passwd by that name; a stripped static musl program keeps it."""
+    got = needs_of(b"\x7fELF\0/etc/passwd\0", static_elf())
+    assert [(n.kind, n.confidence, n.evidence) for n in got.needs] == [
+        (NeedKind.USERS, Confidence.LOW, ('string "/etc/passwd"',))]
+    assert needs_of(b"\x7fELF\0/etc/passwd\0", elf()).needs == ()  # a dynamic one's imports tell
+
+
 def test_imported_resolver_functions_are_a_low_confidence_dns_need() -> None:
     got = needs_of(b"\x7fELF", elf(imports=imports("getaddrinfo", "res_query")))
     assert [(n.kind, n.confidence, n.evidence) for n in got.needs] == [
         (NeedKind.DNS, Confidence.LOW, ("imports getaddrinfo", "imports res_query"))]
 
 
-def test_static_programs_mkstemp_templates_are_low_confidence_temp_needs() -> None:
-    data = b"\x7fELF\0usage\0tmp.XXXXXX\0%.*s/%.*sXXXXXX\0XXXXX\0"
-    got = needs_of(data, static_elf())
-    assert [(n.kind, n.confidence) for n in got.needs] == [(NeedKind.TEMP_DIR, Confidence.LOW)]
-    assert got.needs[0].evidence == ('string "tmp.XXXXXX" (a mkstemp template)',
-                                     'string "%.*s/%.*sXXXXXX" (a mkstemp template)')
-    # A dynamic program's imports tell; a template it only holds may go to a library.
-    assert needs_of(data, elf()).needs == ()
-    assert needs_of(b"\x7fELF\0five XXXXX\0", static_elf()).needs == ()
+def test_mkstemp_templates_naming_tmp_are_low_confidence_temp_needs() -> None:
+    """What a stripped static program keeps of mkstemp, and what a program with its own mkstemp
+    (coreutils' mktemp) holds: templates, with /tmp in the file."""
+    data = b"\x7fELF\0usage\0tmp.XXXXXX\0%.*s/%.*sXXXXXX\0/var/x/XXXXXX\0d/XXXXXX\0XXXXX\0/tmp\0"
+    for facts in (static_elf(), elf()):
+        got = needs_of(data, facts)
+        assert [(n.kind, n.confidence) for n in got.needs] == [(NeedKind.TEMP_DIR, Confidence.LOW)]
+        assert got.needs[0].evidence == ('string "tmp.XXXXXX" (a mkstemp template)',
+                                         'string "%.*s/%.*sXXXXXX" (a mkstemp template)')
+    # Without "/tmp" a relative template is made elsewhere (cp's "CuXXXXXX" beside its target) ...
+    assert needs_of(b"\x7fELF\0CuXXXXXX\0", elf()).needs == ()
+    # ... and a template under /tmp/ needs no more.
+    assert len(needs_of(b"\x7fELF\0/tmp/ssh-XXXXXXXXXXXX\0", elf()).needs) == 1
+    # An import says it with high confidence.
+    got = needs_of(data, elf(imports=imports("mkstemp")))
+    assert [(n.confidence, n.evidence) for n in got.needs] == [(Confidence.HIGH, ("imports mkstemp",))]
 
 
 def test_static_glibc_locale_loader_alone_is_not_a_locale_need() -> None:

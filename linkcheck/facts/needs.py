@@ -78,9 +78,14 @@ _OPENSSLDIR = re.compile(rb'OPENSSLDIR: "([^"\0]{1,200})"')
 _LIBRARY_NAME = re.compile(
     rb"\0(lib[A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]{1,32}){0,3}\.so(?:\.[0-9]{1,6}){0,4})\0")
 _MAX_LIBRARY_NAMES = 32
-# A mkstemp-style template as a C string ("tmp.XXXXXX", glibc's own "%.*s/%.*sXXXXXX", which its
-# temporary-file code brings into a static program): what a stripped static program keeps of mkstemp.
+# A mkstemp-style template as a C string: what a stripped static program keeps of mkstemp, and what a
+# program with its own mkstemp (coreutils' mktemp, gnulib's gen_tempname) holds. It names /tmp when it
+# starts with /tmp/, or when the file holds "/tmp" (P_tmpdir, the default of TMPDIR) and the template
+# is relative or built from a format ("tmp.XXXXXX", glibc's own "%.*s/%.*sXXXXXX"); "CuXXXXXX" (cp's
+# backup, made beside its target) and "%s.XXXXXXXXXXX" without "/tmp" in the file do not.
 _TEMP_TEMPLATE = re.compile(rb"\0([\x20-\x7e]{0,120}XXXXXX)\0")
+_TMP_STRING = b"\0/tmp\0"
+_PASSWD_STRING = b"\0/etc/passwd\0"
 _MAX_TEMPLATES = 3
 # Names a program may hold as a string without loading them itself: the C library and its loader.
 _NOT_DLOPENED = re.compile(r"^lib(c|m|dl|pthread|rt|util|resolv|nsl|anl|gcc_s|stdc\+\+|nss_[a-z]+)\.so(\.|$)"
@@ -241,13 +246,17 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts, kinds: Collection[Need
             needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC,
                                      ("glibc's NSS code is linked in (string libnss_%s.so)",),
                                      Confidence.LOW))
+        elif static and data.find(_PASSWD_STRING, 0, limit) >= 0:
+            # musl's and uClibc's getpwnam read /etc/passwd by that name (busybox:musl's whoami, id).
+            needs.append(RuntimeNeed(NeedKind.USERS, NeedReader.LIBC, ('string "/etc/passwd"',),
+                                     Confidence.LOW))
     if NeedKind.TEMP_DIR in kinds:
         temp = imports(_C_TEMP)
-        templates = _temp_templates(data, limit) if static and not temp else []
+        templates = [] if temp else _temp_templates(data, limit)
         if temp:
             needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC, temp))
         elif templates:
-            # Low: a template may name another directory than /tmp, or serve a path never taken.
+            # Low: the template's directory is guessed, and its code path may never be taken.
             needs.append(RuntimeNeed(NeedKind.TEMP_DIR, NeedReader.LIBC,
                                      tuple(f'string "{t}" (a mkstemp template)' for t in templates),
                                      Confidence.LOW))
@@ -290,14 +299,24 @@ def _native_ca(data: _Data, limit: int, elf: ElfFacts, ssl: tuple[str, ...], sta
 
 
 def _temp_templates(data: _Data, limit: int) -> list[str]:
+    """The file's mkstemp templates that name /tmp (see _TEMP_TEMPLATE)."""
     found: list[str] = []
     pos = 0
+    tmp: bool | None = None  # whether the file holds "/tmp", searched once, when first needed
     while len(found) < _MAX_TEMPLATES:
         m = _TEMP_TEMPLATE.search(data, pos, limit)
         if m is None:
             break
         pos = m.end() - 1
-        found.append(m.group(1).decode("ascii"))
+        template = m.group(1).decode("ascii")
+        if not template.startswith("/tmp/"):
+            if template.startswith("/") or "/" in template and not template.startswith("%"):
+                continue
+            if tmp is None:
+                tmp = data.find(_TMP_STRING, 0, limit) >= 0
+            if not tmp:
+                continue
+        found.append(template)
     return found
 
 
