@@ -113,6 +113,8 @@ def test_imported_resolver_functions_are_a_low_confidence_dns_need() -> None:
     got = needs_of(b"\x7fELF", elf(imports=imports("getaddrinfo", "res_query")))
     assert [(n.kind, n.confidence, n.evidence) for n in got.needs] == [
         (NeedKind.DNS, Confidence.LOW, ("imports getaddrinfo", "imports res_query"))]
+    library = elf(imports=imports("getaddrinfo"), interpreter=None, soname="libcrypto.so.3")
+    assert needs_of(b"\x7fELF", library).needs == ()
 
 
 def test_mkstemp_templates_naming_tmp_are_low_confidence_temp_needs() -> None:

@@ -263,7 +263,8 @@ def _native_needs(data: _Data, limit: int, elf: ElfFacts, kinds: Collection[Need
     locale = imports(_C_LOCALE) if NeedKind.LOCALE in kinds else ()
     if locale:
         needs.append(RuntimeNeed(NeedKind.LOCALE, NeedReader.LIBC, locale))
-    resolve = imports(_C_RESOLVE) if NeedKind.DNS in kinds else ()
+    # Programs only: a library's lookups are its users' (libcrypto, libapk import getaddrinfo).
+    resolve = imports(_C_RESOLVE) if NeedKind.DNS in kinds and elf.interpreter is not None else ()
     if resolve:
         needs.append(RuntimeNeed(NeedKind.DNS, NeedReader.LIBC, resolve, Confidence.LOW))
     if NeedKind.DLOPEN in kinds and imports(_DLOPEN) and elf.interpreter is not None:
