@@ -43,6 +43,7 @@ from linkcheck.model import (
     SymbolExport,
     SymbolImport,
     Symbols,
+    SymbolSource,
     Toolchain,
     VersionNeed,
 )
@@ -261,11 +262,38 @@ class _Segments(NamedTuple):
     notes: list[tuple[int, int, int]]  # (offset, size, alignment) of each distinct PT_NOTE
 
 
-class _Sections(NamedTuple):
-    """The section headers, and the few looked up by name (_WANTED_SECTIONS)."""
+class _Sections:
+    """The section header table: how many headers it has, and the few looked up by name
+    (_WANTED_SECTIONS). A header is unpacked only when asked for: most files need none but those few."""
 
-    all: list[Section]
-    named: dict[str, Section]
+    __slots__ = ("data", "shdr", "offset", "count", "entsize", "named")
+
+    def __init__(self, data: _Data, shdr: struct.Struct, offset: int, count: int, entsize: int) -> None:
+        self.data = data
+        self.shdr = shdr
+        self.offset = offset
+        self.count = count
+        self.entsize = entsize
+        self.named: dict[str, Section] = {}
+
+    def at(self, index: int) -> Section:
+        return Section._make(self.shdr.unpack_from(self.data, self.offset + index * self.entsize))
+
+    def every(self) -> list[Section]:
+        return [self.at(i) for i in range(self.count)]
+
+    def first_named(self, name_offsets: list[int]) -> int | None:
+        """The index of the first section whose sh_name is one of ``name_offsets``, searched at C speed
+        in the column of sh_name fields."""
+        raw = self.data[self.offset : self.offset + self.count * self.entsize]
+        if self.entsize % 4:
+            column: list[int] | array.array[int] = [
+                self.shdr.unpack_from(raw, i * self.entsize)[0] for i in range(self.count)]
+        else:
+            swap = (self.shdr.format[0] == "<") != (sys.byteorder == "little")
+            column = _column(bytes(raw), "I", 0, self.entsize, swap)
+        found = [column.index(n) for n in name_offsets if n in column]
+        return min(found) if found else None
 
 
 class _Dynamic(NamedTuple):
@@ -281,7 +309,7 @@ class _Dynamic(NamedTuple):
     bind_now: bool
 
 
-_NO_SECTIONS = _Sections([], {})
+_NO_SECTIONS = _Sections(b"", struct.Struct("<I"), 0, 0, 4)
 
 
 def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
@@ -309,20 +337,20 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     interpreter = _read_interpreter(r, segments.interp)
     sections = _read_sections(r, lay, hdr, shdr0) if shdr0 is not None else _NO_SECTIONS
     dynamic_at = segments.dynamic
-    if not phnum:
+    if not phnum and sections.count:
         # The loader sees only program headers: a file that has them and no PT_DYNAMIC has no dynamic
         # information, whatever its sections say. Objects without program headers (relocatable
         # files) are read through their sections: addresses stand in for segments, SHT_DYNAMIC for
         # the dynamic segment.
-        r.loads.extend((sh.addr, sh.size, sh.offset) for sh in sections.all
-                       if sh.type != SHT_NOBITS and sh.addr)
-        dynamic_at = next(((sh.offset, sh.size) for sh in sections.all if sh.type == SHT_DYNAMIC), None)
+        every = sections.every()
+        r.loads.extend((sh.addr, sh.size, sh.offset) for sh in every if sh.type != SHT_NOBITS and sh.addr)
+        dynamic_at = next(((sh.offset, sh.size) for sh in every if sh.type == SHT_DYNAMIC), None)
     dyn = _read_dynamic_info(r, lay, dynamic_at)
     tags, strtab = dyn.tags, dyn.strtab
 
     version_needs: tuple[VersionNeed, ...] = ()
     version_definitions: tuple[str, ...] = ()
-    symbols: _SymbolTable | None = None
+    symbols: SymbolSource | None = None
     if strtab is not None:
         # version index -> (version name, the library it is needed from; None for a definition)
         vmap: _VersionMap = {}
@@ -331,7 +359,12 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         if DT_VERDEF in tags:
             version_definitions = _read_verdef(r, lay, tags, strtab, vmap)
         if DT_SYMTAB in tags or DT_JMPREL in tags or DT_RELA in tags or DT_REL in tags:
-            symbols = _locate_symbols(r, lay, tags, strtab, vmap, sections.named)
+            if type(data) is bytes:
+                # Immutable bytes are kept: the tables are found when the symbols are first asked for.
+                symbols = _SymbolLocator(r, lay, tags, strtab, vmap, sections.named)
+            else:
+                # A mapping is closed, a bytearray may change, once parse_elf returns: found and copied now.
+                symbols = _locate_symbols(r, lay, tags, strtab, vmap, sections.named)
 
     note_names = _read_notes(r, lay, segments.notes) if segments.notes else set()
     android = ("Android", 1) in note_names
@@ -366,7 +399,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         nodeflib=bool(dyn.flags_1 & DF_1_NODEFLIB),
         version_needs=version_needs,
         version_definitions=version_definitions,
-        has_section_headers=bool(sections.all),
+        has_section_headers=sections.count > 0,
         libc=libc,
         linkage=linkage,
         linkage_evidence=evidence,
@@ -465,8 +498,8 @@ _WANTED_SECTIONS = (".dynsym", ".go.buildinfo", ".note.go.buildid", ".gopclntab"
 
 
 def _read_sections(r: _Reader, lay: _Layout, hdr: _Header, shdr0: Section) -> _Sections:
-    """The section headers, and those in _WANTED_SECTIONS by name. Problems here are warnings: the
-    loader never reads section headers."""
+    """The section header table, with those in _WANTED_SECTIONS found by name. Problems here are
+    warnings: the loader never reads section headers."""
     shoff, shentsize = hdr.shoff, hdr.shentsize
     shnum = hdr.shnum or shdr0.size
     shstrndx = shdr0.link if hdr.shstrndx == 0xFFFF else hdr.shstrndx
@@ -475,34 +508,28 @@ def _read_sections(r: _Reader, lay: _Layout, hdr: _Header, shdr0: Section) -> _S
     if not r.fits(shoff, shnum * shentsize):
         r.warn(f"section header table at {shoff:#x}, {shnum} entries of {shentsize} bytes, runs past the end")
         return _NO_SECTIONS
-    if shentsize == lay.shdr.size:
-        out = list(map(Section._make, lay.shdr.iter_unpack(r.data[shoff : shoff + shnum * shentsize])))
-    else:
-        out = [Section._make(lay.shdr.unpack_from(r.data, shoff + i * shentsize)) for i in range(shnum)]
-    named: dict[str, Section] = {}
+    sections = _Sections(r.data, lay.shdr, shoff, shnum, shentsize)
     if shstrndx >= shnum:
         if shstrndx:
             r.warn(f"section name table index {shstrndx} is past the {shnum} sections")
-        return _Sections(out, named)
-    table = out[shstrndx]
+        return sections
+    table = sections.at(shstrndx)
     if table.type == SHT_NOBITS or not r.fits(table.offset, table.size):
         r.warn("section name table lies outside the file")
-        return _Sections(out, named)
+        return sections
     names = bytes(r.data[table.offset : table.offset + table.size])
-    # name offset -> name, for every place a wanted name (NUL-terminated) starts in the table.
-    where: dict[int, str] = {}
     for wanted in _WANTED_SECTIONS:
+        # Every place the name (NUL-terminated) starts in the table; the first section bearing one wins.
         key = wanted.encode() + b"\0"
+        starts: list[int] = []
         at = names.find(key)
         while at >= 0:
-            where[at] = wanted
+            starts.append(at)
             at = names.find(key, at + 1)
-    if where:
-        for sh in out:
-            n = where.get(sh.name)
-            if n is not None and n not in named:
-                named[n] = sh
-    return _Sections(out, named)
+        index = sections.first_named(starts) if starts else None
+        if index is not None:
+            sections.named[wanted] = sections.at(index)
+    return sections
 
 
 def _read_dynamic_info(r: _Reader, lay: _Layout, at: tuple[int, int] | None) -> _Dynamic:
@@ -813,6 +840,33 @@ def _reloc_columns(raw: bytes, esz: int, is64: bool, swap: bool) -> tuple[array.
         return (lo, hi) if little else (hi, lo)
     info = _column(raw, "I", 4, esz, swap)
     return array.array("I", [v & 0xFF for v in info]), array.array("I", [v >> 8 for v in info])
+
+
+class _SymbolLocator:
+    """Finds the symbol and relocation tables in a file's bytes when the symbols are first asked for
+    (most callers never ask), then decodes them as _SymbolTable does. Holds the bytes until then."""
+
+    __slots__ = ("_args", "_table")
+
+    def __init__(self, r: _Reader, lay: _Layout, tags: dict[int, list[int]], strtab: _Strtab,
+                 vmap: _VersionMap, named: dict[str, Section]) -> None:
+        self._args: tuple[_Reader, _Layout, dict[int, list[int]], _Strtab, _VersionMap,
+                          dict[str, Section]] | None = (r, lay, tags, strtab, vmap, named)
+        self._table: _SymbolTable | None = None
+
+    def _located(self) -> _SymbolTable | None:
+        if self._args is not None:
+            self._table = _locate_symbols(*self._args)
+            self._args = None
+        return self._table
+
+    def decode(self, exports: bool = True) -> DecodedSymbols:
+        table = self._located()
+        return DecodedSymbols() if table is None else table.decode(exports)
+
+    def export_names(self) -> ExportNames:
+        table = self._located()
+        return ExportNames(frozenset(), frozenset()) if table is None else table.export_names()
 
 
 def _locate_symbols(
@@ -1139,7 +1193,7 @@ def _toolchain(
         go_evidence.append("Go build ID note")
     if ".gopclntab" in named:
         go_evidence.append("section .gopclntab")
-    if go is None and not sections.all:
+    if go is None and not sections.count:
         go = _scan_go_buildinfo(r)
         if go is not None:
             go_evidence.append("Go build info in the data segment")
