@@ -21,6 +21,7 @@ Every loop is bounded by a count the file must be able to hold and by visited-of
 from __future__ import annotations
 
 import array
+import bisect
 import itertools
 import mmap
 import struct
@@ -175,11 +176,18 @@ class _Strtab:
         if self.exhausted:
             return True
         raw = self.raw
-        # The strings that start after a NUL, by offset (at C speed); a linker points a few names into
-        # the tails of others.
+        pending = set(offsets) - self.cache.keys() - self.measured.keys()
+        # First a bound, at C speed: strings that start after a NUL do not overlap (all of them cost
+        # the table's size at most), and a linker points only a few names into the tails of others.
+        inside = sorted(pending)
+        inside = inside[bisect.bisect_left(inside, 1) : bisect.bisect_right(inside, self.last_nul)]
+        before = bytes(map(raw.__getitem__, map((-1).__add__, inside)))
+        bound = len(raw) + sum(raw.find(b"\0", o) - o for o in itertools.compress(inside, before))
+        if bound <= self.budget:
+            return False
+        # The strings that start after a NUL, by offset.
         sizes = list(map(len, raw.split(b"\0")))
         lengths = dict(zip(itertools.accumulate(map((1).__add__, sizes), initial=0), sizes, strict=False))
-        pending = set(offsets) - self.cache.keys() - self.measured.keys()
         whole = pending & lengths.keys()
         total = sum(map(lengths.__getitem__, whole))
         for offset in pending - whole:
