@@ -588,6 +588,10 @@ class LibraryFile:
     # such definitions (musl) must find them elsewhere.
     self_refs: frozenset[str] = frozenset()
     irelative: bool = False  # it has IRELATIVE relocations (musl refuses the file)
+    # What it needs of other objects' versions (glibc checks every loaded object's, not only the program's),
+    # and its imports that need one, as "name@VERSION". Empty when not known (profiles).
+    version_needs: tuple[VersionNeed, ...] = ()
+    versioned_imports: frozenset[str] = frozenset()
 
 
 class FileKind(str, enum.Enum):

@@ -734,3 +734,23 @@ def test_builtin_musl_targets_judge_symbols_by_their_own_musl_version(
                                           "libc.so.6", False),))
         v = check(analysis(facts, "libmodule.so"), target)
         assert v.runs is expected, (image, arch, name, v.outcome, v.message)
+
+
+def test_a_loaded_librarys_missing_version_is_a_problem_required_by_that_library() -> None:
+    """glibc checks every loaded object's version needs: libneedy.so needing GLIBC_2.38 of a glibc 2.36
+    libc stops the program, whose own needs are met; the message names the library as glibc does."""
+    from linkcheck.model import VersionNeed
+
+    needy = dataclasses.replace(
+        lib("/usr/lib/x86_64-linux-gnu/libneedy.so", needed=("libc.so.6",)),
+        version_needs=(VersionNeed("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.38")),),
+        versioned_imports=frozenset({"strlcpy@GLIBC_2.38", "puts@GLIBC_2.2.5"}))
+    facts = elf(needed=("libneedy.so", "libc.so.6"))
+    v = check(analysis(facts), glibc_target([LIBC, needy]))
+    assert v.outcome is Outcome.MISSING_SYMBOL_VERSION
+    assert [(p.subject, p.needed_by, p.symbols) for p in v.problems] == [
+        ("GLIBC_2.38", "/usr/lib/x86_64-linux-gnu/libneedy.so", ("strlcpy",))]
+    assert v.message == ("/app/hello: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found "
+                         "(required by /usr/lib/x86_64-linux-gnu/libneedy.so)")
+    musl_view = check(analysis(musl_elf(needed=("libneedy.so",))), musl_target([needy]))
+    assert not any(p.kind is Outcome.MISSING_SYMBOL_VERSION for p in musl_view.problems)  # musl ignores them

@@ -233,6 +233,8 @@ class TreeFiles:
             ifuncs=names.ifuncs,
             self_refs=facts.symbols.self_refs,
             irelative=facts.symbols.irelative,
+            version_needs=facts.version_needs,
+            versioned_imports=frozenset(f"{s.name}@{s.version}" for s in facts.imports if s.version),
         )
 
 

@@ -178,6 +178,7 @@ class VersionMissing:
     library: str  # the Verneed entry's library name
     provider: LibraryFile  # the image's file that falls short
     symbols: tuple[str, ...]  # the imports that need the version
+    required_by: str | None = None  # the loaded library that needs it; None: the program itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,6 +608,8 @@ def _missing_libraries(e: ElfFacts, target: Target, res: Resolution, found: _Fou
 
 
 def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
+    """glibc checks the versions every loaded object needs (rtld's version check, before relocation): the
+    program's first, then each library's in load order."""
     needing: dict[str | None, list[str]] | None = None  # version -> imports needing it, built once
     for need in e.version_needs:
         provider = res.provider(need.library)
@@ -623,6 +626,20 @@ def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
                         needing.setdefault(s.version, []).append(s.name)
                 symbols = tuple(needing.get(version, ()))
                 found.problems.append(VersionMissing(version, need.library, provider, symbols))
+    for f in res.found:
+        lib = f.file
+        if lib is None or not lib.version_needs:
+            continue
+        for need in lib.version_needs:
+            provider = res.provider(need.library)
+            # A provider without version definitions is no error to glibc (a note only when tracing).
+            if provider is None or not provider.version_definitions:
+                continue
+            for version in need.versions:
+                if version not in provider.version_definitions:
+                    tail = f"@{version}"
+                    symbols = tuple(sorted(n[:-len(tail)] for n in lib.versioned_imports if n.endswith(tail)))
+                    found.problems.append(VersionMissing(version, need.library, provider, symbols, lib.path))
 
 
 def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: _Found, *,

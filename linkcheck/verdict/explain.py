@@ -268,9 +268,10 @@ class _Words:
             if ns == "GLIBC_" and target.libc_version:
                 image = f"; the image's glibc is {target.libc_version}"
             most = top or f"no {ns} version"
-            why = (f"{name} needs {version} from {p.library}{for_what}, but {provider.path} in {target.name} "
+            who = name if p.required_by is None else f"{p.required_by}, which {name} loads,"
+            why = (f"{who} needs {version} from {p.library}{for_what}, but {provider.path} in {target.name} "
                    f"provides at most {most}{image}.")
-            return (Problem(Outcome.MISSING_SYMBOL_VERSION, version, program,
+            return (Problem(Outcome.MISSING_SYMBOL_VERSION, version, p.required_by or program,
                             f"{provider.path} has no {version} (highest {top})", symbols=p.symbols,
                             provider=provider.path, provider_highest=top), why, [])
         if isinstance(p, RelocationRefused):
@@ -389,7 +390,7 @@ class _Words:
                 return musl_bad_relocation(m.shown)
             return musl_missing_library(m.name, self.load_error(m), m.needed_by)
         if isinstance(p, VersionMissing):
-            return glibc_missing_version(program, p.provider.path, p.version, program)
+            return glibc_missing_version(program, p.provider.path, p.version, p.required_by or program)
         if isinstance(p, RelocationRefused):
             return f"Error relocating {p.path}: unsupported relocation type {p.type}"
         assert isinstance(p, SymbolMissing)
