@@ -769,6 +769,9 @@ class Outcome(str, enum.Enum):
     RUNS = "runs"
     NOT_EXECUTABLE = "not-executable"  # not a program format the kernel runs (text without #!, PE ...)
     WRONG_ARCHITECTURE = "wrong-architecture"  # exec format error
+    # A static program for another system (FreeBSD, NetBSD, OpenBSD, Solaris ...): Linux ignores EI_OSABI
+    # and notes, so execve starts it, and its system calls, numbered for its own kernel, do other things.
+    NOT_LINUX = "not-linux"
     MISSING_INTERPRETER = "missing-interpreter"  # PT_INTERP or #! interpreter absent: ENOENT
     MISSING_LIBRARY = "missing-library"
     MISSING_SYMBOL_VERSION = "missing-symbol-version"

@@ -754,3 +754,15 @@ def test_a_loaded_librarys_missing_version_is_a_problem_required_by_that_library
                          "(required by /usr/lib/x86_64-linux-gnu/libneedy.so)")
     musl_view = check(analysis(musl_elf(needed=("libneedy.so",))), musl_target([needy]))
     assert not any(p.kind is Outcome.MISSING_SYMBOL_VERSION for p in musl_view.problems)  # musl ignores them
+
+
+def test_another_systems_static_program_is_not_linux_after_the_machine_check() -> None:
+    """A static Solaris program on x86-64 starts (Linux ignores EI_OSABI) but is no Linux program; for
+    another CPU, the kernel's machine check comes first; a dynamic one stops at its missing loader."""
+    solaris = static_elf(osabi=6, linkage=Linkage.NOT_LINUX, libc=Libc.UNKNOWN)
+    v = check(analysis(solaris), glibc_target([LIBC]))
+    assert (v.outcome, [p.subject for p in v.problems], v.runs) == (Outcome.NOT_LINUX, ["Solaris"], False)
+    arm = dataclasses.replace(solaris, machine="aarch64", e_machine=183, docker_arch="arm64")
+    assert check(analysis(arm), glibc_target([LIBC])).outcome is Outcome.WRONG_ARCHITECTURE
+    dynamic = elf(osabi=9, interpreter="/libexec/ld-elf.so.1", linkage=Linkage.NOT_LINUX, libc=Libc.UNKNOWN)
+    assert check(analysis(dynamic), glibc_target([LIBC])).outcome is Outcome.MISSING_INTERPRETER

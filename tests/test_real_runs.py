@@ -730,6 +730,73 @@ def test_a_loaded_librarys_own_missing_version_stops_the_program(
     assert "strlcpy" in verdict.explanation and "libneedy.so" in verdict.explanation
 
 
+_FOREIGN_START = """    .globl _start
+    .text
+_start:
+    mov $%(write)d, %%eax
+    mov $1, %%edi
+    lea msg(%%rip), %%rsi
+    mov $3, %%edx
+    syscall
+    mov $%(exit)d, %%eax
+    xor %%edi, %%edi
+    syscall
+    hlt
+msg:
+    .ascii "hi\\n"
+"""
+
+
+def _branded_static(tmp_path: Path, osabi: int, *, linux_calls: bool) -> Path:
+    """A static x86-64 program that writes "hi" and exits 0, with EI_OSABI set to another system's, making
+    that system's system calls (FreeBSD, NetBSD and OpenBSD number write 4 and exit 1 on x86-64) or, as
+    the control, Linux's (1 and 60)."""
+    import subprocess
+
+    name = f"osabi{osabi}-{'linux' if linux_calls else 'own'}-calls"
+    (tmp_path / f"{name}.S").write_text(_FOREIGN_START % ({"write": 1, "exit": 60} if linux_calls
+                                                          else {"write": 4, "exit": 1}))
+    out = tmp_path / name
+    subprocess.run(["gcc", "-nostdlib", "-static", "-no-pie", "-o", str(out), str(tmp_path / f"{name}.S")],
+                   check=True)
+    data = bytearray(out.read_bytes())
+    data[7] = osabi  # EI_OSABI
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize(("osabi", "system"), [(9, "FreeBSD"), (2, "NetBSD"), (12, "OpenBSD")])
+def test_another_systems_static_program_starts_and_is_not_linux(
+    root_factory: RootFactory, tmp_path: Path, osabi: int, system: str  # noqa: F811
+) -> None:
+    """Linux's execve does not look at EI_OSABI: another system's static program starts (the control,
+    branded the same but making Linux's calls, prints and exits 0), and its own system calls do other
+    things on Linux (nothing printed, killed by a signal). linkcheck says not-linux, not "runs"."""
+    import shutil
+    import subprocess
+    import sys
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root = root_factory.get("scratch")
+    control = _branded_static(tmp_path, osabi, linux_calls=True)
+    foreign = _branded_static(tmp_path, osabi, linux_calls=False)
+    ran = run_in_root(root, install(root, control, f"/app/{control.name}"))
+    assert ran.outcome is Outcome.RUNS and ran.stdout == "hi\n", describe(ran)
+    real = run_in_root(root, install(root, foreign, f"/app/{foreign.name}"))
+    assert real.started and real.exit_code is not None and real.exit_code < 0 and real.stdout == "", \
+        describe(real)
+    for target in (api.load_target(str(root)), api.load_target("debian:bookworm-slim", "amd64")):
+        verdict = api.check(api.analyze(foreign), target)
+        assert verdict.outcome is Outcome.NOT_LINUX and not verdict.runs, (target.name, verdict)
+        assert [(p.kind, p.subject) for p in verdict.problems] == [(Outcome.NOT_LINUX, system)]
+        assert f"its system calls are {system}'s" in verdict.explanation
+    cli = subprocess.run([sys.executable, "-m", "linkcheck", str(foreign), "--target", str(root)],
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode == 1 and "STARTS, BUT IS NOT A LINUX PROGRAM (not-linux)" in cli.stdout, cli
+
+
 def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
     """DF_1_NODEFLIB and nothing else to search: glibc refuses the ld.so.cache entry in a default
     directory and skips the defaults, opens no file, and says 'cannot open shared object file' with no

@@ -88,6 +88,8 @@ def describe_verdict(verdict: Verdict) -> list[str]:
         mark = f"STARTS, THEN FAILS ({verdict.outcome.value})"
     elif verdict.outcome is Outcome.UNKNOWN:
         mark = "CANNOT TELL (unknown)"
+    elif verdict.outcome is Outcome.NOT_LINUX:
+        mark = f"STARTS, BUT IS NOT A LINUX PROGRAM ({verdict.outcome.value})"
     else:
         mark = f"WON'T RUN ({verdict.outcome.value})"
     lines = [f"  on {verdict.target}: {mark}"]

@@ -34,6 +34,10 @@ _RULE_TEXT: dict[str, tuple[str, str]] = {
     Outcome.WRONG_ARCHITECTURE.value: (
         "Built for another CPU",
         "The ELF header names a machine the image is not for: 'exec format error'."),
+    Outcome.NOT_LINUX.value: (
+        "Another operating system's program",
+        "A static program for FreeBSD, NetBSD, OpenBSD or Solaris: Linux starts it (it ignores EI_OSABI and "
+        "ELF notes), and its system calls, numbered for its own system, do other things."),
     Outcome.MISSING_INTERPRETER.value: (
         "Program interpreter missing",
         "The dynamic loader (PT_INTERP) or the script's #! interpreter is not in the image: 'no such file "

@@ -100,6 +100,15 @@ class WrongArchitecture:
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignProgram:
+    """A static program for another operating system: the kernel starts it (it does not look at EI_OSABI
+    or ELF notes), and its system calls are its own system's, which mean other calls to Linux."""
+
+    kind: ClassVar[Outcome] = Outcome.NOT_LINUX
+    system: str | None  # "FreeBSD" ..., None when only an ELF note told (facts keep no note owners)
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptInterpreterMissing:
     """The #! interpreter is not in the image (or, ``crlf``, its name ends in a carriage return)."""
 
@@ -204,7 +213,8 @@ class RelocationRefused:
     type: int  # the relocation type's number on this machine (R_X86_64_IRELATIVE: 37)
 
 
-Finding = (EnvironmentTooLarge | NotAProgram | KernelRefuses | WrongArchitecture | ScriptInterpreterMissing
+Finding = (EnvironmentTooLarge | NotAProgram | KernelRefuses | WrongArchitecture | ForeignProgram
+           | ScriptInterpreterMissing
            | InterpreterNotExecutable | EnvProgramMissing | LoaderMissing | LoaderRefused | LoaderNotALoader
            | NoLoaderAtAll
            | LibraryMissing
@@ -468,6 +478,11 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     if refusal is not None:
         found.problems.append(KernelRefuses(refusal))
         return
+    # 1c. Another system's static program: the kernel starts it (it reads no EI_OSABI or ELF note), and
+    # then its system calls are not Linux's (a dynamic one stops earlier: its loader is not in the image).
+    if e.linkage is Linkage.NOT_LINUX and e.interpreter is None and (e.elf_type is ElfType.EXEC or e.pie):
+        found.problems.append(ForeignProgram(_foreign_system(e)))
+        return
     # 2. The program interpreter (or, for a shared library, a loader to load it at all).
     is_library = e.interpreter is None and e.elf_type is ElfType.DYN and e.linkage not in (
         Linkage.STATIC, Linkage.STATIC_PIE)
@@ -589,6 +604,13 @@ def interpreter_not_a_loader(view: FileView, e: ElfFacts) -> str | None:
         if struct.unpack_from(order + "I", head, phoff + i * phentsize)[0] == PT_INTERP:
             return "it is a program with a PT_INTERP of its own, which needs a loader to start"
     return None
+
+
+def _foreign_system(e: ElfFacts) -> str | None:
+    from linkcheck.facts.classify import ElfEvidence, foreign_system
+
+    found = foreign_system(ElfEvidence(e.elf_type, e.interpreter, osabi=e.osabi))
+    return found[0] if found is not None else None
 
 
 def _has_loader_for(libc: Libc, target: Target) -> bool:

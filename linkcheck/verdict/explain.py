@@ -36,6 +36,7 @@ from linkcheck.verdict.checks import (
     EnvironmentTooLarge,
     EnvProgramMissing,
     Finding,
+    ForeignProgram,
     InterpreterNotExecutable,
     KernelRefuses,
     LibraryMissing,
@@ -226,6 +227,19 @@ class _Words:
             return (Problem(Outcome.WRONG_ARCHITECTURE, e.machine, program,
                             f"built for {e.machine}, the image is {target.machine}"),
                     why, arch_fixes(e, target, self.host))
+        if isinstance(p, ForeignProgram):
+            e = self.elf
+            system = p.system or "another operating system"
+            whose = f"a {p.system} program" if p.system else "a program for another operating system"
+            evidence = e.linkage_evidence.split(":")[0]
+            why = (f"{name} is {whose} ({evidence}), statically linked. Linux does not look at which system "
+                   f"an ELF file is for: execve starts it, and its system calls are "
+                   f"{system}'s, whose numbers name other calls on Linux, so it does not do what it should "
+                   "(it misbehaves or is killed by a signal, without a message).")
+            return (Problem(Outcome.NOT_LINUX, p.system or "not Linux", program,
+                            f"{whose}: its system calls are not Linux's"),
+                    why, [f"build {name} for Linux (the same sources with a Linux toolchain), or run it on "
+                          f"{system}"])
         if isinstance(p, NoLoaderAtAll):
             why = (f"{name} is a shared library ({libc_words(self.elf.libc)}): it cannot be loaded, since "
                    f"{target.name} has no dynamic loader at all, so no program there can load it.")
@@ -377,6 +391,10 @@ class _Words:
             return line, line
         if isinstance(first, NoLoaderAtAll):
             line = f"{program}: cannot be loaded: the image has no dynamic loader"
+            return line, line
+        if isinstance(first, ForeignProgram):
+            line = (f"(no message: {program} starts, and its {first.system or 'foreign'} system calls do "
+                    "other things on Linux: it misbehaves or is killed by a signal)")
             return line, line
         return docker_exec(program, "no such file or directory"), shell_not_found(shell, program)
 
