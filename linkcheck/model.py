@@ -719,6 +719,10 @@ class Target:
     # Which of the paths programs read after they start (CA bundles, zoneinfo, /etc/passwd, /tmp ...,
     # see linkcheck.image.probes) the image has; None when not known (its source says how it is known).
     runtime_files: frozenset[str] | None = None
+    # glibc-hwcaps subdirectories present in the image (DIR/glibc-hwcaps/x86-64-v3 ...) of its search
+    # directories, in glibc's priority order: glibc >= 2.33 searches them before DIR, each only on CPUs
+    # that support its level.
+    hwcaps_dirs: tuple[str, ...] = ()
 
     def runtime(self, kind: RuntimeKind) -> Runtime | None:
         return next((r for r in self.runtimes if r.kind is kind), None)

@@ -797,6 +797,61 @@ def test_another_systems_static_program_starts_and_is_not_linux(
     assert cli.returncode == 1 and "STARTS, BUT IS NOT A LINUX PROGRAM (not-linux)" in cli.stdout, cli
 
 
+@pytest.mark.parametrize("base_copy", [False, True], ids=["only-in-hwcaps", "base-copy-lacks-symbol"])
+def test_glibc_searches_glibc_hwcaps_subdirectories_first(
+    root_factory: RootFactory, tmp_path: Path, base_copy: bool  # noqa: F811
+) -> None:
+    """glibc >= 2.33 looks in DIR/glibc-hwcaps/x86-64-v2/ before DIR (on CPUs of that level, as this
+    host's loader says it is): a library found only there loads, and a copy there wins over DIR's (whose
+    copy lacks the function the program binds at start). linkcheck loads the same file and says which
+    CPUs it depends on."""
+    import shutil
+    import subprocess
+
+    from roots import HOST_MULTIARCH, build_glibc_host
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root_factory.get("glibc-host")  # the same preconditions; this test changes ld.so.cache, so its own root
+    helped = subprocess.run([f"/lib64/{posixpath.basename(GLIBC_LOADER)}", "--help"], capture_output=True,
+                            text=True, check=False).stdout
+    if "x86-64-v2 (supported, searched)" not in helped:
+        pytest.skip("this host's CPU or glibc does not search glibc-hwcaps/x86-64-v2")
+    root = tmp_path / "root"
+    build_glibc_host(root)
+    libdir = f"/usr/lib/{HOST_MULTIARCH}"
+    (tmp_path / "hw.c").write_text("int hw_base(void) { return 1; }\nint hw_v2(void) { return 2; }\n")
+    (tmp_path / "base.c").write_text("int hw_base(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(tmp_path / "libhw.so"), str(tmp_path / "hw.c"),
+                    "-Wl,-soname,libhw.so"], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(tmp_path / "base-libhw.so"),
+                    str(tmp_path / "base.c"), "-Wl,-soname,libhw.so"], check=True)
+    (tmp_path / "main.c").write_text("#include <stdio.h>\nint hw_base(void); int hw_v2(void);\n"
+                                     "int main(void) { printf(\"%d\\n\", hw_base() + hw_v2()); return 0; }\n")
+    program = tmp_path / "out" / "uses-hw"
+    program.parent.mkdir()
+    subprocess.run(["gcc", "-o", str(program), str(tmp_path / "main.c"), f"-L{tmp_path}", "-lhw",
+                    "-Wl,-z,now"], check=True)
+    hwcaps_copy = install(root, tmp_path / "libhw.so", f"{libdir}/glibc-hwcaps/x86-64-v2/libhw.so")
+    if base_copy:
+        install(root, tmp_path / "base-libhw.so", f"{libdir}/libhw.so")
+    subprocess.run(["ldconfig", "-r", str(root)], check=True, capture_output=True)  # as an image build would
+    installed = install(root, program, "/app/uses-hw")
+    real = run_in_root(root, installed)
+    assert real.outcome is Outcome.RUNS and real.stdout == "3\n", describe(real)
+    mapped = trace(root, installed).loaded["libhw.so"]
+    assert mapped == in_root_file(root, hwcaps_copy)
+    verdict = api.check(api.analyze(program), api.load_target(str(root)), install_dir="/app")
+    assert verdict.runs, (verdict.outcome, verdict.message)
+    chosen = next(lib for lib in verdict.loaded if lib.name == "libhw.so")
+    assert chosen.path is not None and in_root_file(root, chosen.path) == mapped
+    note = next(n for n in verdict.notes if "glibc-hwcaps" in n)
+    assert "CPUs supporting x86-64-v2" in note
+    assert (f"other CPUs load /lib/{HOST_MULTIARCH}/libhw.so" in note) is base_copy  # ld.so.conf's first
+    assert ("finds no libhw.so" in note) is not base_copy
+
+
 def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
     """DF_1_NODEFLIB and nothing else to search: glibc refuses the ld.so.cache entry in a default
     directory and skips the defaults, opens no file, and says 'cannot open shared object file' with no

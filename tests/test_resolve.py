@@ -461,3 +461,20 @@ def test_after_so_many_missing_libraries_the_others_are_named_not_searched(targe
     assert ("libz.so.1", found) in paths(res)
     fewer = run(elf(needed=needed[:MAX_MISSING_SEARCHED]), target([lib(found)]))  # type: ignore[operator]
     assert len(fewer.missing) == MAX_MISSING_SEARCHED - 1 and fewer.unsearched == ()
+
+
+def test_glibc_hwcaps_subdirectories_come_before_their_directory_highest_level_first() -> None:
+    """glibc >= 2.33: DIR/glibc-hwcaps/x86-64-v3 then -v2 before DIR; the replay names the subdirectory
+    that decided, its CPU level, and what a CPU without the level loads (the next directory's copy)."""
+    v3, v2 = f"{UL}/glibc-hwcaps/x86-64-v3", f"{UL}/glibc-hwcaps/x86-64-v2"
+    target = dataclasses.replace(
+        glibc_target([lib(f"{ML}/libc.so.6"), lib(f"{v2}/libz.so.1"), lib(f"{UL}/libz.so.1")]),
+        hwcaps_dirs=(v3, v2))
+    res = run(elf(needed=("libz.so.1", "libc.so.6")), target)
+    assert paths(res) == [("libz.so.1", f"{v2}/libz.so.1"), ("libc.so.6", f"{ML}/libc.so.6")]
+    assert [s.directory for s in res.found[0].search] == ["LD_LIBRARY_PATH", ML, v3, v2]
+    assert "CPUs supporting x86-64-v2" in res.found[0].search[-1].reason
+    assert (res.found[0].cpu_level, res.found[0].baseline) == ("x86-64-v2", f"{UL}/libz.so.1")
+    assert (res.found[1].cpu_level, res.found[1].baseline) == (None, None)
+    musl = dataclasses.replace(musl_target([lib(f"{v2}/libz.so.1")]), hwcaps_dirs=(v2,))
+    assert run(musl_elf(needed=("libz.so.1",)), musl).missing  # musl has no glibc-hwcaps

@@ -629,4 +629,41 @@ def target_from_tree(tree: Tree, name: str, *, path_env: tuple[str, ...] | None 
         sources=tuple(sources),
         runtimes=runtimes,
         runtime_files=probe_tree(tree),
+        hwcaps_dirs=_hwcaps_dirs(tree, machine, search) if libc is Libc.GLIBC and _at_least(version, (2, 33))
+        else (),
     )
+
+
+# The glibc-hwcaps subdirectory names glibc searches, highest priority first (glibc's
+# sysdeps/*/dl-hwcaps-subdirs.c: x86-64 and POWER since 2.33, s390x z13-z15). Other machines have none in
+# the glibc releases of the built-in images. Unsure: later s390x releases add z16.
+HWCAPS_SUBDIRS = {
+    "x86_64": ("x86-64-v4", "x86-64-v3", "x86-64-v2"),
+    "ppc64le": ("power10", "power9"),
+    "s390x": ("z15", "z14", "z13"),
+}
+
+
+def _hwcaps_dirs(tree: Tree, machine: str, search: tuple[SearchDir, ...]) -> tuple[str, ...]:
+    """DIR/glibc-hwcaps/NAME directories that exist, for each search directory, in glibc's priority
+    order (one listing per search directory: most have no glibc-hwcaps at all)."""
+    names = HWCAPS_SUBDIRS.get(machine, ())
+    out: list[str] = []
+    for d in search if names else ():
+        base = posixpath.join(d.path, "glibc-hwcaps")
+        found = resolve(tree, base)
+        if found is None or found[1].kind is not EntryKind.DIRECTORY:
+            continue
+        for name in names:
+            sub = resolve(tree, posixpath.join(base, name))
+            if sub is not None and sub[1].kind is EntryKind.DIRECTORY:
+                out.append(posixpath.join(base, name))
+    return tuple(dict.fromkeys(out))
+
+
+def _at_least(version: str | None, wanted: tuple[int, ...]) -> bool:
+    parts = (version or "").split(".")
+    try:
+        return tuple(int(p) for p in parts[:2]) >= wanted
+    except ValueError:
+        return False

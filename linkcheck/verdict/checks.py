@@ -239,6 +239,7 @@ class NoteKind(enum.Enum):
     PRELOAD_MISSING = enum.auto()  # subject: the LD_PRELOAD name the loader does not find
     BINDING_UNKNOWN = enum.auto()  # glibc, relocations unread: missing symbols taken as bound at start
     LIBRARIES_NOT_SEARCHED = enum.auto()  # items: the names needed after too many were missing
+    CPU_LEVEL = enum.auto()  # subject: a library found in glibc-hwcaps/LEVEL; items: (LEVEL, baseline or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +522,8 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     res = resolve(e, target, origin_dir=install_dir, origin_files=origin_files, program=program)
     found.family = res.family
     found.notes.extend(Note(NoteKind.PRELOAD_MISSING, m.name) for m in res.preload_missing)
+    found.notes.extend(Note(NoteKind.CPU_LEVEL, f.loaded.path or f.loaded.name,
+                            (f.cpu_level, f.baseline or "")) for f in res.found if f.cpu_level)
     _missing_libraries(e, target, res, found)
     if res.unsearched:
         found.notes.append(Note(NoteKind.LIBRARIES_NOT_SEARCHED, items=res.unsearched))

@@ -485,6 +485,14 @@ class _Words:
             shown = ", ".join(n.items[:3]) + (" ..." if len(n.items) > 3 else "")
             return (f"{len(n.items)} more libraries it needs ({shown}) were not searched for: "
                     f"{MAX_MISSING_SEARCHED} were missing already (glibc's loader stops at the first)")
+        if kind is NoteKind.CPU_LEVEL:
+            level, baseline = n.items
+            name = posixpath.basename(n.subject)
+            elsewhere = (f"other CPUs load {baseline}" if baseline else
+                         f"on other CPUs glibc finds no {name}, and the program does not start (\"{name}: "
+                         f"{GLIBC_NOT_FOUND}\")")
+            return (f"{n.subject} is in a glibc-hwcaps subdirectory: glibc (2.33 and later) loads it only on "
+                    f"CPUs supporting {level}, so this runs on those; {elsewhere}")
         if kind is NoteKind.BINDING_UNKNOWN:
             return ("glibc binds functions lazily unless the program was linked with -z now: a missing "
                     "function called only through the PLT fails at its first call, not at start; this "

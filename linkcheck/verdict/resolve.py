@@ -19,6 +19,13 @@ glibc (elf/dl-load.c ``_dl_map_object``), for each DT_NEEDED of an object, in br
 
 A candidate of the wrong ELF class or machine is skipped and the search goes on, as ld.so does.
 
+glibc >= 2.33 (elf/dl-hwcaps.c) tries DIR/glibc-hwcaps/LEVEL/ before each DIR, for the levels the CPU
+supports, highest first (x86-64-v4, -v3, -v2; power10, power9; z15, z14, z13). An image does not say
+which CPU it will run on, so every level present is tried, highest first, and a library found there
+records its level and the file a CPU without it loads instead (or that there is none): the verdict then
+says which CPUs it runs on. Only the target's own search directories are looked into for such
+subdirectories (``Target.hwcaps_dirs``, read once per target), not RPATH, RUNPATH or LD_LIBRARY_PATH ones.
+
 musl (ldso/dynlink.c ``load_library``):
 
 0. "lib" + one of c, pthread, rt, m, dl, util, xnet + "." starts the name (libc.so, libc.so.6,
@@ -95,6 +102,10 @@ class FoundLibrary:
     loaded: LoadedLibrary
     file: LibraryFile | None  # None for musl built-ins: no file is looked at
     search: tuple[SearchStep, ...]
+    # Found in a glibc-hwcaps subdirectory: the CPU level it needs ("x86-64-v3"), and the file a CPU
+    # without it loads instead (None: no other copy, the library is missing there).
+    cpu_level: str | None = None
+    baseline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +161,12 @@ class _Dir:
     path: str
     source: SearchSource
     reason: str
+    level: str = ""  # a glibc-hwcaps subdirectory's CPU level: searched only on CPUs that support it
 
 
 _STOPS = "not a loadable shared object (not ELF, too short, or an executable): the loader stops with an error"
 _Plan = list["_Dir | SearchStep"]  # directories to try, with pre-made (skipped) steps in place
-_Hit = tuple[str, "LibraryFile | None", SearchSource]
+_Hit = tuple[str, "LibraryFile | None", SearchSource, str]  # path, file, source, CPU level ("" none)
 
 
 def loader_family(interpreter: str | None, target: Target) -> LoaderFamily:
@@ -275,6 +287,9 @@ class _GlibcRules:
         self.loader = loader
         self.interp = interp
         self._lib = _lib_token(elf, target)
+        self._hwcaps: dict[str, list[str]] = {}  # DIR -> its glibc-hwcaps subdirectories, by priority
+        for sub in target.hwcaps_dirs:
+            self._hwcaps.setdefault(posixpath.dirname(posixpath.dirname(sub)), []).append(sub)
 
     def known_at_start(self) -> list[set[str]]:
         # Every name each loaded object answers to (glibc's l_name, l_libname list and DT_SONAME):
@@ -318,7 +333,20 @@ class _GlibcRules:
                                        f"{obj.display} has DF_1_NODEFLIB: default directories are not used"))
             else:
                 plan.append(_Dir(d.path, d.kind, d.source))
-        return plan
+        return self._with_hwcaps(plan) if self._hwcaps else plan
+
+    def _with_hwcaps(self, plan: _Plan) -> _Plan:
+        """glibc >= 2.33 tries DIR/glibc-hwcaps/LEVEL/ before each DIR, for the levels the CPU supports
+        (which an image does not tell): every existing one is tried, highest first."""
+        out: _Plan = []
+        for item in plan:
+            if isinstance(item, _Dir):
+                for sub in self._hwcaps.get(item.path, ()):
+                    level = posixpath.basename(sub)
+                    why = f"glibc-hwcaps subdirectory, searched before {item.path} on CPUs supporting {level}"
+                    out.append(_Dir(sub, item.source, _also(item.reason, why), level))
+            out.append(item)
+        return out
 
     def _ld_library_path(self, obj: _Object, search: _Search) -> _Plan:
         """glibc splits LD_LIBRARY_PATH on ":" and ";" (an empty entry is the working directory) and
@@ -486,20 +514,21 @@ class _Search:
             self.known.append({name})
             self.found.append(FoundLibrary(LoadedLibrary(name, None, step.source, needed_by), None, (step,)))
             return None
-        steps, hit = self._search(name, obj)
+        steps, hit, baseline = self._search(name, obj)
         if hit is None:
             shown, error = rules.error(name, steps)
             return MissingLibrary(name, needed_by, steps, error, shown)
-        path, file, source = hit
+        path, file, source, level = hit
         if path in self.by_path:  # the same file under another name: the loaders' file-id match
             self.known[self.by_path[path]] |= rules.aliases(name, path, file)
             return None
         self.by_path[path] = len(self.known)
         self.known.append(rules.aliases(name, path, file))
-        self.found.append(FoundLibrary(LoadedLibrary(name, path, source, needed_by), file, steps))
+        self.found.append(FoundLibrary(LoadedLibrary(name, path, source, needed_by), file, steps,
+                                       level or None, baseline))
         return None if file is None else _child(path, file, obj)
 
-    def _search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None]:
+    def _search(self, name: str, obj: _Object) -> tuple[tuple[SearchStep, ...], _Hit | None, str | None]:
         if "/" in name:  # opened as a path, no search
             path = _norm(self.rules.expand(name, obj) or name)  # Unsure: relative to the working directory
             d = _Dir(posixpath.dirname(path), SearchSource.DIRECT, 'a DT_NEEDED with "/" is opened as a path')
@@ -509,20 +538,33 @@ class _Search:
             planned = self._plans[id(obj)] = (obj, self.rules.plan(obj, self))  # (obj kept: its id stays)
         return self._walk(name, planned[1])
 
-    def _walk(self, name: str, plan: _Plan) -> tuple[tuple[SearchStep, ...], _Hit | None]:
-        """Try the planned directories in order; pre-made (skipped) steps are kept in place."""
+    def _walk(self, name: str, plan: _Plan) -> tuple[tuple[SearchStep, ...], _Hit | None, str | None]:
+        """Try the planned directories in order; pre-made (skipped) steps are kept in place. A hit in a
+        glibc-hwcaps subdirectory also gives the path a CPU without that level finds (None: none)."""
         steps: list[SearchStep] = []
-        for item in plan:
+        for i, item in enumerate(plan):
             if isinstance(item, SearchStep):
                 steps.append(item)
                 continue
             step, hit = self._try(name, item)
             steps.append(step)
             if hit is not None:
-                return tuple(steps), hit
+                baseline = self._baseline(name, plan[i + 1:]) if item.level else None
+                return tuple(steps), hit, baseline
             if self.rules.stops_at(step):
                 break
-        return tuple(steps), None
+        return tuple(steps), None, None
+
+    def _baseline(self, name: str, rest: _Plan) -> str | None:
+        """The file the rest of the search finds on a CPU that supports no glibc-hwcaps level."""
+        for item in rest:
+            if isinstance(item, _Dir) and not item.level:
+                step, hit = self._try(name, item)
+                if hit is not None:
+                    return hit[0]
+                if self.rules.stops_at(step):
+                    return None
+        return None
 
     def _try(self, name: str, d: _Dir) -> tuple[SearchStep, _Hit | None]:
         path = posixpath.join(d.path, name)
@@ -542,7 +584,7 @@ class _Search:
         if file.machine != self.elf.machine:
             why = _also(d.reason, f"a file for {file.machine}: {tail}")
             return SearchStep(d.path, d.source, StepResult.WRONG_MACHINE, why), None
-        return SearchStep(d.path, d.source, StepResult.FOUND, d.reason), (path, file, d.source)
+        return SearchStep(d.path, d.source, StepResult.FOUND, d.reason), (path, file, d.source, d.level)
 
     def _lookup(self, path: str) -> tuple[bool, LibraryFile | None]:
         """Whether ``path`` exists in the image and the library there: files copied with the program
