@@ -766,3 +766,19 @@ def test_another_systems_static_program_is_not_linux_after_the_machine_check() -
     assert check(analysis(arm), glibc_target([LIBC])).outcome is Outcome.WRONG_ARCHITECTURE
     dynamic = elf(osabi=9, interpreter="/libexec/ld-elf.so.1", linkage=Linkage.NOT_LINUX, libc=Libc.UNKNOWN)
     assert check(analysis(dynamic), glibc_target([LIBC])).outcome is Outcome.MISSING_INTERPRETER
+
+
+def test_gcompats_shim_preloads_libgcompat_whose_symbols_count_with_musls() -> None:
+    """With libgcompat.so.0 beside the shim, imports are looked up in musl and libgcompat: __isnan (only
+    libgcompat's) binds, gnu_get_libc_version (neither's) is musl's 'symbol not found'."""
+    shim = lib(GLIBC_LOADER, soname=None, exports=frozenset())
+    musl = lib(MUSL_LOADER, soname="libc.musl-x86_64.so.1", exports=frozenset({"puts", "__dls3"}))
+    gcompat = lib("/lib/libgcompat.so.0", exports=frozenset({"__isnan", "__isnan@GLIBC_2.2.5"}))
+    target = musl_target([shim, musl, gcompat], loaders=(MUSL_LOADER, GLIBC_LOADER))
+    wanted = (SymbolImport("__isnan", "GLIBC_2.2.5", "libc.so.6", False),
+              SymbolImport("puts", "GLIBC_2.2.5", "libc.so.6", False))
+    assert check(analysis(elf(imports=wanted)), target).runs
+    facts = elf(imports=(*wanted, SymbolImport("gnu_get_libc_version", "GLIBC_2.2.5", "libc.so.6", False)))
+    v = check(analysis(facts), target)
+    assert [(p.kind, p.subject) for p in v.problems] == [(Outcome.MISSING_SYMBOL, "gnu_get_libc_version")]
+    assert v.message == "Error relocating /app/hello: gnu_get_libc_version: symbol not found"

@@ -852,6 +852,84 @@ def test_glibc_searches_glibc_hwcaps_subdirectories_first(
     assert ("finds no libhw.so" in note) is not base_copy
 
 
+# gcompat 1.x's layout (its Makefile, alpine's and other distributions' packages): glibc's loader path is a
+# static program that execs musl's loader with "--argv0 PROGRAM --preload /lib/libgcompat.so.0 -- PROGRAM
+# ARGS". The real package cannot be fetched here; this shim, written for the test, does the same, so the real
+# musl loader does the preloading and the lookups.
+_GCOMPAT_SHIM = r"""
+static long sys3(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+void shim_main(long *sp) {
+    long argc = sp[0];
+    char **argv = (char **)(sp + 1), **envp = argv + argc + 1;
+    static char *args[256];
+    long n = 0;
+    args[n++] = "ld-musl";
+    args[n++] = "--argv0"; args[n++] = argv[0];
+    args[n++] = "--preload"; args[n++] = "/lib/libgcompat.so.0";
+    args[n++] = "--";
+    for (long i = 0; i < argc && n < 255; i++) args[n++] = argv[i];
+    args[n] = 0;
+    sys3(59, (long)"/lib/ld-musl-x86_64.so.1", (long)args, (long)envp);
+    sys3(60, 127, 0, 0);
+}
+__asm__(".globl _start\n_start:\n mov %rsp, %rdi\n and $-16, %rsp\n call shim_main\n hlt\n");
+"""
+_GCOMPAT_CASES = [
+    pytest.param("int __isnan(double);\n"
+                 "int main(void) { printf(\"started %d\\n\", __isnan(1.0)); return 0; }\n",
+                 Outcome.RUNS, id="provided-by-libgcompat"),
+    pytest.param("#include <gnu/libc-version.h>\n"
+                 "int main(void) { printf(\"started %s\\n\", gnu_get_libc_version()); return 0; }\n",
+                 Outcome.MISSING_SYMBOL, id="provided-by-neither"),
+]
+
+
+@pytest.mark.parametrize(("main", "expected"), _GCOMPAT_CASES)
+def test_gcompats_loader_shim_adds_libgcompats_symbols_to_musls(
+    root_factory: RootFactory, tmp_path: Path, main: str, expected: Outcome  # noqa: F811
+) -> None:
+    """A glibc program on alpine with gcompat's layout: the shim at glibc's loader path starts musl's
+    loader with libgcompat.so.0 preloaded. __isnan, which libgcompat defines and musl does not, binds; a
+    glibc symbol neither defines is musl's "symbol not found". linkcheck reads both files from the root."""
+    import shutil
+    import subprocess
+
+    from roots import build_image
+
+    api = linkcheck_api()
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (scripts/test.sh installs it)")
+    root_factory.get("alpine-3.20.3-x86_64")  # the same preconditions; this test adds gcompat's files
+    root = tmp_path / "root"
+    build_image(root, SHARED_ROOTFS / IMAGE_ROOTS["alpine-3.20.3-x86_64"])
+    (tmp_path / "shim.c").write_text(_GCOMPAT_SHIM)
+    subprocess.run(["gcc", "-O2", "-static-pie", "-nostdlib", "-fPIE", "-fno-stack-protector", "-o",
+                    str(tmp_path / "shim"), str(tmp_path / "shim.c")], check=True)
+    (tmp_path / "gcompat.c").write_text("int __isnan(double x) { return x != x; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(tmp_path / "libgcompat.so.0"),
+                    str(tmp_path / "gcompat.c"), "-Wl,-soname,libgcompat.so.0"], check=True)
+    install(root, tmp_path / "shim", "/lib/ld-linux-x86-64.so.2")
+    install(root, tmp_path / "libgcompat.so.0", "/lib/libgcompat.so.0")
+    (root / "lib64").mkdir(exist_ok=True)
+    os.symlink("/lib/ld-linux-x86-64.so.2", root / "lib64/ld-linux-x86-64.so.2")
+    (tmp_path / "main.c").write_text("#include <stdio.h>\n" + main)
+    program = tmp_path / "out" / "glibc-prog"
+    program.parent.mkdir()
+    subprocess.run(["gcc", "-O0", "-o", str(program), str(tmp_path / "main.c")], check=True)
+    real = run_in_root(root, install(root, program, "/app/glibc-prog"))
+    assert real.outcome is expected, describe(real)
+    verdict = api.check(api.analyze(program), api.load_target(str(root)), install_dir="/app")
+    said = f"real: {describe(real)} {real.stderr!r}; linkcheck: {verdict.outcome} {verdict.message!r}"
+    assert verdict.outcome is expected, said
+    assert any("gcompat" in n and "/lib/libgcompat.so.0" in n for n in verdict.notes), verdict.notes
+    if expected is not Outcome.RUNS:
+        assert verdict.message == real.stderr.strip(), said
+
+
 def test_glibc_names_no_errno_when_it_opened_no_file(root_factory: RootFactory, tmp_path: Path) -> None:  # noqa: F811
     """DF_1_NODEFLIB and nothing else to search: glibc refuses the ld.so.cache entry in a default
     directory and skips the defaults, opens no file, and says 'cannot open shared object file' with no

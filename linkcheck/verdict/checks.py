@@ -52,7 +52,14 @@ from linkcheck.model import (
     TargetFiles,
     Verdict,
 )
-from linkcheck.verdict.resolve import LoaderFamily, MissingLibrary, Resolution, loader_family, resolve
+from linkcheck.verdict.resolve import (
+    LoaderFamily,
+    MissingLibrary,
+    Resolution,
+    is_musl_builtin,
+    loader_family,
+    resolve,
+)
 
 # (file, image) pairs the kernel runs: 32-bit x86 on x86-64 (compat mode), and either 32-bit ARM
 # float ABI on the other (the kernel does not look at it; the loader and libraries do). 32-bit ARM on
@@ -235,6 +242,7 @@ class NoteKind(enum.Enum):
     VERSIONS_IGNORED_BY_MUSL = enum.auto()
     VERSIONS_UNKNOWN = enum.auto()  # subject: the provider's path, items: (needed library,)
     SYMBOLS_NOT_CHECKED_GCOMPAT = enum.auto()
+    GCOMPAT_PRELOADED = enum.auto()  # subject: the libgcompat file gcompat's loader shim preloads
     SYMBOLS_FROM_PROGRAM = enum.auto()  # items: the symbols
     PRELOAD_MISSING = enum.auto()  # subject: the LD_PRELOAD name the loader does not find
     BINDING_UNKNOWN = enum.auto()  # glibc, relocations unread: missing symbols taken as bound at start
@@ -685,14 +693,21 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
     interp = res.interpreter
     if musl and interp is None:
         return  # no loader to load anything: the missing interpreter is the problem already reported
+    preloaded: list[LibraryFile] = []
     if musl and interp is not None and not _is_musl_itself(interp):
-        # gcompat: a glibc-named shim loader that preloads libgcompat over musl; not modelled. (A plain
-        # symlink from glibc's loader path to musl's loader is musl itself, and is judged as such.)
-        found.notes.append(Note(NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT))
-        return
+        # gcompat: glibc's loader path is a shim that starts musl's loader with libgcompat preloaded, so
+        # musl's symbols and libgcompat's (and its own libraries') count. (A plain symlink from glibc's
+        # loader path to musl's loader is musl itself, and is judged as such.)
+        shim = _gcompat(target)
+        if shim is None:
+            found.notes.append(Note(NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT))
+            return
+        interp, preloaded = shim
+        found.notes.append(Note(NoteKind.GCOMPAT_PRELOADED, preloaded[0].path))
     files = [f.file for f in res.found if f.loaded.path is not None]
     if interp is not None:
         files.append(interp)
+    files += preloaded
     if not files or any(f is None or f.exports is None for f in files):
         return
     # Each name is looked up in each file until found (a union of the files' exports, made for every
@@ -767,6 +782,28 @@ def _musl_lfs64(target: Target, interp: LibraryFile | None) -> dict[str, str]:
         return {}
     m = re.match(r"(\d+)\.(\d+)\.(\d+)", target.libc_version or "")
     return _LFS64 if m and tuple(map(int, m.groups())) >= (1, 2, 4) else {}
+
+
+# Where gcompat's loader shim preloads libgcompat from (its Makefile's LIBGCOMPAT_PATH, /lib on alpine);
+# the musl search directories are tried after it.
+GCOMPAT_LIBRARY = "/lib/libgcompat.so.0"
+
+
+def _gcompat(target: Target) -> tuple[LibraryFile, list[LibraryFile]] | None:
+    """(musl's loader, [libgcompat and the libraries it needs]) for an image whose glibc-named loader is
+    gcompat's shim (a static program that execs musl's loader with --preload libgcompat.so.0); None when
+    the image has no readable musl loader or no libgcompat, and symbols cannot be judged."""
+    files = target.files
+    musl = next((lib for p in target.loaders if posixpath.basename(p).startswith("ld-musl")
+                 and (lib := files.library(p)) is not None and _is_musl_itself(lib)), None)
+    dirs = [d.path for d in target.search_dirs]
+    gcompat = next((lib for p in (GCOMPAT_LIBRARY, *(posixpath.join(d, "libgcompat.so.0") for d in dirs))
+                    if (lib := files.library(p)) is not None), None)
+    if musl is None or musl.exports is None or gcompat is None or gcompat.exports is None:
+        return None
+    needs = [next((lib for d in dirs if (lib := files.library(posixpath.join(d, name))) is not None), None)
+             for name in gcompat.needed if not is_musl_builtin(name)]
+    return musl, [gcompat, *(lib for lib in needs if lib is not None and lib.exports is not None)]
 
 
 def _is_musl_itself(interp: LibraryFile) -> bool:

@@ -473,7 +473,11 @@ class _Words:
             return (f"{n.subject} records no symbol versions (or they are not known): the versions "
                     f"{self.program} needs from {n.items[0]} were not checked")
         if kind is NoteKind.SYMBOLS_NOT_CHECKED_GCOMPAT:
-            return "symbols were not checked: the loader is not musl's own (gcompat?)"
+            return ("symbols were not checked: the loader is not musl's own, and no musl loader and "
+                    "libgcompat.so.0 it would preload (gcompat) could be read")
+        if kind is NoteKind.GCOMPAT_PRELOADED:
+            return (f"the loader is gcompat's: it starts musl's loader with {n.subject} preloaded, so "
+                    "symbols are looked up in musl and in libgcompat (versions ignored, as musl does)")
         if kind is NoteKind.PRELOAD_MISSING:
             name = n.subject
             if self.family is LoaderFamily.MUSL:
