@@ -673,59 +673,67 @@ def test_each_musl_version_is_judged_by_the_symbols_it_really_exports(
             assert verdict.message.split("\n")[0] == real.stderr.strip().split("\n")[0]
 
 
-def _build_needing_newer_glibc(tmp_path: Path) -> tuple[Path, Path]:
-    """libneedy.so, linked against a stand-in libc.so.6 whose strlcpy is GLIBC_2.38 (what a library built
-    on glibc 2.38 gets), and a program needing it: the program itself needs nothing newer than the image's
-    glibc."""
+def _build_needing_newer_glibc(tmp_path: Path) -> tuple[Path, tuple[Path, ...]]:
+    """libneedy.so and libneedier.so, linked against a stand-in libc.so.6 whose strlcpy is GLIBC_2.38 and
+    whose newfn is GLIBC_2.39 (what libraries built on newer glibcs get), and a program needing both: the
+    program itself needs nothing newer than the image's glibc."""
     import subprocess
 
     stub = tmp_path / "stub"
     stub.mkdir()
     (tmp_path / "stub.c").write_text("#include <stddef.h>\nint puts(const char *s) { return 0; }\n"
-                                     "size_t strlcpy(char *d, const char *s, size_t n) { return 0; }\n")
+                                     "size_t strlcpy(char *d, const char *s, size_t n) { return 0; }\n"
+                                     "int newfn(void) { return 0; }\n")
     (tmp_path / "stub.map").write_text("GLIBC_2.2.5 { global: puts; local: *; };\n"
-                                       "GLIBC_2.38 { global: strlcpy; } GLIBC_2.2.5;\n")
+                                       "GLIBC_2.38 { global: strlcpy; } GLIBC_2.2.5;\n"
+                                       "GLIBC_2.39 { global: newfn; } GLIBC_2.38;\n")
     subprocess.run(["gcc", "-shared", "-fPIC", "-nostdlib", "-o", str(stub / "libc.so.6"),
                     str(tmp_path / "stub.c"), f"-Wl,--version-script={tmp_path / 'stub.map'}",
                     "-Wl,-soname,libc.so.6"], check=True)
     (tmp_path / "needy.c").write_text(
         "#include <stddef.h>\nint puts(const char *s);\nsize_t strlcpy(char *d, const char *s, size_t n);\n"
         "int needy(void) { char b[8]; puts(\"needy\"); return (int)strlcpy(b, \"hi\", sizeof b); }\n")
-    library = tmp_path / "out" / "libneedy.so"
-    library.parent.mkdir()
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(tmp_path / "needy.c"),
-                    str(stub / "libc.so.6"), "-Wl,-soname,libneedy.so"], check=True)
-    (tmp_path / "main.c").write_text("#include <stdio.h>\nint needy(void);\n"
-                                     "int main(void) { puts(\"started\"); return needy(); }\n")
-    program = tmp_path / "out" / "uses-needy"
-    subprocess.run(["gcc", "-o", str(program), str(tmp_path / "main.c"), f"-L{library.parent}", "-lneedy",
+    (tmp_path / "needier.c").write_text("int newfn(void);\nint needier(void) { return newfn(); }\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("needy", "needier"):
+        subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(out / f"lib{name}.so"),
+                        str(tmp_path / f"{name}.c"), str(stub / "libc.so.6"), f"-Wl,-soname,lib{name}.so"],
+                       check=True)
+    (tmp_path / "main.c").write_text("#include <stdio.h>\nint needy(void); int needier(void);\n"
+                                     "int main(void) { puts(\"started\"); return needy() + needier(); }\n")
+    program = out / "uses-needy"
+    subprocess.run(["gcc", "-o", str(program), str(tmp_path / "main.c"), f"-L{out}", "-lneedy", "-lneedier",
                     "-Wl,-rpath,$ORIGIN", "-Wl,--allow-shlib-undefined"], check=True)
-    return program, library
+    return program, (out / "libneedy.so", out / "libneedier.so")
 
 
 def test_a_loaded_librarys_own_missing_version_stops_the_program(
     root_factory: RootFactory, tmp_path: Path  # noqa: F811
 ) -> None:
-    """glibc checks the symbol versions of every object it loads, not only the program's: a library
-    needing GLIBC_2.38 stops a program on glibc 2.36 with "version `GLIBC_2.38' not found (required by
-    LIBRARY)", though the program needs nothing newer."""
+    """glibc checks the symbol versions of every object it loads, not only the program's: libraries
+    needing GLIBC_2.38 and GLIBC_2.39 stop a program on glibc 2.36, one line each in load order ("version
+    `GLIBC_2.38' not found (required by LIBRARY)"), though the program needs nothing newer."""
     import shutil
 
     api = linkcheck_api()
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed (scripts/test.sh installs it)")
     root = root_factory.get("glibc-host")
-    program, library = _build_needing_newer_glibc(tmp_path)
+    program, libraries = _build_needing_newer_glibc(tmp_path)
     where = f"/app/{tmp_path.name}"
     installed = install(root, program, f"{where}/uses-needy")
-    install(root, library, f"{where}/libneedy.so")
+    for library in libraries:
+        install(root, library, f"{where}/{library.name}")
     real = run_in_root(root, installed)
-    assert real.outcome is Outcome.MISSING_SYMBOL_VERSION and real.names == ("GLIBC_2.38",), describe(real)
+    assert real.outcome is Outcome.MISSING_SYMBOL_VERSION, describe(real)
+    assert real.names == ("GLIBC_2.38", "GLIBC_2.39"), describe(real)
     assert "started" not in real.stdout  # glibc checks versions before the program runs
     verdict = api.check(api.analyze(program), api.load_target(str(root)), install_dir=where)
     said = f"real: {describe(real)} {real.stderr!r}; linkcheck: {verdict.outcome} {verdict.message!r}"
     assert verdict.outcome is Outcome.MISSING_SYMBOL_VERSION, said
-    assert [(p.subject, p.needed_by) for p in verdict.problems] == [("GLIBC_2.38", f"{where}/libneedy.so")]
+    assert [(p.subject, p.needed_by) for p in verdict.problems] == [
+        ("GLIBC_2.38", f"{where}/libneedy.so"), ("GLIBC_2.39", f"{where}/libneedier.so")]
     assert verdict.message == real.stderr.strip(), said
     assert "strlcpy" in verdict.explanation and "libneedy.so" in verdict.explanation
 
