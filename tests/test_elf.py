@@ -82,20 +82,23 @@ def ours(path: Path) -> dict[str, Any]:
 
 
 def by_pyelftools(path: Path) -> dict[str, Any]:
+    from elftools.elf.dynamic import DynamicSegment
     from elftools.elf.elffile import ELFFile
     from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
     from elftools.elf.sections import SymbolTableSection
+    from elftools.elf.segments import InterpSegment
 
     out: dict[str, Any] = {"interpreter": None, "needed": [], "soname": None, "rpath": [], "runpath": []}
     with path.open("rb") as f:
         elf = ELFFile(f)
         seen_dynamic = False
         for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_INTERP" and out["interpreter"] is None:
+            if isinstance(seg, InterpSegment) and out["interpreter"] is None:
                 out["interpreter"] = seg.get_interp_name()
-            elif seg["p_type"] == "PT_DYNAMIC" and not seen_dynamic:
+            elif isinstance(seg, DynamicSegment) and not seen_dynamic:
                 seen_dynamic = True
-                for tag in seg.iter_tags():
+                for typed_tag in seg.iter_tags():
+                    tag: Any = typed_tag  # pyelftools sets needed/soname/rpath/runpath per tag at run time
                     kind = tag.entry.d_tag
                     if kind == "DT_NEEDED":
                         out["needed"].append(tag.needed)
@@ -116,6 +119,7 @@ def by_pyelftools(path: Path) -> dict[str, Any]:
                     for aux in auxs:
                         names.append(aux.name)
                         index[aux["vna_other"] & 0x7FFF] = aux.name
+                    assert verneed.name is not None
                     needs.append((verneed.name, names))
             elif isinstance(sec, GNUVerDefSection):
                 for verdef, auxs in sec.iter_versions():
@@ -167,13 +171,13 @@ def by_lief(path: Path) -> dict[str, Any]:
         "runpath": [],
     }
     for entry in b.dynamic_entries:
-        if entry.tag == tag.NEEDED:
+        if entry.tag == tag.NEEDED and isinstance(entry, lief.ELF.DynamicEntryLibrary):
             out["needed"].append(entry.name)
-        elif entry.tag == tag.SONAME:
+        elif entry.tag == tag.SONAME and isinstance(entry, lief.ELF.DynamicSharedObject):
             out["soname"] = entry.name
-        elif entry.tag == tag.RPATH:
+        elif entry.tag == tag.RPATH and isinstance(entry, lief.ELF.DynamicEntryRpath):
             out["rpath"] = list(entry.paths)
-        elif entry.tag == tag.RUNPATH:
+        elif entry.tag == tag.RUNPATH and isinstance(entry, lief.ELF.DynamicEntryRunPath):
             out["runpath"] = list(entry.paths)
     out["version_needs"] = [
         (req.name, [aux.name for aux in req.get_auxiliary_symbols()]) for req in b.symbols_version_requirement
@@ -190,7 +194,9 @@ def by_lief(path: Path) -> dict[str, Any]:
         version, hidden = "", False
         sv = sym.symbol_version if sym.has_version else None
         if sv is not None and sv.value & 0x7FFF > 1 and sv.has_auxiliary_version:
-            version = sv.symbol_version_auxiliary.name
+            aux = sv.symbol_version_auxiliary
+            assert aux is not None and isinstance(aux.name, str)
+            version = aux.name
             hidden = bool(sv.value & 0x8000)
         if sym.shndx == 0:
             imports.append((sym.name, version))
@@ -294,6 +300,7 @@ class Layout:
     def __init__(self, data: bytes) -> None:
         import io
 
+        from elftools.elf.dynamic import DynamicSegment
         from elftools.elf.elffile import ELFFile
 
         elf = ELFFile(io.BytesIO(data))
@@ -302,13 +309,14 @@ class Layout:
         self.phnum = elf["e_phnum"]
         self.shoff = elf["e_shoff"]
         self.segments = [(s["p_type"], s["p_offset"], s["p_filesz"]) for s in elf.iter_segments()]
-        dyn = next(s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC")
+        dyn = next(s for s in elf.iter_segments() if isinstance(s, DynamicSegment))
         self.dynamic = dyn["p_offset"]
         self.dynamic_size = dyn["p_filesz"]
         self.tags = [(t.entry.d_tag, t.entry.d_val) for t in dyn.iter_tags()]
         verneed = elf.get_section_by_name(".gnu.version_r")
-        self.verneed = verneed["sh_offset"]
         dynstr = elf.get_section_by_name(".dynstr")
+        assert verneed is not None and dynstr is not None
+        self.verneed = verneed["sh_offset"]
         self.dynstr = dynstr["sh_offset"]
         self.dynstr_size = dynstr["sh_size"]
 
@@ -563,6 +571,7 @@ def test_symbol_names_pointing_into_one_long_string_are_capped(base: tuple[bytes
 
     elf = ELFFile(io.BytesIO(data))
     dynsym = elf.get_section_by_name(".dynsym")
+    assert dynsym is not None
     first_load = next(i for i, s in enumerate(elf.iter_segments()) if s["p_type"] == "PT_LOAD")
     seg = elf.get_segment(first_load)
     new_strtab = len(bad)
@@ -662,6 +671,7 @@ def test_go_build_info_in_the_pre_1_18_pointer_format() -> None:
         pytest.skip("go fixture not built")
     data = path.read_bytes()
     sec = ELFFile(io.BytesIO(data)).get_section_by_name(".go.buildinfo")
+    assert sec is not None
     off, addr = sec["sh_offset"], sec["sh_addr"]
     assert data[off : off + 14] == b"\xff Go buildinf:" and data[off + 15] & 2
 
@@ -697,6 +707,7 @@ def test_symbol_name_outside_the_string_table_is_skipped_with_a_warning(base: tu
 
     data, lay = base
     dynsym = ELFFile(io.BytesIO(data)).get_section_by_name(".dynsym")
+    assert dynsym is not None
     bad = bytearray(data)
     struct.pack_into("<I", bad, dynsym["sh_offset"] + 24, lay.dynstr_size + 10)  # symbol 1's st_name
     good, facts = parse_elf(data, "x"), parse_elf(bytes(bad), "x")
@@ -812,13 +823,13 @@ def test_lazy_imports_are_those_only_plt_relocations_name(tmp_path: Path) -> Non
     facts = parse_elf(prog.read_bytes(), "prog")
     relocs = _reloc_symbols(prog)
     expected = relocs.get(".rela.plt", set()) - relocs.get(".rela.dyn", set())
-    assert facts.symbols.lazy_imports == expected
+    assert facts.symbols.lazy_imports == frozenset(expected)
     assert "printf" in expected and "abs" not in expected and "stdout" not in expected
     for path in (Path("/usr/bin/ls"), Path("/usr/bin/python3")):
         if path.exists():
             relocs = _reloc_symbols(path.resolve())
             got = parse_elf(path.resolve().read_bytes(), str(path)).symbols.lazy_imports
-            assert got == relocs.get(".rela.plt", set()) - relocs.get(".rela.dyn", set()) - {""}
+            assert got == frozenset(relocs.get(".rela.plt", set()) - relocs.get(".rela.dyn", set()) - {""})
 
 
 @needs_cc
