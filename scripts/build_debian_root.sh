@@ -24,31 +24,7 @@ fi
 command -v debootstrap >/dev/null || { echo "$0: debootstrap is not installed" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "$0: debootstrap needs root" >&2; exit 1; }
 
-# The first Debian archive URI of a "deb" entry that is not the security archive.
-mirror_from_sources() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -r "$f" ] || continue
-    awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-                       if ($i !~ /security/) { print $i; exit } }' "$f"
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -r "$f" ] || continue
-    # deb822: blank-line separated stanzas; take URIs of stanzas whose Types include "deb".
-    awk 'BEGIN { RS = ""; FS = "\n" }
-         { types = ""; uris = ""
-           for (i = 1; i <= NF; i++) {
-             if ($i ~ /^Types:/) types = $i
-             if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
-           }
-           if (types ~ /(^|[ \t])deb([ \t]|$)/ && uris != "") {
-             n = split(uris, u, /[ \t]+/)
-             for (j = 1; j <= n; j++) if (u[j] !~ /security/ && u[j] != "") { print u[j]; exit }
-           } }' "$f"
-  done
-}
-
-mirror=$(mirror_from_sources | head -n 1)
+mirror=$(bash "$(dirname "$0")/debian_mirror.sh")
 if [ -z "$mirror" ]; then
   echo "$0: no Debian mirror found in /etc/apt/sources.list*" >&2
   exit 1

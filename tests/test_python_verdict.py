@@ -86,10 +86,28 @@ def test_module_of_another_python_is_never_imported(tmp_path: Path) -> None:
 
 
 def test_glibc_module_on_musl_python_is_caught(tmp_path: Path) -> None:
-    so = shared_object(tmp_path / "site-packages/pkg/_x.cpython-312-x86_64-linux-gnu.so")
+    """An abi3 (or untagged) glibc module is imported by a musl python, and the loader decides."""
+    so = shared_object(tmp_path / "site-packages/pkg/_x.abi3.so")
     verdict = check(analyze(so), load_target("python:3.12-alpine", "amd64"),
                     install_dir="/venv/lib/python3.12/site-packages/pkg")
     assert not verdict.runs and any(p.subject == "manylinux" for p in verdict.problems)
+
+
+@pytest.mark.parametrize(("suffix", "image"), [("x86_64-linux-gnu", "python:3.12-alpine3.22"),
+                                               ("x86_64-linux-musl", "python:3.12-slim-bookworm")])
+def test_module_named_for_the_other_libc_is_never_imported(tmp_path: Path, suffix: str, image: str) -> None:
+    """CPython imports only its own platform triplet's modules: a manylinux module's -linux-gnu name on a
+    musl python (and a musllinux module's -linux-musl on glibc's) is not looked at (real imports:
+    tests/test_python_musl_runs.py)."""
+    so = shared_object(tmp_path / f"site-packages/pkg/_x.cpython-312-{suffix}.so")
+    verdict = check(analyze(so), load_target(image, "amd64"),
+                    install_dir="/venv/lib/python3.12/site-packages/pkg")
+    assert verdict.outcome is Outcome.PYTHON_MISMATCH and verdict.problems[0].subject.startswith("linux-")
+    assert verdict.message == "ModuleNotFoundError: No module named 'pkg._x'"
+    # An older CPython's musl naming is not known: the rule is not applied there.
+    older = check(analyze(so), load_target(image.replace("3.12", "3.10"), "amd64"),
+                  install_dir="/venv/lib/python3.10/site-packages/pkg")
+    assert not any(p.subject.startswith("linux-") for p in older.problems)
 
 
 def test_cli_on_a_copied_venv_names_interpreter_and_modules(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 A venv's ``bin/python`` is a symlink to the interpreter it was made with: an image without that file
 fails before Python starts (execve of the dangling link: ENOENT). Python imports an extension module
 only under the file names its own version gives them (``.cpython-312-x86_64-linux-gnu.so``, ``.abi3.so``,
-``.so``): a module built for 3.11 is never looked at by 3.12 (ModuleNotFoundError). A glibc (manylinux)
-module on a musl Python is one pip there would never have installed. Words are in python_words.
+``.so``): a module built for 3.11 is never looked at by 3.12 (ModuleNotFoundError), nor one named for the
+other libc (``-linux-gnu`` on a musl CPython, ``-linux-musl`` on glibc's). An abi3 or untagged glibc
+(manylinux) module on a musl Python is one pip there would never have installed. Words are in
+python_words.
 """
 
 from __future__ import annotations
@@ -18,7 +20,23 @@ from linkcheck.model import ElfFacts, Libc, Outcome, Problem, RuntimeKind, Targe
 from linkcheck.verdict import python_words as words
 from linkcheck.verdict.explain import docker_exec, shell_not_found, shell_of
 
-_TAG = re.compile(r"\.cpython-3(\d+)[a-z]*-[^.]+\.so$")
+_TAG = re.compile(r"\.cpython-3(\d+)[a-z]*-([^.]+)\.so$")
+# The libc a module's platform triplet names. CPython 3.11 built on musl names its modules
+# x86_64-linux-musl (its configure.ac turns linux-gnu into linux-musl) and imports no -linux-gnu file, nor
+# glibc's CPython a -linux-musl one: proven by real imports (tests/test_python_musl_runs.py). Older
+# CPythons' musl naming is not known here, so the rule starts at 3.11.
+_TRIPLET_LIBC = ((re.compile(r"-linux-musl[a-z0-9]*$"), Libc.MUSL),
+                 (re.compile(r"-linux-gnu[a-z0-9]*$"), Libc.GLIBC))
+TRIPLET_FROM_RELEASE = 11
+
+
+def triplet_libc(program: str) -> Libc | None:
+    """The libc an extension module's file name is for (``_x.cpython-311-x86_64-linux-musl.so``: musl),
+    or None for abi3 and untagged modules, which any CPython of the platform imports."""
+    m = _TAG.search(posixpath.basename(program))
+    if m is None:
+        return None
+    return next((libc for pattern, libc in _TRIPLET_LIBC if pattern.search(m[2])), None)
 
 
 def is_extension_module(program: str) -> bool:
@@ -55,6 +73,18 @@ def module_verdict(verdict: Verdict, elf: ElfFacts, target: Target, program: str
                f"cpython-3{python.release}, abi3 and untagged modules: `import {name}` never looks at this "
                f"file. {why}").strip()
         fixes.insert(0, words.same_python_fix(target.name, python.release, m[1]))
+    elif (built := triplet_libc(program)) is not None and target.libc in (Libc.GLIBC, Libc.MUSL) \
+            and built is not target.libc and python.release >= TRIPLET_FROM_RELEASE:
+        problems.insert(0, Problem(Outcome.PYTHON_MISMATCH, f"linux-{words.triplet_word(built)}", program,
+                                   f"named for a {built.value} CPython; the image's python is a "
+                                   f"{target.libc.value} build"))
+        message = words.module_not_found(name)
+        why = (f"{posixpath.basename(program)} is named for a {built.value} CPython (its file name says "
+               f"linux-{words.triplet_word(built)}); {target.name}'s python is a {target.libc.value} build, "
+               f"which imports only its own linux-{words.triplet_word(target.libc)}, abi3 and untagged "
+               f"modules: `import {name}` never looks at this file. {why}").strip()
+        fixes.insert(0, words.musl_fix(target.name) if target.libc is Libc.MUSL
+                     else words.glibc_fix(target.name))
     elif elf.libc is Libc.GLIBC and target.libc is Libc.MUSL:
         problems.append(Problem(Outcome.PYTHON_MISMATCH, "manylinux", program,
                                 "a glibc (manylinux) build on a musl Python"))
@@ -65,7 +95,12 @@ def module_verdict(verdict: Verdict, elf: ElfFacts, target: Target, program: str
         fixes.insert(0, words.musl_fix(target.name))
         if not verdict.problems:
             message = words.manylinux_on_musl(name)
-    if problems == list(verdict.problems):
+    if verdict.problems and problems[0] is verdict.problems[0]:
+        # The loader decides: import is a dlopen(), and Python raises its dlerror() text as ImportError.
+        from linkcheck.verdict.node import dlopen_error
+
+        message = words.import_error(dlopen_error(verdict.problems[0], verdict.message, program, target))
+    if problems == list(verdict.problems) and message == verdict.message:
         return verdict
     return dataclasses.replace(verdict, runs=False, outcome=problems[0].kind, problems=tuple(problems),
                                message=message, shell_message=message, explanation=why,

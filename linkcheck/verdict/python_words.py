@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from linkcheck.model import Libc
+
 
 def module_not_found(name: str) -> str:
     return f"ModuleNotFoundError: No module named '{name}'"
+
+
+def import_error(dlerror: str) -> str:
+    """`import` of a module the loader refuses: Python raises dlerror()'s text."""
+    return f"ImportError: {dlerror}"
 
 
 def manylinux_on_musl(name: str) -> str:
@@ -20,6 +27,16 @@ def not_supported_wheel(filename: str) -> str:
 def same_python_fix(image: str, release: int, built: str) -> str:
     return (f"install the package with the image's own Python (3.{release}) in a build stage FROM {image}, "
             f"or run on a python:3.{built} image")
+
+
+def triplet_word(libc: Libc) -> str:
+    """The libc's word in CPython's platform triplet: x86_64-linux-gnu, x86_64-linux-musl."""
+    return "musl" if libc is Libc.MUSL else "gnu"
+
+
+def glibc_fix(image: str) -> str:
+    return (f"install the package with pip in a build stage FROM {image} (it picks the manylinux wheel or "
+            "builds from source)")
 
 
 def musl_fix(image: str) -> str:
