@@ -231,4 +231,4 @@ def test_without_a_target_a_class_directory_gets_the_java_matrix(tmp_path: Path)
     (entry,) = json.loads(result.stdout)["files"]
     assert entry["format"] == "class-dir" and entry["smallest_target"] == "eclipse-temurin:11-jre-alpine-3.22"
     too_old = [v["target"] for v in entry["verdicts"] if v["outcome"] == "java-too-new"]
-    assert too_old and all(":8-" in t for t in too_old), too_old
+    assert too_old and all(t.split(":")[1].startswith("8") for t in too_old), too_old  # Java 8 only

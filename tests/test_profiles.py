@@ -21,7 +21,7 @@ from linkcheck.model import Libc, Outcome, Target, version_key
 from conftest import FIXTURE_BIN, ROOT, SHARED_ROOTFS, slow
 
 PROFILES = ROOT / "linkcheck" / "image" / "profiles"
-FAMILIES = ("scratch", "busybox", "alpine", "debian", "ubuntu", "distroless")
+FAMILIES = ("scratch", "busybox", "alpine", "alpine-legacy", "debian", "ubuntu", "distroless", "amazonlinux")
 RESEARCH = ROOT.parent / "shared" / "images" / "images.json"
 IMAGES = (
     ["scratch", "busybox:glibc", "busybox:musl", "busybox:uclibc"]
@@ -29,6 +29,7 @@ IMAGES = (
     + [f"debian:{s}-slim" for s in ("bullseye", "bookworm", "trixie")]
     + [f"ubuntu:{v}" for v in ("20.04", "22.04", "24.04")]
     + [f"gcr.io/distroless/{k}-debian12" for k in ("static", "base", "cc")]
+    + ["alpine:3.9", "amazonlinux:2", "amazonlinux:2023"]  # derived (scripts/derive_profiles.py)
 )
 
 
@@ -81,7 +82,8 @@ def test_every_image_and_architecture_present() -> None:
 def test_runtime_files_are_known_with_a_source_where_measured_or_documented() -> None:
     """Ubuntu's and trixie's were neither measured nor derived from a root of the same package set:
     unknown, so no runtime findings there."""
-    unknown = {"debian:trixie-slim", "ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04"}
+    unknown = {"debian:trixie-slim", "ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "alpine:3.9",
+               "amazonlinux:2", "amazonlinux:2023"}
     for image in IMAGES:
         for arch in ("amd64", "arm64"):
             t = load_target(image, arch)
@@ -146,6 +148,8 @@ def test_cxx_runtime_where_documented() -> None:
         "ubuntu:22.04",
         "ubuntu:24.04",
         "gcr.io/distroless/cc-debian12",
+        "amazonlinux:2",
+        "amazonlinux:2023",
     }
     for t in all_targets():
         for soname in ("libstdc++.so.6", "libgcc_s.so.1"):

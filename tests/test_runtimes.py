@@ -30,7 +30,8 @@ from conftest import ROOT
 WANTED = [f"eclipse-temurin:{n}-{k}-noble" for n in (8, 11, 17, 21, 25) for k in ("jre", "jdk")] + [
     f"eclipse-temurin:{n}-jre-alpine-3.22" for n in (8, 11, 17, 21, 25)] + [
     f"amazoncorretto:{n}-alpine3.22" for n in (8, 11, 17, 21)] + [
-    "openjdk:11-jre", "openjdk:11-jre-slim", "gcr.io/distroless/java17-debian12",
+    f"amazoncorretto:{v}{s}" for v in ("8u492", "11.0.31", "17.0.19", "21.0.11") for s in ("", "-al2023")] + [
+    "openjdk:8-jre-alpine", "openjdk:11-jre", "openjdk:11-jre-slim", "gcr.io/distroless/java17-debian12",
     "gcr.io/distroless/java21-debian12"] + [
     f"node:{n}-{v}" for n in (18, 20, 22, 24) for v in ("bookworm", "bookworm-slim")] + [
     "node:18-alpine3.21", "node:20-alpine3.22", "node:22-alpine3.22", "node:24-alpine3.22",
