@@ -17,7 +17,10 @@ command -v musl-gcc >/dev/null || { echo "$0: musl-gcc is not installed (apt-get
 command -v apt-get >/dev/null || { echo "$0: apt-get is needed to fetch the source" >&2; exit 1; }
 . /etc/os-release
 suite=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
-package=python3.$(python3 -c 'import sys; print(sys.version_info[1])')
+# Debian's own python3 names the source package (another python3 on PATH, pyenv's, may be another version).
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+package=python3.$("$python" -c 'import sys; print(sys.version_info[1])')
 mirror=$(bash "$(dirname "$0")/debian_mirror.sh")
 [ -n "$mirror" ] || { echo "$0: no Debian mirror found in /etc/apt/sources.list*" >&2; exit 1; }
 

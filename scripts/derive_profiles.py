@@ -13,7 +13,7 @@ distribution's own packages give (Amazon Linux: Fedora's /usr/lib64, /lib64 -> u
 musl's). Libraries whose version nodes are not known here (Amazon Linux's OpenSSL 1.0.2k/3, alpine 3.9's
 OpenSSL 1.1.1) are left out and named in the notes.
 
-Usage: python scripts/derive_profiles.py
+Usage: python scripts/derive_profiles.py [OUT_DIR]   (default: the package's profiles directory)
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def alpine_3_9(arch: str) -> dict[str, Any]:
     return e
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else PROFILES
     amazon = {
         "format": "linkcheck-profiles/1",
         "family": "amazonlinux",
@@ -177,10 +178,10 @@ def main() -> int:
                     "platforms": [alpine_3_9(arch) for arch in ("amd64", "arm64")]}],
     }
     for filename, data in (("amazonlinux.json", amazon), ("alpine-legacy.json", legacy)):
-        (PROFILES / filename).write_text(dump(data) + "\n")
-        print(f"wrote {PROFILES / filename}")
+        (out / filename).write_text(dump(data) + "\n")
+        print(f"wrote {out / filename}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -56,6 +56,8 @@ DEBIAN_ROOTS = {"debian-bookworm": "bookworm", "debian-bullseye": "bullseye"}
 RUNTIME_ROOTS = {
     "debian-bookworm-runtimes": ("bookworm", ("nodejs", "openjdk-17-jre-headless", "python3")),
     "debian-bullseye-jre11": ("bullseye", ("openjdk-11-jre-headless",)),
+    # Node.js 20 and CPython 3.13 from Debian 13, to check the node:20 and python:3.13 profiles' facts.
+    "debian-trixie-runtimes": ("trixie", ("nodejs", "python3")),
 }
 ALL_ROOTS = BUILT_ROOTS + tuple(IMAGE_ROOTS) + tuple(HACKED_IMAGE_ROOTS) + tuple(DEBIAN_ROOTS)
 

@@ -9,6 +9,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -480,3 +481,12 @@ def test_built_in_musl_images_know_musls_symbols_as_a_root_does(tmp_path: Path) 
     assert [(p.kind, p.subject) for p in verdicts[0].problems] == [(Outcome.MISSING_SYMBOL, "__printf_chk")]
     assert [(p.kind, p.subject) for p in verdicts[1].problems] == [(Outcome.MISSING_SYMBOL, "__printf_chk")]
     assert verdicts[0].message == "Error relocating /app/libfortified.so: __printf_chk: symbol not found"
+
+
+def test_derived_profiles_are_what_the_derive_script_writes(tmp_path: Path) -> None:
+    """amazonlinux.json and alpine-legacy.json are not edited by hand: scripts/derive_profiles.py writes them
+    from the measured profiles, so a change to those (or to the script) shows here."""
+    subprocess.run([sys.executable, str(ROOT / "scripts/derive_profiles.py"), str(tmp_path)], check=True,
+                   capture_output=True)
+    for name in ("amazonlinux.json", "alpine-legacy.json"):
+        assert (tmp_path / name).read_text() == (PROFILES / name).read_text(), name

@@ -2,8 +2,9 @@
 Debian's own packages (gcr.io/distroless/java17-debian12 is Debian 12's openjdk-17-jre-headless,
 gcr.io/distroless/python3-debian12 its python3.11), the profile is compared with a debootstrapped bookworm
 root holding those packages, read by linkcheck as a directory target and run for real; the Node.js
-module version the node:18 profiles carry is compared with Debian's node 18 (its libnode.so.N and what
-`node` itself says). Slow (debootstrap): LINKCHECK_SLOW=1.
+module version the node:18 and node:20 profiles carry is compared with Debian's node 18 (bookworm) and 20
+(trixie): its libnode.so.N and what `node` itself says; and the real CPython 3.11 and 3.13 name their
+modules for their own libc. Slow (debootstrap): LINKCHECK_SLOW=1.
 """
 
 from __future__ import annotations
@@ -54,26 +55,41 @@ def test_distroless_java17_is_debians_openjdk_17(root_factory: RootFactory) -> N
 def test_distroless_python3_is_debians_python3(root_factory: RootFactory) -> None:  # noqa: F811
     root = root_factory.get(ROOT_NAME)
     command, _home, release, _vendor = _profile("gcr.io/distroless/python3-debian12", RuntimeKind.PYTHON)
-    target = load_target(str(root))
-    measured = target.runtime(RuntimeKind.PYTHON)
+    measured = load_target(str(root)).runtime(RuntimeKind.PYTHON)
     assert measured is not None and (measured.release, measured.command) == (release, command)
-    got = run_in_root(root, command, ["python3", "-c", "import sys, sysconfig; print(sys.version_info[1], "
-                                      "sysconfig.get_config_var('EXT_SUFFIX'))"], timeout=60)
+
+
+@pytest.mark.parametrize("root_name", [ROOT_NAME, "debian-trixie-runtimes"])
+def test_python_modules_are_named_for_the_pythons_libc(root_factory: RootFactory,  # noqa: F811
+                                                       root_name: str) -> None:
+    """The real CPython (3.11 in bookworm, 3.13 in trixie) names the modules it imports for its own libc,
+    as linkcheck's python verdict assumes for every built-in python image of that release."""
+    root = root_factory.get(root_name)
+    target = load_target(str(root))
+    python = target.runtime(RuntimeKind.PYTHON)
+    assert python is not None
+    code = "import sys, sysconfig; print(sys.version_info[1], sysconfig.get_config_var('EXT_SUFFIX'))"
+    got = run_in_root(root, python.command, ["python3", "-c", code], timeout=60)
     minor, suffix = got.stdout.split()
-    assert int(minor) == release
-    # The modules this python imports are named for its own libc, as linkcheck's python verdict assumes.
-    assert triplet_libc(f"x{suffix}") is target.libc
+    assert int(minor) == python.release
+    assert suffix == f".cpython-3{minor}-x86_64-linux-gnu.so" and triplet_libc(f"x{suffix}") is target.libc
+    assert any(im.runtime.release == python.release for im in all_runtime_images()
+               if im.runtime.kind is RuntimeKind.PYTHON)
 
 
-def test_node_module_version_of_node_18_profiles_is_node_18s(root_factory: RootFactory) -> None:  # noqa: F811
-    root = root_factory.get(ROOT_NAME)
+@pytest.mark.parametrize("root_name", [ROOT_NAME, "debian-trixie-runtimes"])
+def test_node_module_version_of_the_node_profiles_is_nodes_own(root_factory: RootFactory,  # noqa: F811
+                                                                root_name: str) -> None:
+    """Debian's node 18 (bookworm) and 20 (trixie): the NODE_MODULE_VERSION it links (libnode.so.N) and
+    reports is the one every built-in image of that Node.js release carries."""
+    root = root_factory.get(root_name)
     measured = load_target(str(root)).runtime(RuntimeKind.NODE)
-    assert measured is not None and measured.release == 18 and measured.abi is not None
+    assert measured is not None and measured.abi is not None
     got = run_in_root(root, measured.command, ["node", "-p", "process.versions.modules"], timeout=60)
     assert got.exit_code == 0 and int(got.stdout) == measured.abi  # libnode.so.N is what node says
     profiles = [im for im in all_runtime_images()
-                if im.runtime.kind is RuntimeKind.NODE and im.runtime.release == 18]
-    assert profiles, "no built-in Node.js 18 image"
+                if im.runtime.kind is RuntimeKind.NODE and im.runtime.release == measured.release]
+    assert profiles, f"no built-in Node.js {measured.release} image"
     for image in profiles:
         assert image.runtime.abi == measured.abi, (image.name, image.runtime.abi)
     assert posixpath.basename(measured.command) in ("node", "nodejs")
