@@ -514,8 +514,9 @@ def _find_image(name: str, machine: str | None = None) -> ProfileImage | None:
         candidates = [n]
     else:
         n = _normalize_name(name)
-        candidates = [n] + [shorter for pattern, replacement in _TAG_REWRITES
-                            if (shorter := re.sub(pattern, replacement, n)) != n]
+        # A name the index knows needs no rewriting (nor the patterns compiled, at every start-up).
+        candidates = [n] if n in index else [n] + [shorter for pattern, replacement in _TAG_REWRITES
+                                                   if (shorter := re.sub(pattern, replacement, n)) != n]
     for key in candidates:
         if key in index:
             for image in _family_images(index[key], machine):
