@@ -728,7 +728,9 @@ def _symbols(e: ElfFacts, target: Target, program: str, res: Resolution, found: 
     # version definitions that its relocations name: musl's lookup skips them.
     elsewhere = e.symbols.copied | (e.symbols.self_refs if musl else frozenset())
     wanted = [*e.imports]
-    if elsewhere:  # (reading the file's exports costs more than all the rest: only when some must be)
+    # Only a name no loaded file defines can be missing, whatever its version: the file's exports (which
+    # cost more to read than all the rest) are read for the versions only then.
+    if any(not defines(n) for n in elsewhere):
         wanted += (SymbolImport(x.name, x.version, None, False) for x in e.exports if x.name in elsewhere)
     if musl:
         lfs64 = _musl_lfs64(target, interp)
