@@ -1056,7 +1056,7 @@ def _decode_symbols(t: _SymbolTable, exports_wanted: bool = True) -> _Decoded:
     if count == 0:
         return (), (), {}, {}, ()
     get = t.strtab.get
-    charge = not exports_wanted and _could_exhaust(t, names)
+    charge = not exports_wanted and _could_exhaust(t, names, len(names) - shndx.count(0))
     imports: list[SymbolImport] = []
     exports: list[SymbolExport] = []
     index: dict[int, str] = {}
@@ -1103,10 +1103,11 @@ def _decode_symbols(t: _SymbolTable, exports_wanted: bool = True) -> _Decoded:
     return tuple(imports), tuple(exports), index, special, tuple(warnings)
 
 
-def _could_exhaust(t: _SymbolTable, names: array.array[int]) -> bool:
-    """Whether a reading that skips some of the table's names must charge them to the string table's
-    cap (``_Strtab.measure``), to cap where a reading of every name would."""
-    return t.origin is not None or t.strtab.could_exhaust(names)  # (a compacted table: always)
+def _could_exhaust(t: _SymbolTable, names: array.array[int], skipped: int) -> bool:
+    """Whether a reading that skips ``skipped`` of the table's names charges them to the string table's
+    cap (``_Strtab.measure``), to cap where a reading of every name would: always when that costs less
+    than telling whether it is needed (a few names, as a program's exports), or when it is."""
+    return t.origin is not None or 4 * skipped <= len(names) or t.strtab.could_exhaust(names)
 
 
 def _export_names(t: _SymbolTable) -> ExportNames:
@@ -1115,7 +1116,7 @@ def _export_names(t: _SymbolTable) -> ExportNames:
     object per symbol. The imports' names are charged to the string table's cap, not decoded."""
     count, names, info, shndx, versym = _columns(t)
     get = t.strtab.get
-    charge = _could_exhaust(t, names)
+    charge = _could_exhaust(t, names, shndx.count(0))
     vmap = t.vmap
     origin = t.origin
     found: set[str] = set()
