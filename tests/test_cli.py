@@ -495,6 +495,19 @@ def test_musl_dns_note_is_a_note_that_only_fail_on_dns_fails(tmp_path: Path) -> 
     assert (finding["kind"], finding["subject"], finding["lacks"]) == ("dns", "musl 1.2.5", [])
 
 
+def test_wheel_python_loading_a_library_by_name_is_a_note(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "yamlload-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("yamlload/__init__.py", 'import ctypes\nctypes.CDLL("libyaml-0.so.2")\n')
+        zf.writestr("yamlload-1.0.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    result = run(str(wheel), "--target", "debian:bookworm-slim", "--strict")
+    assert result.returncode == ExitStatus.OK, result.stderr  # a note: --strict does not count it
+    assert "note: yamlload/__init__.py may load libyaml-0.so.2 at run time" in result.stdout
+
+
 def test_json_says_which_platform_a_matrix_is_for() -> None:
     matrix = json_of(run(fixture("go-static"), "--platform", "linux/arm64", "--json"))["files"][0]
     assert matrix["matrix_platform"] == "linux/arm64"

@@ -403,6 +403,51 @@ def test_musl_dns_note_says_what_real_lookups_show(
         assert "ends the lookup" in note.message and f"{name}: Try again" in got.stderr
 
 
+HOST_LIBYAML = Path("/usr/lib/x86_64-linux-gnu/libyaml-0.so.2")
+LOADER_PY = 'import ctypes\n\nctypes.CDLL("libyaml-0.so.2")\nprint("loaded")\n'
+
+
+def pure_wheel(directory: Path) -> Path:
+    """A pure-Python wheel whose package loads libyaml-0.so.2 by name with ctypes when imported."""
+    import zipfile
+
+    wheel = directory / "yamlload-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("yamlload/__init__.py", LOADER_PY)
+        zf.writestr("yamlload-1.0.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: yamlload\nVersion: 1.0\n")
+        zf.writestr("yamlload-1.0.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("yamlload-1.0.dist-info/RECORD", "")
+    return wheel
+
+
+@pytest.mark.parametrize(("with_libyaml", "works"), [(False, False), (True, True)])
+def test_python_ctypes_load_by_name_fails_exactly_where_the_image_lacks_the_library(
+        tmp_path: Path, with_libyaml: bool, works: bool) -> None:
+    from linkcheck.facts.wheel import read_wheel
+
+    root = make_root(tmp_path, "debian-bookworm-runtimes")
+    if with_libyaml:
+        if not HOST_LIBYAML.is_file():
+            pytest.skip(f"{HOST_LIBYAML} is not on this host (libyaml-0-2)")
+        shutil.copyfile(HOST_LIBYAML.resolve(), root / "usr/lib/x86_64-linux-gnu/libyaml-0.so.2")
+    package = root / "app/yamlload"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(LOADER_PY)
+    got = run_in_root(root, "/usr/bin/python3", ["python3", "-c", "import sys; sys.path.insert(0, '/app'); "
+                                                 "import yamlload"], timeout=60)
+    assert (got.exit_code == 0) == works, got.stderr
+    target = target_from_tree(DirectoryTree(str(root)), str(root))
+    report = read_wheel(str(pure_wheel(tmp_path)), target=target)
+    loads = [f for f in report.findings if f.kind == "runtime-load"]
+    assert len(loads) == (0 if works else 1)
+    if not works:
+        said = "libyaml-0.so.2: cannot open shared object file: No such file or directory"
+        assert said in got.stderr and said in loads[0].message
+        assert loads[0].message.startswith("yamlload/__init__.py may load libyaml-0.so.2 at run time")
+
+
 HOST_C_UTF8 = Path("/usr/lib/locale/C.utf8")
 
 

@@ -201,3 +201,26 @@ def test_pip_in_the_target_takes_the_wheel_only_if_a_tag_fits(tmp_path: Path, ta
     assert (not refused) is installable, report.findings
     if refused:
         assert refused[0].severity is Severity.ERROR and target in refused[0].message
+
+
+PY_LOADS = b'''import ctypes, ctypes.util
+from cffi import FFI
+ctypes.CDLL("libyaml-0.so.2")
+ctypes.cdll.LoadLibrary('libgmp.so.10')
+FFI().dlopen("libsodium.so.23")
+ctypes.CDLL(ctypes.util.find_library("ssl"))  # a name found at run time: not read
+ctypes.CDLL("libbundled.so.1")
+'''
+
+
+def test_python_code_loading_a_library_by_name_the_image_lacks_is_a_note(tmp_path: Path) -> None:
+    from factories import glibc_target, lib
+
+    wheel = make_wheel(tmp_path, "py3-none-any", {"demo/__init__.py": PY_LOADS,
+                                                  "demo.libs/libbundled.so.1": b"not read"})
+    target = glibc_target([lib("/usr/lib/x86_64-linux-gnu/libgmp.so.10")])
+    loads = [f for f in read_wheel(str(wheel), target=target).findings if f.kind == "runtime-load"]
+    assert [(f.severity, f.member) for f in loads] == [(Severity.NOTE, None)] * 2
+    assert 'demo/__init__.py may load libyaml-0.so.2 at run time (CDLL("libyaml-0.so.2"))' in loads[0].message
+    assert "libsodium.so.23: cannot open shared object file" in loads[1].message
+    assert "runtime-load" not in kinds(read_wheel(str(wheel)))  # judged only against a target

@@ -69,7 +69,9 @@ class PlatformTag:
 
 @dataclass(frozen=True, slots=True)
 class WheelFinding:
-    kind: str  # "glibc-only", "glibc-newer-than-tag", "libc-mismatch", "arch-mismatch", "compiled-in-pure"
+    # "glibc-only", "glibc-newer-than-tag", "libc-mismatch", "arch-mismatch", "compiled-in-pure",
+    # "runtime-load" (Python code loading a library by name that the image lacks)
+    kind: str
     severity: Severity
     message: str  # one line
     member: str | None = None  # the module concerned; None for the wheel as a whole
@@ -215,7 +217,47 @@ def _read(path: str, zf: zipfile.ZipFile, target: Target | None) -> WheelReport:
     if target is not None:
         findings += _installable(path, platforms, target)
         findings += _interpreter_accepts(path, tags, target)
+        findings += _runtime_loads(zf, infos, modules, target)
     return WheelReport(path, dist, version, tags, platforms, tuple(modules), tuple(findings))
+
+
+# Python code loading a shared library by a literal name: ctypes.CDLL("libyaml-0.so.2"),
+# ctypes.cdll.LoadLibrary(...), ctypes.PyDLL/CDLL subclasses, cffi's ffi.dlopen(...).
+_PY_LOAD = re.compile(
+    r"""\b(CDLL|PyDLL|LoadLibrary|dlopen)\(\s*(?:r|b)?["'](lib[\w.+-]{1,80}\.so(?:\.[\w]+)*)["']""")
+MAX_SOURCE_BYTES = 4 << 20  # one .py file read for its library loads
+
+
+def _runtime_loads(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], modules: list[WheelModule],
+                   target: Target) -> list[WheelFinding]:
+    """Libraries the wheel's Python code loads by name at run time that neither the wheel bundles nor
+    the image has where its loader looks (the lookup is dlopen's; low confidence: the code path may
+    never run, and is not read from a literal name built at run time)."""
+    from linkcheck.verdict.runtime import dlopen_misses
+
+    if not target.loaders:
+        return []
+    shipped = {posixpath.basename(m.member) for m in modules}
+    out: list[WheelFinding] = []
+    for info in sorted(infos, key=lambda i: i.filename):
+        if not info.filename.endswith(".py") or info.file_size > MAX_SOURCE_BYTES:
+            continue
+        try:
+            text = zf.read(info).decode("utf-8", "replace")
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
+            continue
+        for call, name in dict.fromkeys((m.group(1), m.group(2)) for m in _PY_LOAD.finditer(text)):
+            if name in shipped:
+                continue
+            looked = dlopen_misses(name, target, target.machine)
+            if looked:
+                where = ", ".join(looked[:3]) + (" ..." if len(looked) > 3 else "")
+                out.append(WheelFinding(
+                    "runtime-load", Severity.NOTE,
+                    f"{info.filename} may load {name} at run time ({call}(\"{name}\")), which "
+                    f"{target.name} has nowhere its loader looks ({where}): OSError: {name}: cannot open "
+                    "shared object file: No such file or directory"))  # the wheel's: no module said it
+    return out
 
 
 def _wheel_metadata_tags(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:

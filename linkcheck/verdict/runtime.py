@@ -129,6 +129,15 @@ def _dlopen(need: RuntimeNeed, elf: ElfFacts, target: Target) -> RuntimeFinding 
     name = need.subject
     if name is None or elf.rpath or elf.runpath or not target.loaders:
         return None
+    looked = dlopen_misses(name, target, elf.machine, elf.elf_class)
+    if not looked:
+        return None
+    return RuntimeFinding(need.kind, need.reader, Confidence.LOW, need.evidence, looked, name)
+
+
+def dlopen_misses(name: str, target: Target, machine: str, elf_class: int | None = None) -> tuple[str, ...]:
+    """The paths dlopen(``name``) looks at in ``target``'s search directories when none holds a library
+    for ``machine`` (and ``elf_class``, when given); () when one does."""
     looked: list[str] = []
     for d in target.search_dirs:
         path = posixpath.join(d.path, name)
@@ -136,9 +145,9 @@ def _dlopen(need: RuntimeNeed, elf: ElfFacts, target: Target) -> RuntimeFinding 
             continue
         looked.append(path)
         lib = target.files.library(path)
-        if lib is not None and lib.machine == elf.machine and lib.elf_class == elf.elf_class:
-            return None
-    return RuntimeFinding(need.kind, need.reader, Confidence.LOW, need.evidence, tuple(looked), name)
+        if lib is not None and lib.machine == machine and elf_class in (None, lib.elf_class):
+            return ()
+    return tuple(looked)
 
 
 # setlocale(LC_ALL, ""): each category takes LC_ALL, else its own variable, else LANG (glibc).
