@@ -659,17 +659,23 @@ def _versions(e: ElfFacts, res: Resolution, found: _Found) -> None:
                         needing.setdefault(s.version, []).append(s.name)
                 symbols = tuple(needing.get(version, ()))
                 found.problems.append(VersionMissing(version, need.library, provider, symbols))
+    # Each provider once, and its definitions as a set: a program may load hundreds of libraries, each
+    # needing versions of the same few.
+    providers: dict[str, tuple[LibraryFile | None, frozenset[str]]] = {}
     for f in res.found:
         lib = f.file
         if lib is None or not lib.version_needs:
             continue
         for need in lib.version_needs:
-            provider = res.provider(need.library)
+            if need.library not in providers:
+                known = res.provider(need.library)
+                providers[need.library] = (known, frozenset(known.version_definitions if known else ()))
+            provider, defined = providers[need.library]
             # A provider without version definitions is no error to glibc (a note only when tracing).
-            if provider is None or not provider.version_definitions:
+            if provider is None or not defined:
                 continue
             for version in need.versions:
-                if version not in provider.version_definitions:
+                if version not in defined:
                     tail = f"@{version}"
                     symbols = tuple(sorted(n[:-len(tail)] for n in lib.versioned_imports if n.endswith(tail)))
                     found.problems.append(VersionMissing(version, need.library, provider, symbols, lib.path))
