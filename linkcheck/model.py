@@ -57,6 +57,7 @@ class Linkage(str, enum.Enum):
     NO_LIBC = "no-libc"  # a shared library (or dynamic object) that depends on no libc
     NOT_LINUX = "not-linux"  # another system's program (FreeBSD, NetBSD, OpenBSD, Solaris ...)
     OBJECT = "object"  # ET_REL / ET_CORE: not something the kernel runs
+    DEBUG_INFO = "debug-info"  # separate debug information (objcopy --only-keep-debug): its code is not in it
     SCRIPT = "script"
     NOT_APPLICABLE = "not-applicable"  # not a program linkcheck can classify (PE, Mach-O, data ...)
 
@@ -321,6 +322,7 @@ class ElfFacts:
     # DF_BIND_NOW in DT_FLAGS, DF_1_NOW in DT_FLAGS_1 or DT_BIND_NOW: every symbol is bound at start.
     bind_now: bool = False
     symbols: Symbols = field(default_factory=Symbols)  # decoded on first use; see Symbols
+    build_id: str | None = None  # NT_GNU_BUILD_ID in hex; read for separate debug-info files only
 
     @property
     def imports(self) -> tuple[SymbolImport, ...]:

@@ -112,6 +112,23 @@ def test_arch_gate() -> None:
     assert run(fixture("go-static"), "--arch", "arm64").returncode == ExitStatus.WONT_RUN
 
 
+@pytest.mark.skipif(not (shutil.which("gcc") and shutil.which("objcopy")), reason="needs gcc and objcopy")
+def test_tree_scan_names_debug_info_files(tmp_path: Path) -> None:
+    # A separate debug-info file is one line saying what it is, not an unreadable or damaged file.
+    (tmp_path / "p.c").write_text("int main(void) { return 0; }")
+    subprocess.run(["gcc", "-o", str(tmp_path / "prog"), str(tmp_path / "p.c")], check=True)
+    subprocess.run(["objcopy", "--only-keep-debug", str(tmp_path / "prog"), str(tmp_path / "prog.debug")],
+                   check=True)
+    (tmp_path / "p.c").unlink()
+    facts = run(str(tmp_path))
+    assert facts.returncode == ExitStatus.OK, facts.stdout
+    line = next(line for line in facts.stdout.splitlines() if "prog.debug" in line)
+    assert "debug-info" in line and "unreadable" not in facts.stdout
+    document = json_of(run(str(tmp_path), "--json"))
+    debug = next(f for f in document["files"] if f["path"].endswith("prog.debug"))
+    assert debug["linkage"] == "debug-info" and "debug info for build ID" in debug["description"]
+
+
 def test_arch_gate_tells_big_endian_arm_from_armel(tmp_path: Path) -> None:
     # A big-endian ARM program is not armel: a little-endian ARM kernel refuses it.
     from elfwriter import EM_ARM, ET_EXEC, ElfSpec, write

@@ -899,3 +899,46 @@ def test_dropped_dynamic_segment_reads_as_the_loader_sees_it(tmp_path: Path) -> 
         assert listed.returncode != 0 and "has no dynamic section" in listed.stderr
         assert "libc.so.6" in subprocess.run([str(loader), "--list", str(prog)], capture_output=True,
                                              text=True, check=True).stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# Separate debug-info files (objcopy --only-keep-debug): headers and notes kept, every loaded section
+# NOBITS, PT_INTERP and PT_DYNAMIC with no bytes behind them.
+# ----------------------------------------------------------------------------------------------
+
+
+@needs_cc
+@pytest.mark.skipif(shutil.which("objcopy") is None, reason="needs objcopy (binutils)")
+@pytest.mark.parametrize("flags", [(), ("-static",), ("-shared", "-fPIC")], ids=["pie", "static", "library"])
+def test_debug_info_file_is_read_as_debug_info(tmp_path: Path, flags: tuple[str, ...]) -> None:
+    import subprocess
+
+    from linkcheck.facts.reader import analyze
+    from linkcheck.model import Linkage
+
+    source = "int puts(const char *); int main(void) { return puts(\"x\") < 0; }"
+    built = _cc(tmp_path, source, "prog", *flags)
+    debug = tmp_path / "prog.debug"
+    subprocess.run(["objcopy", "--only-keep-debug", str(built), str(debug)], check=True)
+    build_id = next(line.split("Build ID:")[1].strip() for line in _readelf("-n", str(built)).splitlines()
+                    if "Build ID:" in line)
+    facts = parse_elf(debug.read_bytes(), "prog.debug")  # no MalformedElfError for the empty PT_INTERP
+    assert facts.linkage is Linkage.DEBUG_INFO and facts.build_id == build_id
+    assert facts.needed == () and facts.interpreter is None and facts.warnings == ()
+    analysis = analyze(debug)
+    assert analysis.description.startswith(f"ELF 64-bit LSB x86_64 debug info for build ID {build_id}")
+    # The program itself is not debug info.
+    assert parse_elf(built.read_bytes(), "prog").linkage is not Linkage.DEBUG_INFO
+    # What the verdict says happens, happens: the kernel refuses an empty PT_INTERP (ENOEXEC); without
+    # one, the program dies at its first instruction; a loader finds no dynamic section.
+    debug.chmod(0o755)
+    if analysis.kernel_refusal is not None:
+        with pytest.raises(OSError, match="Exec format error"):
+            subprocess.run([str(debug)], check=False)
+    else:
+        assert subprocess.run([str(debug)], check=False).returncode == -11  # SIGSEGV
+    if "-shared" in flags:
+        import ctypes
+
+        with pytest.raises(OSError, match="object file has no dynamic section"):
+            ctypes.CDLL(str(debug))

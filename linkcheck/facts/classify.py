@@ -78,6 +78,7 @@ class ElfEvidence:
     debug_tag: bool = False  # the dynamic segment has DT_DEBUG
     osabi: int = 0  # EI_OSABI
     note_owners: frozenset[str] = frozenset()  # owners of the file's ELF notes ("GNU", "FreeBSD" ...)
+    code_absent: bool = False  # an executable PT_LOAD with no bytes in the file (a debug-info file)
 
 
 def foreign_system(ev: ElfEvidence) -> tuple[str, str] | None:
@@ -104,6 +105,10 @@ def classify(ev: ElfEvidence) -> tuple[Libc, Linkage, str]:
                                                           ev.debug_tag)
     if elf_type in (ElfType.REL, ElfType.CORE, ElfType.OTHER):
         return Libc.UNKNOWN, Linkage.OBJECT, f"ELF type {elf_type.value}: not a program the kernel runs"
+    if ev.code_absent:
+        # objcopy --only-keep-debug keeps the headers and notes and makes every loaded section NOBITS.
+        return (Libc.UNKNOWN, Linkage.DEBUG_INFO,
+                "an executable PT_LOAD with no bytes in the file: separate debug information")
 
     foreign = foreign_system(ev)
     if foreign is not None:

@@ -57,6 +57,8 @@ _VersionMap = dict[int, tuple[str, str | None]]
 ELF_MAGIC = b"\x7fELF"
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
+PF_X = 1
+NT_GNU_BUILD_ID = 3
 SHT_DYNAMIC, SHT_NOBITS, SHT_DYNSYM = 6, 8, 11
 DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 2, 4, 5, 6
 DT_RELA, DT_RELASZ, DT_RELAENT = 7, 8, 9
@@ -268,6 +270,9 @@ class _Segments(NamedTuple):
     interp: tuple[int, int] | None  # (offset, size) of the first PT_INTERP
     dynamic: tuple[int, int] | None  # (offset, size) of the first PT_DYNAMIC
     notes: list[tuple[int, int, int]]  # (offset, size, alignment) of each distinct PT_NOTE
+    # An executable PT_LOAD with no bytes in the file (memory only): its code is elsewhere, as in a
+    # separate debug-info file (objcopy --only-keep-debug makes every loaded section NOBITS).
+    code_absent: bool
 
 
 class _Sections:
@@ -342,9 +347,13 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
     phnum = shdr0.info if hdr.phnum == 0xFFFF and shdr0 is not None else hdr.phnum
 
     segments = _read_program_headers(r, lay, hdr, phnum)
-    interpreter = _read_interpreter(r, segments.interp)
+    # A separate debug-info file keeps PT_INTERP and PT_DYNAMIC with no bytes behind them: it has no
+    # interpreter path or dynamic information to read (the kernel's refusal, if any, is kernel.py's).
+    # A file whose code is absent but whose dynamic segment has bytes is damaged, not debug info.
+    debug_info = segments.code_absent and (segments.dynamic is None or segments.dynamic[1] == 0)
+    interpreter = None if debug_info else _read_interpreter(r, segments.interp)
     sections = _read_sections(r, lay, hdr, shdr0) if shdr0 is not None else _NO_SECTIONS
-    dynamic_at = segments.dynamic
+    dynamic_at = None if debug_info else segments.dynamic
     if not phnum and sections.count:
         # The loader sees only program headers: a file that has them and no PT_DYNAMIC has no dynamic
         # information, whatever its sections say. Objects without program headers (relocatable
@@ -374,11 +383,12 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
                 # A mapping is closed, a bytearray may change, once parse_elf returns: found and copied now.
                 symbols = _locate_symbols(r, lay, tags, strtab, vmap, sections.named)
 
-    note_names = _read_notes(r, lay, segments.notes) if segments.notes else set()
+    note_names, build_id = _read_notes(r, lay, segments.notes) if segments.notes else (set(), None)
     android = ("Android", 1) in note_names
     libc, linkage, evidence = classify(ElfEvidence(
         elf_type, interpreter, dyn.needed, dyn.soname, version_needs, bool(dyn.flags_1 & DF_1_PIE),
         hdr.entry, android, DT_DEBUG in tags, hdr.osabi, frozenset(owner for owner, _type in note_names),
+        debug_info,
     ))
     # A PIE executable: flagged, or static-pie, or (older linkers) an interpreter and no SONAME.
     # libc.so.6 has a PT_INTERP too (it can be run) but is a library: its SONAME says so.
@@ -415,6 +425,7 @@ def parse_elf(buf: Buffer, name: str = "") -> ElfFacts:
         warnings=tuple(r.warnings),
         bind_now=dyn.bind_now,
         symbols=Symbols() if symbols is None else Symbols(source=symbols),
+        build_id=build_id if debug_info else None,
     )
 
 
@@ -445,7 +456,7 @@ def _read_program_headers(r: _Reader, lay: _Layout, hdr: _Header, phnum: int) ->
     """The program header table: fills ``r.loads`` (each distinct PT_LOAD once) and says where the
     first PT_INTERP and PT_DYNAMIC and every distinct PT_NOTE are."""
     if not phnum:
-        return _Segments(None, None, [])
+        return _Segments(None, None, [], False)
     phoff, phentsize = hdr.phoff, hdr.phentsize
     if phentsize < lay.phdr.size:
         raise r.bad(f"program header entries are {phentsize} bytes, at least {lay.phdr.size} needed")
@@ -464,13 +475,16 @@ def _read_program_headers(r: _Reader, lay: _Layout, hdr: _Header, phnum: int) ->
     notes: list[tuple[int, int, int]] = []
     seen_loads: set[tuple[int, int, int]] = set()
     seen_notes: set[tuple[int, int, int]] = set()
+    code_absent = False
     is64 = hdr.is64
     for ph in phdrs:
         if is64:
-            p_type, _p_flags, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, p_align = ph
+            p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz, p_memsz, p_align = ph
         else:
-            p_type, p_offset, p_vaddr, _pa, p_filesz, _p_memsz, _p_flags, p_align = ph
+            p_type, p_offset, p_vaddr, _pa, p_filesz, p_memsz, p_flags, p_align = ph
         if p_type == PT_LOAD:
+            if p_flags & PF_X and p_filesz == 0 and p_memsz:
+                code_absent = True
             load = (p_vaddr, p_filesz, p_offset)
             if load not in seen_loads:  # a repeated header adds nothing but work
                 seen_loads.add(load)
@@ -482,7 +496,7 @@ def _read_program_headers(r: _Reader, lay: _Layout, hdr: _Header, phnum: int) ->
         elif p_type == PT_NOTE and (p_offset, p_filesz, p_align) not in seen_notes:
             seen_notes.add((p_offset, p_filesz, p_align))
             notes.append((p_offset, p_filesz, p_align))
-    return _Segments(interp, dynamic, notes)
+    return _Segments(interp, dynamic, notes, code_absent)
 
 
 def _read_interpreter(r: _Reader, at: tuple[int, int] | None) -> str | None:
@@ -1144,11 +1158,15 @@ def _export_names(t: _SymbolTable) -> ExportNames:
     return ExportNames(frozenset(found), frozenset(ifuncs))
 
 
-def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> set[tuple[str, int]]:
-    """(owner name, type) of every note in the PT_NOTE segments. Each note record is read once
+def _read_notes(
+    r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]
+) -> tuple[set[tuple[str, int]], str | None]:
+    """(owner name, type) of every note in the PT_NOTE segments, and the GNU build ID in hex (the
+    first NT_GNU_BUILD_ID note's contents). Each note record is read once
     (segments that overlap share them), and at most as many records as the file could hold twice over,
     so that thousands of headers over the same bytes cost what the bytes cost."""
     out: set[tuple[str, int]] = set()
+    build_id: str | None = None
     visited: set[tuple[int, int]] = set()
     budget = 2 * (r.size // 12) + 64
     for off, length, align in notes:
@@ -1162,7 +1180,7 @@ def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> 
                 break  # read from here on already
             if budget == 0:
                 r.warn("note segments overlap far more than a linker writes them; some notes not read")
-                return out
+                return out, build_id
             visited.add((pos, step))
             budget -= 1
             namesz, descsz, ntype = lay.nhdr.unpack_from(r.data, pos)
@@ -1171,9 +1189,12 @@ def _read_notes(r: _Reader, lay: _Layout, notes: list[tuple[int, int, int]]) -> 
             nxt = desc_at + -(-descsz // step) * step
             if nxt > end:
                 break
-            out.add((bytes(r.data[name_at : name_at + namesz]).rstrip(b"\0").decode("latin-1"), ntype))
+            owner = bytes(r.data[name_at : name_at + namesz]).rstrip(b"\0").decode("latin-1")
+            out.add((owner, ntype))
+            if ntype == NT_GNU_BUILD_ID and owner == "GNU" and build_id is None:
+                build_id = bytes(r.data[desc_at : desc_at + min(descsz, 64)]).hex()
             pos = nxt
-    return out
+    return out, build_id
 
 
 def _tail(exc: MalformedElfError) -> str:

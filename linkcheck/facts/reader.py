@@ -240,6 +240,9 @@ _TYPE_WORDS = {
 def describe_elf(e: ElfFacts) -> str:
     """One line: "ELF 64-bit LSB x86_64 PIE executable, dynamically linked (glibc), interpreter ..."."""
     order = "LSB" if e.endianness == "little" else "MSB"
+    if e.linkage is Linkage.DEBUG_INFO:
+        whose = f"build ID {e.build_id}" if e.build_id else "a program or library"
+        return f"ELF {e.elf_class}-bit {order} {e.machine} debug info for {whose} (no code in the file)"
     if e.elf_type is ElfType.DYN:
         kind = "PIE executable" if e.pie else "shared object"
         if e.linkage is Linkage.STATIC_PIE:

@@ -77,7 +77,7 @@ class NotAProgram:
     """Not a format the kernel runs: execve fails with ENOEXEC."""
 
     kind: ClassVar[Outcome] = Outcome.NOT_EXECUTABLE
-    what: FileFormat | ElfType
+    what: FileFormat | ElfType | Linkage
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +484,12 @@ def _check_elf(e: ElfFacts, target: Target, program: str, found: _Found,
     if e.machine != target.machine:
         found.notes.append(Note(NoteKind.COMPAT_MODE, e.machine))
     # 1b. The kernel's checks of the program headers and PT_INTERP, after the machine's.
+    # Separate debug information: its code is not in the file, whatever the kernel does with it (it
+    # refuses an empty PT_INTERP; without one the program dies of SIGSEGV; dlopen says "object file has
+    # no dynamic section": each measured). The words say which.
+    if e.linkage is Linkage.DEBUG_INFO:
+        found.problems.append(NotAProgram(Linkage.DEBUG_INFO))
+        return
     if refusal is not None:
         found.problems.append(KernelRefuses(refusal))
         return

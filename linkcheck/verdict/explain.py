@@ -61,7 +61,7 @@ from linkcheck.verdict.resolve import MAX_MISSING_SEARCHED, LoaderFamily, LoadEr
 
 _SHEBANG_FIX = "start the file with a #! line naming its interpreter, e.g. #!/bin/sh"
 
-_NOT_PROGRAM: dict[FileFormat | ElfType, str] = {
+_NOT_PROGRAM: dict[FileFormat | ElfType | Linkage, str] = {
     FileFormat.TEXT: "a text file without a #! line: the kernel does not know how to run it",
     FileFormat.EMPTY: "an empty file: the kernel does not know how to run it",
     FileFormat.DATA: "not a program format Linux runs",
@@ -75,7 +75,13 @@ _NOT_PROGRAM: dict[FileFormat | ElfType, str] = {
     ElfType.REL: "an object file (ET_REL): link it into a program first",
     ElfType.CORE: "a core dump",
     ElfType.OTHER: "an ELF file of an unknown type",
+    Linkage.DEBUG_INFO: "separate debug information (objcopy --only-keep-debug), not a program or library: "
+    "its code is not in the file, only headers, notes and debug sections for a debugger",
 }
+# Debug-info files without a PT_INTERP the kernel refuses: it maps them, and the program dies at its
+# first instruction, an empty page (measured: SIGSEGV; a dlopen fails "object file has no dynamic section").
+_DEBUG_INFO_RUN = ("Run, it dies of SIGSEGV at once (its code pages are empty); loaded as a library, it "
+                   "fails with \"object file has no dynamic section\".")
 
 
 def cannot_tell(target: Target, program: str, path: str, reason: str) -> Verdict:
@@ -163,8 +169,13 @@ class _Words:
         if isinstance(p, NotAProgram):
             why = _NOT_PROGRAM.get(p.what, "not a program")
             fixes = [_SHEBANG_FIX] if p.what in (FileFormat.TEXT, FileFormat.EMPTY) else []
-            return (Problem(Outcome.NOT_EXECUTABLE, p.what.value, program, why),
-                    f"{name} is {why}. execve fails with ENOEXEC: exec format error.", fixes)
+            said = "execve fails with ENOEXEC: exec format error."
+            refusal = self.analysis.kernel_refusal
+            if p.what is Linkage.DEBUG_INFO:
+                said = (_DEBUG_INFO_RUN if refusal is None
+                        else f"The kernel refuses it ({refusal.reason}): {said}")
+            problem = Problem(Outcome.NOT_EXECUTABLE, p.what.value, program, why)
+            return problem, f"{name} is {why}. {said}", fixes
         if isinstance(p, EnvironmentTooLarge):
             if p.variable is not None:
                 what = f"{p.variable}=... is {p.size} bytes with its NUL"
@@ -348,6 +359,9 @@ class _Words:
             stage = decisive if musl or isinstance(first, VersionMissing) else decisive[:1]
             lines = "\n".join(self._loader_line(p, musl) for p in stage)
             return lines, lines
+        if (isinstance(first, NotAProgram) and first.what is Linkage.DEBUG_INFO
+                and self.analysis.kernel_refusal is None):  # SIGSEGV: runc says nothing
+            return "", {Shell.ASH: "Segmentation fault", Shell.NONE: NO_SHELL}.get(shell, "")
         if isinstance(first, NotAProgram):
             if first.what in (FileFormat.TEXT, FileFormat.EMPTY) and shell is not Shell.NONE:
                 said = f"(a shell runs {program} as a shell script itself, since it has no #! line)"
