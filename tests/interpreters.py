@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import struct
 from pathlib import Path
+
+from launch import execve_result
 
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
@@ -50,25 +51,7 @@ def real_errno(root: Path) -> int | None:
 def real_run(root: Path) -> tuple[int | None, int | None]:
     """chroot + execve of /prog: (errno execve failed with, or None; signal that ended the process, or
     None)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(read)
-        try:
-            os.chroot(root)
-            os.chdir("/")
-            null = os.open("/", os.O_RDONLY)  # stdout: a directory, so the program prints nothing
-            os.dup2(null, 1)
-            signal.alarm(5)
-            os.execv("/prog", ["/prog"])
-        except OSError as exc:
-            os.write(write, str(exc.errno).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as r:
-        got = r.read()
-    _, status = os.waitpid(pid, 0)
-    return (int(got) if got else None), (os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+    return execve_result("/prog", root)
 
 
 def mutated_loader(rng: random.Random) -> bytes:

@@ -151,6 +151,32 @@ def install(root: Path, source: Path, dest_in_root: str, mode: int = 0o755) -> s
     return dest_in_root
 
 
+def execve_result(program: str, root: Path | None = None, env: dict[str, str] | None = None
+                  ) -> tuple[int | None, int | None]:
+    """One bare execve of ``program`` (inside ``root`` by chroot when given), stdout silenced and an alarm
+    ending a program that loops: (errno execve failed with, or None; signal that ended the process, or
+    None). For the kernel's own refusals, where the errno itself is the evidence."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        try:
+            if root is not None:
+                os.chroot(root)
+                os.chdir("/")
+            os.dup2(os.open("/", os.O_RDONLY), 1)  # stdout: a directory, so the program prints nothing
+            signal.alarm(5)  # kept across execve
+            os.execve(program, [program], os.environ if env is None else env)
+        except OSError as exc:
+            os.write(write, str(exc.errno).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as r:
+        got = r.read()
+    _, status = os.waitpid(pid, 0)
+    return (int(got) if got else None), (os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+
+
 def run_in_root(
     root: Path,
     program_in_root: str,

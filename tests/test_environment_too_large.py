@@ -23,6 +23,7 @@ from linkcheck.image.target import parse_env
 from linkcheck.model import EnvOrigin, Outcome
 
 from conftest import FIXTURE_BIN, needs_root
+from launch import execve_result
 
 PROGRAM = "/app/prog"
 STATIC = FIXTURE_BIN / "c-glibc-static"
@@ -57,26 +58,6 @@ CASES = [
 ]
 
 
-def _real_errno(root: Path, env: dict[str, str]) -> int | None:
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(read)
-        try:
-            os.chroot(root)
-            os.chdir("/")
-            os.dup2(os.open("/", os.O_RDONLY), 1)
-            os.execve(PROGRAM, [PROGRAM], env)
-        except OSError as exc:
-            os.write(write, str(exc.errno).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as r:
-        got = r.read()
-    os.waitpid(pid, 0)
-    return int(got) if got else None
-
-
 @needs_root
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="runs an x86-64 fixture")
 @pytest.mark.parametrize(("case", "env", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -89,7 +70,8 @@ def test_environment_limits_are_the_ones_a_real_execve_has(tmp_path: Path, case:
     (root / "app").mkdir(parents=True)
     shutil.copy(STATIC, root / "app/prog")
     (root / "app/prog").chmod(0o755)
-    assert _real_errno(root, env) == expected, f"{case}: this kernel does not behave as modelled"
+    errno_got, _ = execve_result(PROGRAM, root, env)
+    assert errno_got == expected, f"{case}: this kernel does not behave as modelled"
     target = linkcheck.load_target(str(root), platform="linux/amd64")
     target = dataclasses.replace(target, env=parse_env([f"{k}={v}" for k, v in env.items()],
                                                        EnvOrigin.IMAGE_CONFIG))

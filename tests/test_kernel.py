@@ -17,6 +17,7 @@ from linkcheck.facts.reader import analyze
 from linkcheck.model import ExecError
 
 from conftest import FIXTURE_BIN
+from launch import execve_result
 
 DYNAMIC = FIXTURE_BIN / "c-glibc-dynamic"  # x86-64, PT_INTERP /lib64/ld-linux-x86-64.so.2
 STATIC = FIXTURE_BIN / "c-glibc-static"
@@ -86,24 +87,6 @@ CASES: list[tuple[str, Path, Callable[[bytearray], bytearray], int | None]] = [
 ]
 
 
-def _execve_errno(path: Path) -> int | None:
-    """Start the file for real; None when execve succeeded (whatever the program did next)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(read)
-        try:
-            os.execv(path, [str(path)])
-        except OSError as exc:
-            os.write(write, str(exc.errno).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as r:
-        got = r.read()
-    os.waitpid(pid, 0)
-    return int(got) if got else None
-
-
 @pytest.mark.parametrize(("name", "source", "patch", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_refusal_is_the_errno_a_real_execve_gives(
     tmp_path: Path, name: str, source: Path, patch: Callable[[bytearray], bytearray], expected: int | None,
@@ -111,7 +94,7 @@ def test_refusal_is_the_errno_a_real_execve_gives(
     path = tmp_path / "prog"
     path.write_bytes(bytes(patch(bytearray(source.read_bytes()))))
     path.chmod(0o755)
-    assert _execve_errno(path) == expected, f"{name}: this kernel does not behave as modelled"
+    assert execve_result(str(path))[0] == expected, f"{name}: this kernel does not behave as modelled"
     refusal = exec_refusal(path.read_bytes())
     got = None if refusal is None else getattr(errno, refusal.error.value)
     assert got == expected, refusal

@@ -582,12 +582,7 @@ def interpreter_refusal(view: FileView, e: ElfFacts) -> KernelRefusal | None:
         return KernelRefusal(
             ExecError.ELIBBAD, f"the interpreter is not an ELF file for {e.machine}",
             "fs/binfmt_elf.c load_elf_binary: elf_check_arch(interp_elf_ex)")
-    if e.elf_class == 64:
-        phoff = struct.unpack_from(order + "Q", head, 32)[0]
-        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
-    else:
-        phoff = struct.unpack_from(order + "I", head, 28)[0]
-        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+    phoff, phentsize, phnum = _phdr_table(head, order, e.elf_class == 64)
     table = phentsize * phnum
     if phentsize != (56 if e.elf_class == 64 else 32) or table == 0 or table > PHDR_TABLE_LIMIT or (
             view.size is not None and phoff + table > view.size):
@@ -595,6 +590,17 @@ def interpreter_refusal(view: FileView, e: ElfFacts) -> KernelRefusal | None:
             ExecError.ELIBBAD, "the interpreter's program header table cannot be read",
             "fs/binfmt_elf.c load_elf_phdrs(interp_elf_ex): entry size, table size or a short read")
     return None
+
+
+def _phdr_table(head: bytes, order: str, is64: bool) -> tuple[int, int, int]:
+    """(e_phoff, e_phentsize, e_phnum) from an interpreter's raw header, read as the kernel reads it."""
+    if is64:
+        phoff = struct.unpack_from(order + "Q", head, 32)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+    else:
+        phoff = struct.unpack_from(order + "I", head, 28)[0]
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+    return phoff, phentsize, phnum
 
 
 def interpreter_not_a_loader(view: FileView, e: ElfFacts) -> str | None:
@@ -609,12 +615,7 @@ def interpreter_not_a_loader(view: FileView, e: ElfFacts) -> str | None:
     e_type = struct.unpack_from(order + "H", head, 16)[0]
     if e_type not in (ET_EXEC, ET_DYN):
         return f"it is an ELF file of type {e_type}, not a program or shared object"
-    if e.elf_class == 64:
-        phoff = struct.unpack_from(order + "Q", head, 32)[0]
-        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
-    else:
-        phoff = struct.unpack_from(order + "I", head, 28)[0]
-        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+    phoff, phentsize, phnum = _phdr_table(head, order, e.elf_class == 64)
     if phoff + phentsize * phnum > len(head):
         return None  # its program headers are past what was read
     for i in range(phnum):
